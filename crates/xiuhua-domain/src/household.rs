@@ -1,0 +1,333 @@
+//! The 建档立卡 household (户) and its members (人): the state that events fold into.
+//!
+//! These structs are also the persisted payload of registry events (serialised as JSON in the
+//! event log), so their field names are a storage format: rename only with a migration.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Identifier of a household (application-generated, stable across databases).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct HouseholdId(pub i64);
+
+/// Identifier of a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MemberId(pub i64);
+
+/// Money in 分 (1/100 元). Never a float.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Fen(pub i64);
+
+impl Fen {
+    /// Whole 元, rounded towards zero.
+    pub fn yuan(self) -> i64 {
+        self.0 / 100
+    }
+}
+
+/// 户类型 over time: the poverty registry status of a household.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistryStatus {
+    /// 一般农户: an ordinary rural household, never registered as poor.
+    #[default]
+    General,
+    /// 贫困户: registered poor (建档立卡), not yet exited.
+    Poor,
+    /// 已脱贫: exited poverty (脱贫户) in `exit_year`, half-year `exit_batch`.
+    Lifted,
+}
+
+impl RegistryStatus {
+    /// All values, in display order.
+    pub const ALL: [RegistryStatus; 3] = [
+        RegistryStatus::General,
+        RegistryStatus::Poor,
+        RegistryStatus::Lifted,
+    ];
+
+    /// Storage and URL form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistryStatus::General => "general",
+            RegistryStatus::Poor => "poor",
+            RegistryStatus::Lifted => "lifted",
+        }
+    }
+
+    /// Parses the storage form.
+    pub fn parse(s: &str) -> Option<RegistryStatus> {
+        RegistryStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RegistryStatus::General => "一般农户",
+            RegistryStatus::Poor => "贫困户",
+            RegistryStatus::Lifted => "已脱贫户",
+        }
+    }
+
+    /// English label.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            RegistryStatus::General => "ordinary household",
+            RegistryStatus::Poor => "registered poor",
+            RegistryStatus::Lifted => "lifted out of poverty",
+        }
+    }
+}
+
+/// 防返贫监测 status: whether the household is a 监测对象 (monitored household).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitoringStatus {
+    /// Not a monitoring object.
+    #[default]
+    None,
+    /// 监测对象, 风险未消除: monitored, risk not yet eliminated; the type is `monitor_type`.
+    Monitored,
+    /// 风险已消除: risk eliminated (still on record as a former monitoring object).
+    Eliminated,
+}
+
+impl MonitoringStatus {
+    /// All values, in display order.
+    pub const ALL: [MonitoringStatus; 3] = [
+        MonitoringStatus::None,
+        MonitoringStatus::Monitored,
+        MonitoringStatus::Eliminated,
+    ];
+
+    /// Storage and URL form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitoringStatus::None => "none",
+            MonitoringStatus::Monitored => "monitored",
+            MonitoringStatus::Eliminated => "eliminated",
+        }
+    }
+
+    /// Parses the storage form.
+    pub fn parse(s: &str) -> Option<MonitoringStatus> {
+        MonitoringStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            MonitoringStatus::None => "非监测对象",
+            MonitoringStatus::Monitored => "监测对象（风险未消除）",
+            MonitoringStatus::Eliminated => "风险已消除",
+        }
+    }
+
+    /// English label.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            MonitoringStatus::None => "not monitored",
+            MonitoringStatus::Monitored => "monitored, risk not eliminated",
+            MonitoringStatus::Eliminated => "risk eliminated",
+        }
+    }
+}
+
+/// 收入构成: a household's yearly income by component, in 分.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Income {
+    /// Year the figures refer to.
+    pub year: Option<i32>,
+    /// 工资性收入
+    pub wage: Fen,
+    /// 生产经营性收入
+    pub business: Fen,
+    /// 财产性收入
+    pub property: Fen,
+    /// 转移性收入
+    pub transfer: Fen,
+    /// 生产经营性支出
+    pub business_cost: Fen,
+}
+
+impl Income {
+    /// 家庭纯收入 = 工资性 + 生产经营性 + 财产性 + 转移性 − 生产经营性支出.
+    pub fn net(&self) -> Fen {
+        Fen(
+            self.wage.0 + self.business.0 + self.property.0 + self.transfer.0
+                - self.business_cost.0,
+        )
+    }
+
+    /// 年人均纯收入: net income divided by the number of people, or `None` for an empty household.
+    pub fn per_capita(&self, people: usize) -> Option<Fen> {
+        (people > 0).then(|| Fen(self.net().0 / people as i64))
+    }
+}
+
+/// The household's own attributes (everything except its members).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HouseholdFields {
+    /// 户编号: the number people see and type (unique).
+    pub household_no: String,
+    /// 12-digit 行政村 code; the county and township codes are its prefixes.
+    pub village_code: String,
+    /// 村民小组/自然屯 code (village code + 3 digits), if recorded.
+    pub group_code: Option<String>,
+    /// 联系电话
+    pub phone: Option<String>,
+    /// 识别标准 (code list `identification_standard`).
+    pub identification_standard: Option<String>,
+    /// 贫困户属性 (code list `household_attribute`).
+    pub attribute: Option<String>,
+    /// 主要致贫原因 (code list `poverty_cause`).
+    pub main_cause: Option<String>,
+    /// 其他致贫原因, at most two (code list `poverty_cause`).
+    pub other_causes: Vec<String>,
+    /// 致贫原因说明
+    pub cause_note: Option<String>,
+    /// 户类型: general, poor or lifted.
+    pub status: RegistryStatus,
+    /// 识别年度 (first identified as poor).
+    pub identified_year: Option<i32>,
+    /// 计划脱贫年度
+    pub planned_exit_year: Option<i32>,
+    /// 脱贫年度
+    pub exit_year: Option<i32>,
+    /// 脱贫批次: 1 = first half-year, 2 = second half-year (code list `exit_batch`).
+    pub exit_batch: Option<String>,
+    /// 监测状态
+    pub monitoring: MonitoringStatus,
+    /// 监测对象类型 (code list `monitor_type`).
+    pub monitor_type: Option<String>,
+    /// 风险识别时间
+    pub risk_identified_on: Option<NaiveDate>,
+    /// 风险消除时间
+    pub risk_eliminated_on: Option<NaiveDate>,
+    /// 是否军烈属
+    pub is_military_family: bool,
+    /// 是否易地扶贫搬迁户
+    pub is_relocated: bool,
+    /// 住房面积 in ㎡.
+    pub housing_area_m2: Option<f64>,
+    /// 住房安全等级 (code list `housing_safety`: A/B safe, C/D 危房).
+    pub housing_safety: Option<String>,
+    /// 饮水是否安全
+    pub water_safe: Option<bool>,
+    /// 饮水是否困难
+    pub water_difficult: Option<bool>,
+    /// 是否通生活用电
+    pub has_living_power: Option<bool>,
+    /// 是否通生产用电
+    pub has_production_power: Option<bool>,
+    /// 入户路类型 (code list `road_type`).
+    pub road_type: Option<String>,
+    /// 主要燃料类型 (code list `fuel_type`).
+    pub fuel_type: Option<String>,
+    /// 有无卫生厕所
+    pub has_toilet: Option<bool>,
+    /// 耕地面积 (亩)
+    pub farmland_mu: Option<f64>,
+    /// 林地面积 (亩)
+    pub forest_mu: Option<f64>,
+    /// 收入构成 of the latest assessed year.
+    pub income: Income,
+}
+
+/// A member (家庭成员) of a household.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Member {
+    /// Stable member id.
+    pub id: i64,
+    /// 姓名
+    pub name: String,
+    /// 公民身份号码 (normalised, 18 characters) or 第二代残疾人证号 (20 characters).
+    pub id_number: String,
+    /// 性别 code ("1" 男, "2" 女), derived from the identity number.
+    pub sex: String,
+    /// 出生日期, derived from the identity number.
+    pub birth_date: Option<NaiveDate>,
+    /// 与户主关系 (code list `relation`).
+    pub relation: String,
+    /// 民族 (code list `ethnicity`).
+    pub ethnicity: Option<String>,
+    /// 政治面貌 (code list `political`).
+    pub political: Option<String>,
+    /// 婚姻状况 (code list `marital`).
+    pub marital: Option<String>,
+    /// 文化程度 (code list `education`).
+    pub education: Option<String>,
+    /// 在校生状况 (code list `schooling`).
+    pub schooling: Option<String>,
+    /// 健康状况, a set (code list `health`): e.g. 残疾 + 长期慢性病.
+    pub health: Vec<String>,
+    /// 残疾类别 (code list `disability_category`).
+    pub disability_category: Option<String>,
+    /// 残疾等级 (code list `disability_grade`).
+    pub disability_grade: Option<String>,
+    /// 劳动技能/劳动能力 (code list `labour`).
+    pub labour: Option<String>,
+    /// 务工状况 (code list `work_status`); `None` when not working away.
+    pub work_status: Option<String>,
+    /// 务工时间 (months in the year).
+    pub work_months: Option<i32>,
+    /// 是否参加城乡居民基本医疗保险
+    pub has_medical_insurance: bool,
+    /// 是否参加城乡居民基本养老保险
+    pub has_pension_insurance: bool,
+    /// 是否享受低保
+    pub is_dibao: bool,
+    /// 是否特困供养
+    pub is_tekun: bool,
+    /// 联系电话
+    pub phone: Option<String>,
+}
+
+impl Member {
+    /// Whether this member is the 户主.
+    pub fn is_head(&self) -> bool {
+        self.relation == crate::codes::RELATION_HEAD
+    }
+}
+
+/// A household as it stands at some date: its fields and its current members.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdState {
+    /// The household's attributes.
+    pub fields: HouseholdFields,
+    /// Current members, in the order they were added.
+    pub members: Vec<Member>,
+}
+
+impl HouseholdState {
+    /// The 户主, if there is exactly one.
+    pub fn head(&self) -> Option<&Member> {
+        let mut heads = self.members.iter().filter(|m| m.is_head());
+        match (heads.next(), heads.next()) {
+            (Some(h), None) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// 年人均纯收入 from the recorded income.
+    pub fn per_capita_income(&self) -> Option<Fen> {
+        self.fields.income.per_capita(self.members.len())
+    }
+
+    /// 县 code (first 6 digits of the village code).
+    pub fn county_code(&self) -> &str {
+        self.fields.village_code.get(..6).unwrap_or("")
+    }
+
+    /// 乡镇 code (first 9 digits of the village code).
+    pub fn township_code(&self) -> &str {
+        self.fields.village_code.get(..9).unwrap_or("")
+    }
+}
+
+/// A JSON object of changed fields, keyed by field name (the event-log patch format).
+pub type FieldPatch = BTreeMap<String, serde_json::Value>;

@@ -1,0 +1,22 @@
+//! The 建档立卡 registry's domain: households, members, statuses, code lists, identity numbers,
+//! events and validation.
+//!
+//! **Invariant:** this crate does no IO and never reads the clock; dates that matter ("today")
+//! are parameters. It can be tested with plain `#[test]`.
+
+pub mod codes;
+pub mod event;
+pub mod household;
+pub mod id_number;
+pub mod region;
+pub mod validate;
+
+pub use codes::{CodeCatalog, CodeItem};
+pub use event::{Change, Event, EventKind, SourceKind};
+pub use household::{
+    Fen, HouseholdFields, HouseholdId, HouseholdState, Income, Member, MemberId, MonitoringStatus,
+    RegistryStatus,
+};
+pub use id_number::{IdNumber, IdNumberError, Sex};
+pub use region::{RegionCode, RegionLevel};
+pub use validate::{FieldError, validate_household};

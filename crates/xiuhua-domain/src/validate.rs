@@ -1,0 +1,498 @@
+//! Validation of a household state: shapes, code lists, the one-head rule, identity numbers.
+//!
+//! Every problem becomes a [`FieldError`] naming the record, the field and the reason, in
+//! Chinese (for the UI and error workbooks) and English (for logs and the CLI). All problems are
+//! collected, not just the first.
+
+use chrono::NaiveDate;
+
+use crate::codes::CodeCatalog;
+use crate::household::{HouseholdState, Member, MonitoringStatus, RegistryStatus};
+use crate::id_number::IdNumber;
+
+/// One validation problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The record, e.g. `户 451228101201001` or `成员 韦桂英 (451228…)`.
+    pub record: String,
+    /// The field name (storage name, e.g. `id_number`).
+    pub field: String,
+    /// Stable machine code, e.g. `invalid_id_number`.
+    pub code: &'static str,
+    /// Reason in Chinese.
+    pub message_zh: String,
+    /// Reason in English.
+    pub message_en: String,
+}
+
+impl FieldError {
+    /// Creates an error.
+    pub fn new(
+        record: impl Into<String>,
+        field: &str,
+        code: &'static str,
+        zh: String,
+        en: String,
+    ) -> FieldError {
+        FieldError {
+            record: record.into(),
+            field: field.to_string(),
+            code,
+            message_zh: zh,
+            message_en: en,
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.record, self.field, self.message_en)
+    }
+}
+
+/// Field of a household or member with the code list it must come from.
+const HOUSEHOLD_CODED: &[(&str, &str)] = &[
+    ("identification_standard", "identification_standard"),
+    ("attribute", "household_attribute"),
+    ("main_cause", "poverty_cause"),
+    ("exit_batch", "exit_batch"),
+    ("monitor_type", "monitor_type"),
+    ("housing_safety", "housing_safety"),
+    ("road_type", "road_type"),
+    ("fuel_type", "fuel_type"),
+];
+
+const MEMBER_CODED: &[(&str, &str)] = &[
+    ("ethnicity", "ethnicity"),
+    ("political", "political"),
+    ("marital", "marital"),
+    ("education", "education"),
+    ("schooling", "schooling"),
+    ("disability_category", "disability_category"),
+    ("disability_grade", "disability_grade"),
+    ("labour", "labour"),
+    ("work_status", "work_status"),
+];
+
+/// Validates a household as it would stand after a change.
+///
+/// `today` bounds dates (no birth dates in the future).
+pub fn validate_household(
+    state: &HouseholdState,
+    catalog: &CodeCatalog,
+    today: NaiveDate,
+) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let f = &state.fields;
+    let rec = format!(
+        "户 {}",
+        if f.household_no.is_empty() {
+            "(无户编号)"
+        } else {
+            &f.household_no
+        }
+    );
+    let mut push = |field: &str, code: &'static str, zh: String, en: String| {
+        errs.push(FieldError::new(rec.clone(), field, code, zh, en));
+    };
+    if f.household_no.trim().is_empty() {
+        push(
+            "household_no",
+            "required",
+            "户编号不能为空".into(),
+            "household number is required".into(),
+        );
+    }
+    if f.village_code.len() != 12 || !f.village_code.bytes().all(|b| b.is_ascii_digit()) {
+        push(
+            "village_code",
+            "invalid_region_code",
+            format!("行政村代码“{}”应为12位数字", f.village_code),
+            format!("village code {:?} must be 12 digits", f.village_code),
+        );
+    }
+    if let Some(g) = &f.group_code
+        && (g.len() != 15 || !g.starts_with(&f.village_code))
+    {
+        push(
+            "group_code",
+            "invalid_region_code",
+            format!("村民小组代码“{g}”应为所在行政村代码加3位"),
+            format!("group code {g:?} must be the village code plus 3 digits"),
+        );
+    }
+    let coded = [
+        &f.identification_standard,
+        &f.attribute,
+        &f.main_cause,
+        &f.exit_batch,
+        &f.monitor_type,
+        &f.housing_safety,
+        &f.road_type,
+        &f.fuel_type,
+    ];
+    for ((field, list), value) in HOUSEHOLD_CODED.iter().zip(coded) {
+        if let Some(v) = value
+            && !catalog.contains(list, v)
+        {
+            push(
+                field,
+                "unknown_code",
+                format!("代码“{v}”不在代码表 {list} 中"),
+                format!("code {v:?} is not in list {list}"),
+            );
+        }
+    }
+    for c in &f.other_causes {
+        if !catalog.contains("poverty_cause", c) {
+            push(
+                "other_causes",
+                "unknown_code",
+                format!("其他致贫原因代码“{c}”不存在"),
+                format!("unknown poverty cause {c:?}"),
+            );
+        }
+    }
+    if f.other_causes.len() > 2 {
+        push(
+            "other_causes",
+            "too_many",
+            "其他致贫原因最多2项".into(),
+            "at most 2 other causes of poverty".into(),
+        );
+    }
+    if f.main_cause.is_some()
+        && f.other_causes
+            .iter()
+            .any(|c| Some(c) == f.main_cause.as_ref())
+    {
+        push(
+            "other_causes",
+            "duplicate",
+            "其他致贫原因不能与主要致贫原因相同".into(),
+            "other causes repeat the main cause".into(),
+        );
+    }
+    if f.status != RegistryStatus::General && f.main_cause.is_none() {
+        push(
+            "main_cause",
+            "required",
+            "贫困户/脱贫户必须填写主要致贫原因".into(),
+            "registered households need a main cause".into(),
+        );
+    }
+    if f.status == RegistryStatus::Lifted && f.exit_year.is_none() {
+        push(
+            "exit_year",
+            "required",
+            "已脱贫户必须填写脱贫年度".into(),
+            "lifted households need an exit year".into(),
+        );
+    }
+    if let (Some(i), Some(e)) = (f.identified_year, f.exit_year)
+        && e < i
+    {
+        push(
+            "exit_year",
+            "before_identified",
+            format!("脱贫年度{e}早于识别年度{i}"),
+            format!("exit year {e} is before identification year {i}"),
+        );
+    }
+    if f.monitoring != MonitoringStatus::None && f.monitor_type.is_none() {
+        push(
+            "monitor_type",
+            "required",
+            "监测对象必须填写监测对象类型".into(),
+            "monitored households need a monitoring type".into(),
+        );
+    }
+    if state.members.is_empty() {
+        push(
+            "members",
+            "no_members",
+            "家庭成员不能为空".into(),
+            "a household needs at least one member".into(),
+        );
+    } else {
+        let heads: Vec<&Member> = state.members.iter().filter(|m| m.is_head()).collect();
+        match heads.len() {
+            0 => push(
+                "relation",
+                "no_head",
+                "家庭成员中没有户主".into(),
+                "the household has no head".into(),
+            ),
+            1 => {}
+            _ => {
+                let names: Vec<&str> = heads.iter().map(|m| m.name.as_str()).collect();
+                push(
+                    "relation",
+                    "two_heads",
+                    format!(
+                        "家庭成员必须有且只有一个户主，现有{}个：{}",
+                        heads.len(),
+                        names.join("、")
+                    ),
+                    format!(
+                        "the household has {} heads: {}",
+                        heads.len(),
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    for (i, m) in state.members.iter().enumerate() {
+        errs.extend(validate_member(m, catalog, today));
+        if state.members[..i]
+            .iter()
+            .any(|o| o.id_number == m.id_number && !m.id_number.is_empty())
+        {
+            errs.push(FieldError::new(
+                member_record(m),
+                "id_number",
+                "duplicate_id_number",
+                format!("身份证号{}在本户中重复", m.id_number),
+                format!(
+                    "identity number {} appears twice in the household",
+                    m.id_number
+                ),
+            ));
+        }
+    }
+    errs
+}
+
+fn member_record(m: &Member) -> String {
+    format!("成员 {} ({})", m.name, m.id_number)
+}
+
+/// Validates one member's own fields.
+pub fn validate_member(m: &Member, catalog: &CodeCatalog, today: NaiveDate) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let rec = member_record(m);
+    let mut push = |field: &str, code: &'static str, zh: String, en: String| {
+        errs.push(FieldError::new(rec.clone(), field, code, zh, en));
+    };
+    if m.name.trim().is_empty() {
+        push(
+            "name",
+            "required",
+            "姓名不能为空".into(),
+            "name is required".into(),
+        );
+    }
+    match parse_member_id_number(&m.id_number) {
+        Err((zh, en)) => push("id_number", "invalid_id_number", zh, en),
+        Ok(id) => {
+            if id.sex().code() != m.sex {
+                push(
+                    "sex",
+                    "sex_mismatch",
+                    "性别与身份证号不符".into(),
+                    "sex does not match the identity number".into(),
+                );
+            }
+            if id.birth_date() != m.birth_date {
+                push(
+                    "birth_date",
+                    "birth_mismatch",
+                    "出生日期与身份证号不符".into(),
+                    "birth date does not match the identity number".into(),
+                );
+            }
+            if id.birth_date().is_some_and(|b| b > today) {
+                push(
+                    "birth_date",
+                    "future_date",
+                    "出生日期晚于今天".into(),
+                    "birth date is in the future".into(),
+                );
+            }
+        }
+    }
+    if !catalog.contains("relation", &m.relation) {
+        push(
+            "relation",
+            "unknown_code",
+            format!("与户主关系代码“{}”不存在", m.relation),
+            format!("unknown relation code {:?}", m.relation),
+        );
+    }
+    let coded = [
+        &m.ethnicity,
+        &m.political,
+        &m.marital,
+        &m.education,
+        &m.schooling,
+        &m.disability_category,
+        &m.disability_grade,
+        &m.labour,
+        &m.work_status,
+    ];
+    for ((field, list), value) in MEMBER_CODED.iter().zip(coded) {
+        if let Some(v) = value
+            && !catalog.contains(list, v)
+        {
+            push(
+                field,
+                "unknown_code",
+                format!("代码“{v}”不在代码表 {list} 中"),
+                format!("code {v:?} is not in list {list}"),
+            );
+        }
+    }
+    for h in &m.health {
+        if !catalog.contains("health", h) {
+            push(
+                "health",
+                "unknown_code",
+                format!("健康状况代码“{h}”不存在"),
+                format!("unknown health code {h:?}"),
+            );
+        }
+    }
+    if let Some(w) = m.work_months
+        && !(0..=12).contains(&w)
+    {
+        push(
+            "work_months",
+            "out_of_range",
+            format!("务工时间{w}个月超出0–12"),
+            format!("work months {w} outside 0-12"),
+        );
+    }
+    errs
+}
+
+/// Parses a member's identity number: an 18-digit 公民身份号码, or a 20-digit 第二代残疾人证号
+/// (the identity number + 残疾类别 1–7 + 残疾等级 1–4). Returns the identity number part.
+pub fn parse_member_id_number(s: &str) -> Result<IdNumber, (String, String)> {
+    let t = s.trim();
+    if t.chars().count() == 20 && t.is_ascii() {
+        let (id, tail) = t.split_at(18);
+        let b = tail.as_bytes();
+        if !(b'1'..=b'7').contains(&b[0]) || !(b'1'..=b'4').contains(&b[1]) {
+            return Err((
+                format!("残疾人证号末两位“{tail}”应为残疾类别(1-7)和等级(1-4)"),
+                format!("disability card suffix {tail:?} must be category 1-7 and grade 1-4"),
+            ));
+        }
+        return IdNumber::parse(id).map_err(|e| (e.message_zh(), e.to_string()));
+    }
+    IdNumber::parse(t).map_err(|e| (e.message_zh(), e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::household::HouseholdFields;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()
+    }
+
+    fn member(id: i64, name: &str, idn: &str, relation: &str) -> Member {
+        let p = IdNumber::parse(idn).unwrap();
+        Member {
+            id,
+            name: name.into(),
+            id_number: p.as_str().into(),
+            sex: p.sex().code().into(),
+            birth_date: p.birth_date(),
+            relation: relation.into(),
+            ..Member::default()
+        }
+    }
+
+    fn good() -> HouseholdState {
+        HouseholdState {
+            fields: HouseholdFields {
+                household_no: "451228101201001".into(),
+                village_code: "451228101201".into(),
+                status: RegistryStatus::Poor,
+                main_cause: Some("01".into()),
+                ..HouseholdFields::default()
+            },
+            members: vec![
+                member(1, "韦一", "11010519491231002X", "01"),
+                member(2, "韦二", "440524188001010014", "02"),
+            ],
+        }
+    }
+
+    fn codes(errs: &[FieldError]) -> Vec<&'static str> {
+        errs.iter().map(|e| e.code).collect()
+    }
+
+    #[test]
+    fn a_good_household_passes() {
+        assert!(validate_household(&good(), &CodeCatalog::defaults(), today()).is_empty());
+    }
+
+    #[test]
+    fn no_head_and_two_heads_are_named() {
+        let cat = CodeCatalog::defaults();
+        let mut s = good();
+        s.members[0].relation = "03".into();
+        assert_eq!(
+            codes(&validate_household(&s, &cat, today())),
+            vec!["no_head"]
+        );
+        s.members[0].relation = "01".into();
+        s.members[1].relation = "01".into();
+        let e = validate_household(&s, &cat, today());
+        assert_eq!(codes(&e), vec!["two_heads"]);
+        assert!(e[0].message_zh.contains("韦一、韦二"));
+    }
+
+    #[test]
+    fn unknown_codes_bad_ids_and_cause_limits_are_all_collected() {
+        let cat = CodeCatalog::defaults();
+        let mut s = good();
+        s.fields.main_cause = Some("77".into());
+        s.fields.other_causes = vec!["02".into(), "03".into(), "04".into()];
+        s.members[1].id_number = "440524188001010015".into();
+        let e = validate_household(&s, &cat, today());
+        assert_eq!(
+            codes(&e),
+            vec!["unknown_code", "too_many", "invalid_id_number"]
+        );
+        assert_eq!(e[2].field, "id_number");
+        assert!(e[2].record.contains("韦二"));
+    }
+
+    #[test]
+    fn lifted_needs_exit_year_not_before_identification() {
+        let cat = CodeCatalog::defaults();
+        let mut s = good();
+        s.fields.status = RegistryStatus::Lifted;
+        assert_eq!(
+            codes(&validate_household(&s, &cat, today())),
+            vec!["required"]
+        );
+        s.fields.exit_year = Some(2015);
+        s.fields.identified_year = Some(2016);
+        assert_eq!(
+            codes(&validate_household(&s, &cat, today())),
+            vec!["before_identified"]
+        );
+    }
+
+    #[test]
+    fn disability_card_numbers_are_accepted() {
+        assert!(parse_member_id_number("11010519491231002X43").is_ok());
+        assert!(parse_member_id_number("11010519491231002X93").is_err());
+    }
+
+    #[test]
+    fn duplicate_ids_within_a_household_are_refused() {
+        let mut s = good();
+        s.members[1] = member(2, "韦三", "11010519491231002X", "02");
+        assert!(
+            codes(&validate_household(&s, &CodeCatalog::defaults(), today()))
+                .contains(&"duplicate_id_number")
+        );
+    }
+}
