@@ -1,1 +1,249 @@
-//! placeholder
+//! Storage for SQLite and PostgreSQL through one code path (sqlx's `Any` driver).
+//!
+//! **Invariant:** SQL exists only in this crate, and every query runs unchanged on both
+//! backends: `$n` placeholders, portable column types (BIGINT ids, TEXT dates, SMALLINT flags),
+//! explicit casts on aggregates. Repository functions take `&mut AnyConnection`, so they work
+//! on a pooled connection and inside a transaction alike.
+
+pub mod codes;
+pub mod events;
+pub mod households;
+pub mod ids;
+pub mod members;
+pub mod regions;
+pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod users;
+pub mod years;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+pub use sqlx::AnyConnection;
+
+/// A transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Storage errors that callers can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The row that must exist does not.
+    #[error("not found")]
+    NotFound,
+    /// A unique or foreign-key constraint refused the write; `detail` is the database's text.
+    #[error("constraint violated: {detail}")]
+    Conflict {
+        /// The database's message (names the constraint or column).
+        detail: String,
+    },
+    /// A stored value could not be turned back into a domain value.
+    #[error("corrupt stored value in {what}: {reason}")]
+    Corrupt {
+        /// Which table/column.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// Anything else from the driver (IO, protocol, syntax).
+    #[error(transparent)]
+    Other(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Error {
+        match e {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::Database(ref d)
+                if matches!(
+                    d.kind(),
+                    sqlx::error::ErrorKind::UniqueViolation
+                        | sqlx::error::ErrorKind::ForeignKeyViolation
+                ) =>
+            {
+                Error::Conflict {
+                    detail: d.message().to_string(),
+                }
+            }
+            other => Error::Other(other),
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which database a URL points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Backend of a connection URL.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The connection pool and the backend it talks to.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL is neither `sqlite:` nor `postgres://`.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// The server or file could not be reached or opened.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// The file or schema is damaged, or belongs to a newer version of xiuhua.
+    #[error("cannot migrate the database (damaged file or newer schema?): {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Connects (creating a SQLite file if missing) without migrating.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, ConnectError> {
+        sqlx::any::install_default_drivers();
+        let backend =
+            Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(url.to_string()))?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
+            }
+            _ => url.to_string(),
+        };
+        let opts = AnyConnectOptions::from_str(&url).map_err(ConnectError::Connect)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(ConnectError::Connect)?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Db, ConnectError> {
+        let db = Db::connect(url, max_connections).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Runs pending migrations for this backend.
+    pub async fn migrate(&self) -> Result<(), ConnectError> {
+        let m = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.run(&self.pool).await.map_err(ConnectError::Migrate)
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Acquires a pooled connection.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A quick liveness check (`SELECT 1`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Lists the migration versions and names of a folder (for the parity test).
+pub fn migration_names(backend: Backend) -> Vec<(i64, String)> {
+    let m = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    m.iter()
+        .map(|m| (m.version, m.description.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_folders_have_the_same_files_and_identical_sql_unless_declared() {
+        assert_eq!(
+            migration_names(Backend::Sqlite),
+            migration_names(Backend::Postgres)
+        );
+        for (a, b) in SQLITE_MIGRATIONS.iter().zip(POSTGRES_MIGRATIONS.iter()) {
+            if !a.sql.starts_with("-- dialect:") {
+                assert_eq!(
+                    a.sql, b.sql,
+                    "migration {} differs without a `-- dialect:` note",
+                    a.version
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn backend_of_url() {
+        assert_eq!(Backend::of_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://x"), None);
+    }
+}

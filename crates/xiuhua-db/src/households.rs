@@ -1,0 +1,415 @@
+//! The `households` table (current state), its search and counts, and `household_periods`
+//! (the stretches of time used for "as of" counts).
+
+use sqlx::AnyConnection;
+use xiuhua_domain::HouseholdFields;
+
+use crate::sql::{Arg, Sql, insert_rows};
+use crate::{Error, Result, ids};
+
+/// A stored household (current state).
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct HouseholdRow {
+    /// County code (distribution key).
+    pub county_code: String,
+    /// Id (embeds the county).
+    pub id: i64,
+    /// 乡镇 code.
+    pub township_code: String,
+    /// 行政村 code.
+    pub village_code: String,
+    /// 村民小组 code.
+    pub group_code: Option<String>,
+    /// 户编号.
+    pub household_no: String,
+    /// 户主姓名.
+    pub head_name: String,
+    /// 户主证件号码.
+    pub head_id_number: String,
+    /// `general` / `poor` / `lifted`.
+    pub status: String,
+    /// `none` / `monitored` / `eliminated`.
+    pub monitoring: String,
+    /// 监测对象类型 code.
+    pub monitor_type: Option<String>,
+    /// 脱贫年度.
+    pub exit_year: Option<i32>,
+    /// Number of current members.
+    pub member_count: i32,
+    /// Optimistic-concurrency version (number of events applied).
+    pub version: i64,
+    /// JSON of [`HouseholdFields`].
+    pub fields: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+impl HouseholdRow {
+    /// Decodes the stored attributes.
+    pub fn decode_fields(&self) -> Result<HouseholdFields> {
+        serde_json::from_str(&self.fields).map_err(|e| Error::Corrupt {
+            what: "households.fields",
+            reason: e.to_string(),
+        })
+    }
+
+    fn args(&self) -> Vec<Arg> {
+        vec![
+            self.county_code.clone().into(),
+            self.id.into(),
+            self.township_code.clone().into(),
+            self.village_code.clone().into(),
+            self.group_code.clone().into(),
+            self.household_no.clone().into(),
+            self.head_name.clone().into(),
+            self.head_id_number.clone().into(),
+            self.status.clone().into(),
+            self.monitoring.clone().into(),
+            self.monitor_type.clone().into(),
+            self.exit_year.into(),
+            i64::from(self.member_count).into(),
+            self.version.into(),
+            self.fields.clone().into(),
+            self.created_at.clone().into(),
+            self.updated_at.clone().into(),
+        ]
+    }
+}
+
+const COLS: &str = "county_code, id, township_code, village_code, group_code, household_no, head_name, \
+     head_id_number, status, monitoring, monitor_type, exit_year, member_count, version, fields, created_at, updated_at";
+
+/// Inserts new households.
+pub async fn insert_many(conn: &mut AnyConnection, rows: &[HouseholdRow]) -> Result<u64> {
+    let args: Vec<Vec<Arg>> = rows.iter().map(HouseholdRow::args).collect();
+    insert_rows(conn, &format!("INSERT INTO households ({COLS})"), "", &args).await
+}
+
+/// Replaces a household's current row if its version is still `expected_version`.
+///
+/// Returns [`Error::Conflict`] when someone else saved in between (optimistic versioning).
+pub async fn update(
+    conn: &mut AnyConnection,
+    row: &HouseholdRow,
+    expected_version: i64,
+) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE households SET township_code = $1, village_code = $2, group_code = $3, household_no = $4, \
+         head_name = $5, head_id_number = $6, status = $7, monitoring = $8, monitor_type = $9, exit_year = $10, \
+         member_count = $11, version = $12, fields = $13, updated_at = $14 \
+         WHERE county_code = $15 AND id = $16 AND version = $17",
+    )
+    .bind(row.township_code.clone())
+    .bind(row.village_code.clone())
+    .bind(row.group_code.clone())
+    .bind(row.household_no.clone())
+    .bind(row.head_name.clone())
+    .bind(row.head_id_number.clone())
+    .bind(row.status.clone())
+    .bind(row.monitoring.clone())
+    .bind(row.monitor_type.clone())
+    .bind(row.exit_year)
+    .bind(row.member_count)
+    .bind(row.version)
+    .bind(row.fields.clone())
+    .bind(row.updated_at.clone())
+    .bind(row.county_code.clone())
+    .bind(row.id)
+    .bind(expected_version)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(Error::Conflict {
+            detail: format!("household {} was changed by someone else (version)", row.id),
+        })
+    }
+}
+
+/// The household with this id, if any.
+pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<HouseholdRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM households WHERE county_code = $1 AND id = $2"
+    )))
+    .bind(ids::county_of(id))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The household with this id; [`Error::NotFound`] if missing.
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<HouseholdRow> {
+    find(conn, id).await?.ok_or(Error::NotFound)
+}
+
+/// The household with this 户编号 in a county.
+pub async fn find_by_no(
+    conn: &mut AnyConnection,
+    county: &str,
+    no: &str,
+) -> Result<Option<HouseholdRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM households WHERE county_code = $1 AND household_no = $2"
+    )))
+    .bind(county)
+    .bind(no)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The column that holds codes of a region level's households (county/township/village/group).
+fn region_column(code: &str) -> Option<&'static str> {
+    match code.len() {
+        6 => Some("county_code"),
+        9 => Some("township_code"),
+        12 => Some("village_code"),
+        15 => Some("group_code"),
+        _ => None,
+    }
+}
+
+/// The column one level below a region's column (what its children are keyed by).
+fn child_column(code: &str) -> Option<&'static str> {
+    match code.len() {
+        2 | 4 => Some("county_code"),
+        6 => Some("township_code"),
+        9 => Some("village_code"),
+        12 => Some("group_code"),
+        _ => None,
+    }
+}
+
+/// Restricts a query to households inside `region` (any level).
+fn push_region(sql: &mut Sql, region: &str) {
+    match region_column(region) {
+        Some(col) => {
+            sql.push(col).push(" = ").bind(region);
+        }
+        None => {
+            // Province or city: no column of their own; match the county code prefix.
+            sql.push("county_code LIKE ").bind(format!("{region}%"));
+        }
+    }
+}
+
+/// Filters for the household list and search.
+#[derive(Clone, Debug, Default)]
+pub struct HouseholdFilter {
+    /// Only households inside this region (the caller's scope is already applied).
+    pub region: String,
+    /// Free text: 户编号, 身份证号 (any member), or a name prefix (户主 or member).
+    pub text: Option<String>,
+    /// `general` / `poor` / `lifted`.
+    pub status: Option<String>,
+    /// `none` / `monitored` / `eliminated`.
+    pub monitoring: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
+    sql.push(" WHERE ");
+    push_region(sql, &f.region);
+    if let Some(s) = &f.status {
+        sql.push(" AND status = ").bind(s.clone());
+    }
+    if let Some(m) = &f.monitoring {
+        sql.push(" AND monitoring = ").bind(m.clone());
+    }
+    if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let digits = t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'X' || b == b'x');
+        if digits && t.len() >= 15 {
+            sql.push(" AND (household_no = ").bind(t);
+            sql.push(" OR id IN (SELECT household_id FROM members WHERE id_number = ")
+                .bind(t.to_uppercase());
+            sql.push("))");
+        } else if digits {
+            sql.push(" AND household_no LIKE ").bind(format!("{t}%"));
+        } else {
+            sql.push(" AND (head_name LIKE ").bind(format!("{t}%"));
+            sql.push(" OR id IN (SELECT household_id FROM members WHERE name LIKE ")
+                .bind(format!("{t}%"));
+            sql.push("))");
+        }
+    }
+}
+
+/// One page of households matching a filter, ordered by 户编号.
+pub async fn search(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<Vec<HouseholdRow>> {
+    let mut sql = Sql::new(&format!("SELECT {COLS} FROM households"));
+    push_filter(&mut sql, f);
+    sql.push(" ORDER BY household_no LIMIT ")
+        .bind(f.limit)
+        .push(" OFFSET ")
+        .bind(f.offset);
+    Ok(sql
+        .query()
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Number of households matching a filter (ignores limit/offset).
+pub async fn count(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM households");
+    push_filter(&mut sql, f);
+    let row = sql.query().fetch_one(conn).await?;
+    Ok(sqlx::Row::try_get(&row, 0)?)
+}
+
+/// Households and people of one child region in one status combination.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CountRow {
+    /// Code of the child region (empty when the household has none, e.g. no 村民小组).
+    pub child_code: String,
+    /// `general` / `poor` / `lifted`.
+    pub status: String,
+    /// `none` / `monitored` / `eliminated`.
+    pub monitoring: String,
+    /// Number of households.
+    pub households: i64,
+    /// Number of people.
+    pub people: i64,
+}
+
+/// Current counts inside `region`, broken down by child region and status.
+pub async fn counts(conn: &mut AnyConnection, region: &str) -> Result<Vec<CountRow>> {
+    let child = child_column(region).unwrap_or("group_code");
+    let mut sql = Sql::new(&format!(
+        "SELECT COALESCE({child}, '') AS child_code, status, monitoring, COUNT(*) AS households, \
+         CAST(COALESCE(SUM(member_count), 0) AS BIGINT) AS people FROM households WHERE "
+    ));
+    push_region(&mut sql, region);
+    sql.push(&format!(
+        " GROUP BY {child}, status, monitoring ORDER BY 1, 2, 3"
+    ));
+    Ok(sql
+        .query()
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// A stored period (see `xiuhua_domain::event::Period`).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PeriodRow {
+    /// County code.
+    pub county_code: String,
+    /// Household id.
+    pub household_id: i64,
+    /// First day, ISO.
+    pub valid_from: String,
+    /// First day after, ISO; `None` while current.
+    pub valid_to: Option<String>,
+    /// 乡镇 code.
+    pub township_code: String,
+    /// 行政村 code.
+    pub village_code: String,
+    /// Registry status.
+    pub status: String,
+    /// Monitoring status.
+    pub monitoring: String,
+    /// Member count.
+    pub members: i32,
+}
+
+const PERIOD_COLS: &str = "county_code, household_id, valid_from, valid_to, township_code, village_code, status, monitoring, members";
+
+/// Inserts periods.
+pub async fn insert_periods(conn: &mut AnyConnection, rows: &[PeriodRow]) -> Result<u64> {
+    let args: Vec<Vec<Arg>> = rows
+        .iter()
+        .map(|p| {
+            vec![
+                p.county_code.clone().into(),
+                p.household_id.into(),
+                p.valid_from.clone().into(),
+                p.valid_to.clone().into(),
+                p.township_code.clone().into(),
+                p.village_code.clone().into(),
+                p.status.clone().into(),
+                p.monitoring.clone().into(),
+                i64::from(p.members).into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        &format!("INSERT INTO household_periods ({PERIOD_COLS})"),
+        "",
+        &args,
+    )
+    .await
+}
+
+/// Replaces all periods of one household.
+pub async fn replace_periods(
+    conn: &mut AnyConnection,
+    household_id: i64,
+    rows: &[PeriodRow],
+) -> Result<()> {
+    sqlx::query("DELETE FROM household_periods WHERE county_code = $1 AND household_id = $2")
+        .bind(ids::county_of(household_id))
+        .bind(household_id)
+        .execute(&mut *conn)
+        .await?;
+    insert_periods(conn, rows).await?;
+    Ok(())
+}
+
+/// Counts inside `region` as they stood at the end of `date` (ISO), by child region and status.
+pub async fn counts_as_of(
+    conn: &mut AnyConnection,
+    region: &str,
+    date: &str,
+) -> Result<Vec<CountRow>> {
+    let child = match child_column(region) {
+        Some("group_code") | None => "village_code",
+        Some(c) => c,
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT {child} AS child_code, status, monitoring, COUNT(*) AS households, \
+         CAST(COALESCE(SUM(members), 0) AS BIGINT) AS people FROM household_periods WHERE "
+    ));
+    match region.len() {
+        6 | 9 | 12 => {
+            sql.push("county_code = ").bind(&region[..6]);
+            if region.len() > 6 {
+                sql.push(if region.len() == 9 {
+                    " AND township_code = "
+                } else {
+                    " AND village_code = "
+                })
+                .bind(region);
+            }
+        }
+        _ => {
+            sql.push("county_code LIKE ").bind(format!("{region}%"));
+        }
+    }
+    sql.push(" AND valid_from <= ").bind(date);
+    sql.push(" AND (valid_to IS NULL OR valid_to > ").bind(date);
+    sql.push(&format!(
+        ") GROUP BY {child}, status, monitoring ORDER BY 1, 2, 3"
+    ));
+    Ok(sql
+        .query()
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Number of stored households in total.
+pub async fn total(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM households")
+        .fetch_one(conn)
+        .await?)
+}

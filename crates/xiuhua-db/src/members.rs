@@ -1,0 +1,139 @@
+//! The `members` table: current members of each household, unique by identity number.
+
+use sqlx::AnyConnection;
+use xiuhua_domain::Member;
+
+use crate::sql::{Arg, insert_rows};
+use crate::{Error, Result, ids};
+
+/// A stored member.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberRow {
+    /// County code.
+    pub county_code: String,
+    /// Member id.
+    pub id: i64,
+    /// Household id.
+    pub household_id: i64,
+    /// Normalised identity number (unique).
+    pub id_number: String,
+    /// 姓名.
+    pub name: String,
+    /// Sex code.
+    pub sex: String,
+    /// ISO birth date.
+    pub birth_date: Option<String>,
+    /// Relation code.
+    pub relation: String,
+    /// JSON of [`Member`].
+    pub data: String,
+}
+
+impl MemberRow {
+    /// Builds the row of a domain member.
+    pub fn from_member(county: &str, household_id: i64, m: &Member) -> Result<MemberRow> {
+        Ok(MemberRow {
+            county_code: county.to_string(),
+            id: m.id,
+            household_id,
+            id_number: m.id_number.clone(),
+            name: m.name.clone(),
+            sex: m.sex.clone(),
+            birth_date: m.birth_date.map(|d| d.to_string()),
+            relation: m.relation.clone(),
+            data: serde_json::to_string(m).map_err(|e| Error::Corrupt {
+                what: "members.data",
+                reason: e.to_string(),
+            })?,
+        })
+    }
+
+    /// Decodes the stored member.
+    pub fn decode(&self) -> Result<Member> {
+        serde_json::from_str(&self.data).map_err(|e| Error::Corrupt {
+            what: "members.data",
+            reason: e.to_string(),
+        })
+    }
+}
+
+const COLS: &str =
+    "county_code, id, household_id, id_number, name, sex, birth_date, relation, data";
+
+/// Inserts members.
+pub async fn insert_many(conn: &mut AnyConnection, rows: &[MemberRow]) -> Result<u64> {
+    let args: Vec<Vec<Arg>> = rows
+        .iter()
+        .map(|m| {
+            vec![
+                m.county_code.clone().into(),
+                m.id.into(),
+                m.household_id.into(),
+                m.id_number.clone().into(),
+                m.name.clone().into(),
+                m.sex.clone().into(),
+                m.birth_date.clone().into(),
+                m.relation.clone().into(),
+                m.data.clone().into(),
+            ]
+        })
+        .collect();
+    insert_rows(conn, &format!("INSERT INTO members ({COLS})"), "", &args).await
+}
+
+/// Current members of a household, in id order.
+pub async fn list_for_household(
+    conn: &mut AnyConnection,
+    household_id: i64,
+) -> Result<Vec<MemberRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM members WHERE county_code = $1 AND household_id = $2 ORDER BY id"
+    )))
+    .bind(ids::county_of(household_id))
+    .bind(household_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes the current members of a household (before re-inserting its new state).
+pub async fn delete_for_household(conn: &mut AnyConnection, household_id: i64) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM members WHERE county_code = $1 AND household_id = $2")
+            .bind(ids::county_of(household_id))
+            .bind(household_id)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Who currently holds an identity number: (member row, household 户编号).
+pub async fn find_by_id_number(
+    conn: &mut AnyConnection,
+    id_number: &str,
+) -> Result<Option<(MemberRow, String)>> {
+    let Some(m): Option<MemberRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM members WHERE id_number = $1"
+    )))
+    .bind(id_number)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let no: String = sqlx::query_scalar(
+        "SELECT household_no FROM households WHERE county_code = $1 AND id = $2",
+    )
+    .bind(m.county_code.clone())
+    .bind(m.household_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Some((m, no)))
+}
+
+/// Number of stored members.
+pub async fn total(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM members")
+        .fetch_one(conn)
+        .await?)
+}
