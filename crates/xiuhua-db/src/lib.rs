@@ -205,6 +205,11 @@ impl Db {
     }
 }
 
+/// Commits a transaction.
+pub async fn commit(tx: Tx) -> Result<()> {
+    Ok(tx.commit().await?)
+}
+
 /// Lists the migration versions and names of a folder (for the parity test).
 pub fn migration_names(backend: Backend) -> Vec<(i64, String)> {
     let m = match backend {

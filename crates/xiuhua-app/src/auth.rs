@@ -1,0 +1,399 @@
+//! Users, roles, region scope, passwords (argon2id) and sessions.
+//!
+//! A [`CurrentUser`] carries the region it may see; every registry function takes one and
+//! narrows its query to that region, so no caller can read or write outside it.
+
+use anyhow::Context;
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use chrono::Duration;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use xiuhua_db::events::format_ts;
+use xiuhua_db::users::{SessionRow, UserRow};
+
+use crate::{Error, Result, Services};
+
+/// What a user may do. Region scope is separate (`region_code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// 系统管理员: everything, including users and closing years.
+    Admin,
+    /// 县级 (乡村振兴局): read and write in the county, close years.
+    County,
+    /// 乡镇 operator: read and write in the township.
+    Township,
+    /// 村 operator / 驻村工作队: read and write in the village.
+    Village,
+    /// 帮扶干部: read in their region.
+    Cadre,
+    /// 领导/只读: read only.
+    Viewer,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::County,
+        Role::Township,
+        Role::Village,
+        Role::Cadre,
+        Role::Viewer,
+    ];
+
+    /// Storage form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::County => "county",
+            Role::Township => "township",
+            Role::Village => "village",
+            Role::Cadre => "cadre",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses the storage form.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::Admin => "系统管理员",
+            Role::County => "县级业务人员",
+            Role::Township => "乡镇业务人员",
+            Role::Village => "村级业务人员",
+            Role::Cadre => "帮扶干部",
+            Role::Viewer => "只读用户",
+        }
+    }
+
+    /// Whether the role may change registry data.
+    pub fn can_write(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::County | Role::Township | Role::Village
+        )
+    }
+
+    /// Whether the role may see full identity numbers and phone numbers.
+    pub fn sees_personal_data(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::County | Role::Township | Role::Village
+        )
+    }
+}
+
+/// The logged-in user, with the region they may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentUser {
+    /// User id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Region code of the user's scope (everything inside it is visible).
+    pub region_code: String,
+    /// CSRF token of the session (empty outside a web session).
+    pub csrf_token: String,
+}
+
+impl CurrentUser {
+    /// Whether a region (or a household's village code) lies inside the user's scope.
+    pub fn can_see(&self, code: &str) -> bool {
+        code.starts_with(&self.region_code)
+            || (self.role == Role::Admin && self.region_code.is_empty())
+    }
+
+    /// The region to query when the user asks for `requested`: the request itself if it lies
+    /// inside the scope, the scope when the request is empty, otherwise `NotFound` (we do not
+    /// reveal whether an outside region exists).
+    pub fn narrow(&self, requested: Option<&str>) -> Result<String> {
+        match requested.map(str::trim).filter(|r| !r.is_empty()) {
+            None => Ok(self.region_code.clone()),
+            Some(r) if self.can_see(r) => Ok(r.to_string()),
+            Some(r) if r.len() < self.region_code.len() && self.region_code.starts_with(r) => {
+                Ok(self.region_code.clone())
+            }
+            Some(r) => Err(Error::NotFound {
+                what: format!("region {r}"),
+            }),
+        }
+    }
+
+    /// Refuses unless the role may write.
+    pub fn require_write(&self) -> Result<()> {
+        if self.role.can_write() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("read-only role".into()))
+        }
+    }
+
+    /// Refuses unless the role is admin or county.
+    pub fn require_county(&self) -> Result<()> {
+        if matches!(self.role, Role::Admin | Role::County) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("county role required".into()))
+        }
+    }
+
+    /// The built-in identity used by CLI commands run on the server itself.
+    pub fn system() -> CurrentUser {
+        CurrentUser {
+            id: 0,
+            username: "system".into(),
+            display_name: "系统".into(),
+            role: Role::Admin,
+            region_code: String::new(),
+            csrf_token: String::new(),
+        }
+    }
+
+    fn from_row(u: &UserRow, csrf: String) -> Result<CurrentUser> {
+        Ok(CurrentUser {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role: Role::parse(&u.role).with_context(|| format!("unknown role {:?}", u.role))?,
+            region_code: u.region_code.clone(),
+            csrf_token: csrf,
+        })
+    }
+}
+
+/// Hashes a password with argon2id (random salt, PHC string).
+pub fn hash_password(password: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Unexpected(anyhow::anyhow!("password hashing failed: {e}")))
+}
+
+/// Checks a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// Password policy: at least 8 characters with letters and digits.
+pub fn check_password_policy(password: &str) -> Result<()> {
+    let ok = password.chars().count() >= 8
+        && password.chars().any(|c| c.is_ascii_digit())
+        && password.chars().any(|c| c.is_alphabetic());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "用户",
+            "password",
+            "weak_password",
+            "密码至少8位，且须同时包含字母和数字",
+            "password must have at least 8 characters with letters and digits",
+        ))
+    }
+}
+
+/// A random token (32 bytes, hex) from the operating system's CSPRNG.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// A readable random password for first-run accounts (letters and digits).
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 14];
+    rand::rng().fill_bytes(&mut b);
+    let mut s: String = b
+        .iter()
+        .map(|x| char::from(ALPHABET[usize::from(*x) % ALPHABET.len()]))
+        .collect();
+    s.push('7');
+    s
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// A new user's details.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// Password (checked against the policy).
+    pub password: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Region scope.
+    pub region_code: String,
+}
+
+/// Creates a user.
+pub async fn create_user(s: &Services, by: &CurrentUser, new: NewUser) -> Result<i64> {
+    if by.role != Role::Admin {
+        return Err(Error::Forbidden("only administrators manage users".into()));
+    }
+    check_password_policy(&new.password)?;
+    let hash = hash_password(&new.password)?;
+    let mut tx = s.db.begin().await?;
+    let id = xiuhua_db::users::next_id(&mut tx).await?;
+    let row = UserRow {
+        id,
+        username: new.username.clone(),
+        password_hash: hash,
+        display_name: new.display_name,
+        role: new.role.as_str().into(),
+        region_code: new.region_code,
+        is_active: 1,
+        created_at: format_ts(s.clock.now()),
+    };
+    xiuhua_db::users::insert(&mut tx, &row)
+        .await
+        .map_err(|e| match e {
+            xiuhua_db::Error::Conflict { .. } => Error::conflict(
+                "username_taken",
+                format!("用户名“{}”已存在", new.username),
+                format!("user name {:?} is taken", new.username),
+            ),
+            other => other.into(),
+        })?;
+    xiuhua_db::commit(tx).await?;
+    Ok(id)
+}
+
+/// On first run (no users yet) creates `admin` with a random password and returns it.
+pub async fn ensure_admin(s: &Services) -> Result<Option<String>> {
+    let mut conn = s.db.acquire().await?;
+    if xiuhua_db::users::count(&mut conn).await? > 0 {
+        return Ok(None);
+    }
+    drop(conn);
+    let password = random_password();
+    let new = NewUser {
+        username: "admin".into(),
+        password: password.clone(),
+        display_name: "系统管理员".into(),
+        role: Role::Admin,
+        region_code: String::new(),
+    };
+    create_user(s, &CurrentUser::system(), new).await?;
+    Ok(Some(password))
+}
+
+/// Sets a user's password (CLI `xiuhua admin reset-password`).
+pub async fn reset_password(s: &Services, username: &str, password: &str) -> Result<()> {
+    check_password_policy(password)?;
+    let mut conn = s.db.acquire().await?;
+    let u = xiuhua_db::users::find_by_username(&mut conn, username)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: format!("user {username}"),
+        })?;
+    xiuhua_db::users::set_password(&mut conn, u.id, &hash_password(password)?).await?;
+    Ok(())
+}
+
+/// How long a session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// Checks credentials and opens a session. Returns the cookie token and the user.
+pub async fn login(s: &Services, username: &str, password: &str) -> Result<(String, CurrentUser)> {
+    let mut conn = s.db.acquire().await?;
+    let row = xiuhua_db::users::find_by_username(&mut conn, username.trim()).await?;
+    let Some(row) = row.filter(|u| u.is_active == 1) else {
+        // Hash anyway so that unknown names take as long as wrong passwords.
+        let _ = verify_password(
+            password,
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        );
+        return Err(Error::BadCredentials);
+    };
+    if !verify_password(password, &row.password_hash) {
+        return Err(Error::BadCredentials);
+    }
+    let token = random_token();
+    let csrf = random_token();
+    let now = s.clock.now();
+    xiuhua_db::users::purge_sessions(&mut conn, &format_ts(now)).await?;
+    xiuhua_db::users::insert_session(
+        &mut conn,
+        &SessionRow {
+            token_hash: sha256_hex(&token),
+            user_id: row.id,
+            csrf_token: csrf.clone(),
+            created_at: format_ts(now),
+            expires_at: format_ts(now + Duration::hours(SESSION_HOURS)),
+        },
+    )
+    .await?;
+    Ok((token, CurrentUser::from_row(&row, csrf)?))
+}
+
+/// The user of a live session.
+pub async fn session_user(s: &Services, token: &str) -> Result<Option<CurrentUser>> {
+    let mut conn = s.db.acquire().await?;
+    let found =
+        xiuhua_db::users::find_session(&mut conn, &sha256_hex(token), &format_ts(s.clock.now()))
+            .await?;
+    found
+        .map(|(sess, u)| CurrentUser::from_row(&u, sess.csrf_token))
+        .transpose()
+}
+
+/// Ends a session.
+pub async fn logout(s: &Services, token: &str) -> Result<()> {
+    let mut conn = s.db.acquire().await?;
+    xiuhua_db::users::delete_session(&mut conn, &sha256_hex(token)).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(region: &str) -> CurrentUser {
+        CurrentUser {
+            region_code: region.into(),
+            role: Role::Township,
+            ..CurrentUser::system()
+        }
+    }
+
+    #[test]
+    fn narrow_keeps_users_inside_their_region() {
+        let u = user("451228101");
+        assert_eq!(u.narrow(None).unwrap(), "451228101");
+        assert_eq!(u.narrow(Some("451228101201")).unwrap(), "451228101201");
+        assert_eq!(u.narrow(Some("451228")).unwrap(), "451228101");
+        assert!(matches!(
+            u.narrow(Some("451228102")),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(!u.can_see("451228102201"));
+    }
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("abc12345").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("abc12345", &h));
+        assert!(!verify_password("abc12346", &h));
+        assert!(check_password_policy("short1").is_err());
+        assert!(check_password_policy("longenough").is_err());
+        assert!(check_password_policy("longenough1").is_ok());
+        assert!(check_password_policy(&random_password()).is_ok());
+    }
+}

@@ -1,0 +1,240 @@
+//! The demo county: a realistic synthetic county modelled on 都安瑶族自治县 (451228).
+//!
+//! Seed figures (shared/domain.md §1.2): 19 townships (real codes and names), 248 villages of
+//! which 147 are 贫困村 exiting 2016:16, 2017:14, 2018:13, 2019:35, 2020:69; about 70万 rural
+//! people, about 15万 registered poor exiting 2016–2020, monitoring objects after 2020. Names,
+//! identity numbers and histories are synthetic, deterministic for a seed, and go through the
+//! same event fold, validation and storage code as real data.
+
+pub mod generate;
+pub mod names;
+
+use std::collections::HashSet;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use xiuhua_db::regions::RegionRow;
+use xiuhua_domain::{RegionCode, validate_household};
+
+use crate::regions::region_row;
+use crate::{Error, Result, Services};
+
+/// The county the demo models.
+pub const COUNTY_CODE: &str = "451228";
+/// Its name.
+pub const COUNTY_NAME: &str = "都安瑶族自治县";
+
+/// The 19 townships of 都安 (NBS 2022 codes, shared/domain.md §8.3).
+pub const TOWNSHIPS: [(&str, &str); 19] = [
+    ("100", "安阳镇"),
+    ("101", "高岭镇"),
+    ("102", "地苏镇"),
+    ("103", "下坳镇"),
+    ("104", "拉烈镇"),
+    ("105", "百旺镇"),
+    ("106", "澄江镇"),
+    ("107", "大兴镇"),
+    ("108", "拉仁镇"),
+    ("109", "永安镇"),
+    ("204", "东庙乡"),
+    ("208", "隆福乡"),
+    ("209", "保安乡"),
+    ("210", "板岭乡"),
+    ("212", "三只羊乡"),
+    ("213", "龙湾乡"),
+    ("214", "菁盛乡"),
+    ("217", "加贵乡"),
+    ("219", "九渡乡"),
+];
+
+/// Villages and 贫困村 exits per year (2016–2020).
+pub const VILLAGES: usize = 248;
+/// 贫困村 exit counts by year.
+pub const POOR_VILLAGE_EXITS: [(i32, usize); 5] =
+    [(2016, 16), (2017, 14), (2018, 13), (2019, 35), (2020, 69)];
+
+/// Households in the default demo (≈70万 people at ≈4.3 per household).
+pub const DEFAULT_HOUSEHOLDS: usize = 163_000;
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct DemoSpec {
+    /// Random seed: the same seed gives the same county.
+    pub seed: u64,
+    /// Number of households.
+    pub households: usize,
+    /// The date the history runs up to.
+    pub today: NaiveDate,
+    /// Households per database transaction.
+    pub batch: usize,
+}
+
+/// A generated village with the facts households are drawn from.
+#[derive(Clone, Debug)]
+pub struct DemoVillage {
+    /// 12-digit code.
+    pub code: String,
+    /// Whether it is a 贫困村.
+    pub poor: bool,
+    /// Its 村民小组 codes.
+    pub groups: Vec<String>,
+}
+
+/// Generates the region tree: province, city, county, townships, villages, groups.
+pub fn regions(seed: u64) -> (Vec<RegionRow>, Vec<DemoVillage>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_2E61_0475);
+    let mut rows = Vec::new();
+    let mut push = |code: &str, name: &str| {
+        if let Ok(c) = RegionCode::parse(code) {
+            rows.push(region_row(&c, name));
+        }
+    };
+    push("45", "广西壮族自治区");
+    push("4512", "河池市");
+    push(COUNTY_CODE, COUNTY_NAME);
+    let mut villages = Vec::new();
+    let mut used_names = HashSet::new();
+    for (ti, (tcode, tname)) in TOWNSHIPS.iter().enumerate() {
+        let township = format!("{COUNTY_CODE}{tcode}");
+        push(&township, tname);
+        // 248 villages over 19 townships: 13 each, the first one gets 14.
+        let n = VILLAGES / TOWNSHIPS.len() + usize::from(ti < VILLAGES % TOWNSHIPS.len());
+        for vi in 0..n {
+            let code = format!("{township}{:03}", 200 + vi);
+            let mut name = names::village_name(&mut rng);
+            while !used_names.insert(name.clone()) {
+                name = names::village_name(&mut rng);
+            }
+            push(&code, &name);
+            let groups: Vec<String> = (1..=rng.random_range(6..=16))
+                .map(|g| format!("{code}{g:03}"))
+                .collect();
+            for (gi, g) in groups.iter().enumerate() {
+                push(g, &names::group_name(gi + 1));
+            }
+            villages.push(DemoVillage {
+                code,
+                poor: false,
+                groups,
+            });
+        }
+    }
+    // Pick the 147 贫困村 and give them exit years.
+    let mut order: Vec<usize> = (0..villages.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    let mut k = 0;
+    for (year, count) in POOR_VILLAGE_EXITS {
+        for _ in 0..count {
+            let v = &mut villages[order[k]];
+            v.poor = true;
+            if let Some(r) = rows.iter_mut().find(|r| r.code == v.code) {
+                r.is_poor_village = 1;
+                r.poor_exit_year = Some(year);
+            }
+            k += 1;
+        }
+    }
+    (rows, villages)
+}
+
+/// Figures of a finished demo load.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DemoStats {
+    /// Regions written.
+    pub regions: u64,
+    /// Households written.
+    pub households: u64,
+    /// Members written.
+    pub members: u64,
+    /// Events written.
+    pub events: u64,
+}
+
+/// Generates the demo county and loads it, reporting progress as (households done, total).
+///
+/// Refuses if the county already has households. Generation runs on a blocking thread while
+/// the previous batch is being written, so both cores are busy.
+pub async fn load(
+    s: &Services,
+    spec: &DemoSpec,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<DemoStats> {
+    let mut conn = s.db.acquire().await?;
+    let existing = xiuhua_db::households::count(
+        &mut conn,
+        &xiuhua_db::households::HouseholdFilter {
+            region: COUNTY_CODE.into(),
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
+    if existing > 0 {
+        return Err(Error::conflict(
+            "demo_exists",
+            format!("{COUNTY_NAME}已有{existing}户数据，演示数据只能载入空库"),
+            format!(
+                "county {COUNTY_CODE} already has {existing} households; the demo loads into an empty registry"
+            ),
+        ));
+    }
+    drop(conn);
+    let (region_rows, villages) = regions(spec.seed);
+    let mut stats = DemoStats::default();
+    let mut tx = s.db.begin().await?;
+    stats.regions = xiuhua_db::regions::upsert_many(&mut tx, &region_rows).await?;
+    xiuhua_db::commit(tx).await?;
+
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<generate::Batch>>(2);
+    let gen_spec = spec.clone();
+    let codes = s.codes();
+    let producer = tokio::task::spawn_blocking(move || {
+        let mut g = generate::Generator::new(&gen_spec, villages);
+        let mut done = 0;
+        while done < gen_spec.households {
+            let n = gen_spec.batch.min(gen_spec.households - done);
+            let batch = g.batch(n).and_then(|b| {
+                for h in &b.states {
+                    let errs = validate_household(h, &codes, gen_spec.today);
+                    if let Some(e) = errs.first() {
+                        anyhow::bail!("generated household fails validation: {e}");
+                    }
+                }
+                Ok(b)
+            });
+            let failed = batch.is_err();
+            if sender.blocking_send(batch).is_err() || failed {
+                break;
+            }
+            done += n;
+        }
+        g.next_ids()
+    });
+    let total = spec.households as u64;
+    while let Some(batch) = receiver.recv().await {
+        let b = batch.map_err(Error::Unexpected)?;
+        let mut tx = s.db.begin().await?;
+        xiuhua_db::households::insert_many(&mut tx, &b.households).await?;
+        stats.members += xiuhua_db::members::insert_many(&mut tx, &b.members).await?;
+        stats.events += xiuhua_db::events::insert_many(&mut tx, &b.events).await?;
+        xiuhua_db::households::insert_periods(&mut tx, &b.periods).await?;
+        xiuhua_db::commit(tx).await?;
+        stats.households += b.households.len() as u64;
+        progress(stats.households, total);
+    }
+    let next = producer.await.context("demo generator thread")?;
+    let mut tx = s.db.begin().await?;
+    for (kind, value) in next {
+        let name = format!("{kind}:{COUNTY_CODE}");
+        let cur = xiuhua_db::ids::reserve(&mut tx, &name, 0, value).await?;
+        if cur < value {
+            xiuhua_db::ids::reserve(&mut tx, &name, value - cur, value).await?;
+        }
+    }
+    xiuhua_db::commit(tx).await?;
+    Ok(stats)
+}

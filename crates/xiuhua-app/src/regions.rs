@@ -1,0 +1,236 @@
+//! Regions: import of region-code files (CSV `code,name[,parent]`) and lookups.
+
+use std::collections::HashSet;
+
+use xiuhua_db::regions::RegionRow;
+use xiuhua_domain::{FieldError, RegionCode, RegionLevel};
+
+use crate::{CurrentUser, Error, Result, Services};
+
+/// Turns a validated code and name into a stored row.
+pub fn region_row(code: &RegionCode, name: &str) -> RegionRow {
+    let level = code.level();
+    RegionRow {
+        code: code.as_str().to_string(),
+        name: name.to_string(),
+        level: level.as_i16(),
+        parent_code: code.parent().map(|p| p.as_str().to_string()),
+        county_code: code
+            .ancestor(RegionLevel::County)
+            .map(|c| c.as_str().to_string()),
+        is_poor_village: 0,
+        poor_exit_year: None,
+    }
+}
+
+/// Parses a region CSV: a header naming `code` and `name` columns (and optionally `parent`,
+/// `parent_code`, `areaCode`, `cityCode`, `provinceCode`); every row checked, every problem
+/// reported with its row number.
+pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let err = |row: usize, field: &str, zh: String, en: String| {
+        FieldError::new(format!("第{row}行"), field, "bad_region", zh, en)
+    };
+    let headers = rdr
+        .headers()
+        .map_err(|e| {
+            Error::invalid(
+                "表头",
+                "header",
+                "bad_csv",
+                format!("无法读取表头：{e}"),
+                e.to_string(),
+            )
+        })?
+        .clone();
+    let find = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
+    let (Some(ci), Some(ni)) = (find(&["code", "代码", "区划代码"]), find(&["name", "名称"]))
+    else {
+        return Err(Error::invalid(
+            "表头",
+            "header",
+            "missing_columns",
+            "区划文件必须包含 code（代码）和 name（名称）两列",
+            "a region file needs `code` and `name` columns",
+        ));
+    };
+    let pi = find(&["parent", "parent_code", "上级代码"]);
+    let mut rows = Vec::new();
+    let mut errs = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                errs.push(err(line, "*", format!("无法解析：{e}"), e.to_string()));
+                continue;
+            }
+        };
+        let code = rec.get(ci).unwrap_or("");
+        let name = rec.get(ni).unwrap_or("");
+        if code.is_empty() && name.is_empty() {
+            continue;
+        }
+        let parsed = match RegionCode::parse(code) {
+            Ok(c) => c,
+            Err(e) => {
+                errs.push(err(
+                    line,
+                    "code",
+                    format!("区划代码“{code}”应为2、4、6、9、12或15位数字"),
+                    e.to_string(),
+                ));
+                continue;
+            }
+        };
+        if name.is_empty() {
+            errs.push(err(
+                line,
+                "name",
+                "名称不能为空".into(),
+                "name is empty".into(),
+            ));
+            continue;
+        }
+        if let Some(p) = pi.and_then(|p| rec.get(p)).filter(|p| !p.is_empty()) {
+            let expected = parsed
+                .parent()
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_default();
+            let given = RegionCode::parse(p)
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_else(|_| p.to_string());
+            if given != expected {
+                errs.push(err(
+                    line,
+                    "parent",
+                    format!("上级代码“{p}”与代码“{code}”不符，应为“{expected}”"),
+                    format!("parent {p:?} does not match code {code:?} (expected {expected:?})"),
+                ));
+                continue;
+            }
+        }
+        rows.push(region_row(&parsed, name));
+    }
+    if errs.is_empty() {
+        Ok(rows)
+    } else {
+        Err(Error::Invalid(errs))
+    }
+}
+
+/// Imports regions atomically: all rows or none. Townships, villages and groups need their
+/// parent either in the file or already stored. Returns the number of rows written.
+pub async fn import_regions(s: &Services, user: &CurrentUser, rows: &[RegionRow]) -> Result<u64> {
+    user.require_county()?;
+    let mut tx = s.db.begin().await?;
+    let in_file: HashSet<&str> = rows.iter().map(|r| r.code.as_str()).collect();
+    let mut errs = Vec::new();
+    let mut checked: HashSet<String> = HashSet::new();
+    for r in rows {
+        if !user.can_see(&r.code) {
+            errs.push(FieldError::new(
+                r.code.clone(),
+                "code",
+                "outside_scope",
+                format!("区划{}不在您的管辖范围内", r.code),
+                format!("region {} is outside your scope", r.code),
+            ));
+            continue;
+        }
+        let Some(p) = &r.parent_code else { continue };
+        if r.level < RegionLevel::Township.as_i16()
+            || in_file.contains(p.as_str())
+            || checked.contains(p)
+        {
+            continue;
+        }
+        if xiuhua_db::regions::find(&mut tx, p).await?.is_some() {
+            checked.insert(p.clone());
+        } else {
+            errs.push(FieldError::new(
+                r.code.clone(),
+                "parent",
+                "missing_parent",
+                format!(
+                    "{}（{}）的上级区划{p}不存在，请先导入上级区划",
+                    r.name, r.code
+                ),
+                format!(
+                    "parent {p} of {} ({}) does not exist; import it first",
+                    r.name, r.code
+                ),
+            ));
+        }
+    }
+    if !errs.is_empty() {
+        return Err(Error::Invalid(errs));
+    }
+    let n = xiuhua_db::regions::upsert_many(&mut tx, rows).await?;
+    xiuhua_db::commit(tx).await?;
+    Ok(n)
+}
+
+/// Top-level regions the user may start from: their own region, or for an unscoped admin every
+/// stored county.
+pub async fn roots(s: &Services, user: &CurrentUser) -> Result<Vec<RegionRow>> {
+    let mut conn = s.db.acquire().await?;
+    if user.region_code.is_empty() {
+        Ok(xiuhua_db::regions::list_level(&mut conn, RegionLevel::County.as_i16(), "").await?)
+    } else {
+        Ok(xiuhua_db::regions::find(&mut conn, &user.region_code)
+            .await?
+            .into_iter()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_bom_and_nbs_codes_parses() {
+        let rows = parse_region_csv(
+            "\u{feff}code,name,parent\n451228,都安瑶族自治县,4512\n451228101000,高岭镇,451228\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].code, "451228101");
+        assert_eq!(rows[1].parent_code.as_deref(), Some("451228"));
+        assert_eq!(rows[1].county_code.as_deref(), Some("451228"));
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_its_line() {
+        let Err(Error::Invalid(errs)) = parse_region_csv(
+            "code,name,parent\n45122x,坏,45\n451228101,,451228\n451228101,高岭镇,451229\n",
+        ) else {
+            panic!("expected errors");
+        };
+        let lines: Vec<_> = errs
+            .iter()
+            .map(|e| (e.record.as_str(), e.field.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![("第2行", "code"), ("第3行", "name"), ("第4行", "parent")]
+        );
+    }
+
+    #[test]
+    fn missing_columns_are_named() {
+        assert!(matches!(
+            parse_region_csv("a,b\n1,2\n"),
+            Err(Error::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,370 @@
+//! Subcommands. Each one opens the database named by `--database-url` (or the SQLite file in
+//! `--data-dir`) and calls `xiuhua-app`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use xiuhua_app::auth::{NewUser, Role};
+use xiuhua_app::demo::{DEFAULT_HOUSEHOLDS, DemoSpec};
+use xiuhua_app::{CurrentUser, Services, SystemClock};
+use xiuhua_db::Db;
+
+/// xiuhua (绣花): 建档立卡 registry and 防返贫 monitoring for a county.
+#[derive(Debug, Parser)]
+#[command(name = "xiuhua", version, about)]
+pub struct Args {
+    /// Data directory for the embedded SQLite database.
+    #[arg(long, global = true, env = "XIUHUA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Database URL (sqlite://PATH or postgres://USER@HOST/DB); overrides --data-dir.
+    #[arg(long, global = true, env = "XIUHUA_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (creates an admin account on first run and prints its password).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "XIUHUA_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Load the demo county first if the registry is empty.
+        #[arg(long)]
+        demo: bool,
+        /// Demo size when --demo loads it.
+        #[arg(long, default_value_t = DEFAULT_HOUSEHOLDS)]
+        households: usize,
+    },
+    /// Generate the demo county (modelled on 都安) into an empty registry.
+    Demo {
+        /// Random seed; the same seed gives the same county.
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        /// Number of households (≈4.3 people each).
+        #[arg(long, default_value_t = DEFAULT_HOUSEHOLDS)]
+        households: usize,
+        /// Households per transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+        /// Date the generated history runs up to (default: today).
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Create or update the database schema.
+    Migrate,
+    /// Import a region-code CSV (columns code,name[,parent]); all rows or none.
+    ImportRegions {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Import code-list additions (tab-separated: list, code, Chinese, English).
+    ImportCodes {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Create a user.
+    CreateUser {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Role: admin, county, township, village, cadre, viewer.
+        #[arg(long)]
+        role: String,
+        /// Region code of the user's scope (empty for all).
+        #[arg(long, default_value = "")]
+        region: String,
+        /// Shown name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Password (read from XIUHUA_NEW_PASSWORD if not given).
+        #[arg(long, env = "XIUHUA_NEW_PASSWORD")]
+        password: String,
+    },
+    /// Set a user's password.
+    ResetPassword {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// New password.
+        #[arg(long, env = "XIUHUA_NEW_PASSWORD")]
+        password: String,
+    },
+    /// Close a year's 年度动态调整 for a county (freezes its snapshot).
+    CloseYear {
+        /// County code.
+        #[arg(long)]
+        county: String,
+        /// Year to close.
+        #[arg(long)]
+        year: i32,
+    },
+    /// Print households and people by status for a region, now or as of a date, with timing.
+    Stats {
+        /// Region code.
+        #[arg(long)]
+        region: String,
+        /// Count as of the end of this date.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+}
+
+impl Args {
+    fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(u) = &self.database_url {
+            return Ok(u.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        Ok(format!(
+            "sqlite://{}",
+            self.data_dir.join("xiuhua.db").display()
+        ))
+    }
+}
+
+async fn open(args: &Args) -> anyhow::Result<Services> {
+    let url = args.database_url()?;
+    let shown = redact(&url);
+    let db = Db::open(&url, 8)
+        .await
+        .with_context(|| format!("cannot open database {shown}"))?;
+    Services::new(db, Arc::new(SystemClock))
+        .await
+        .with_context(|| format!("cannot load code lists from {shown}"))
+}
+
+/// Hides a password in a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if url[s + 3..at].contains(':') => {
+            let colon = s + 3 + url[s + 3..at].find(':').unwrap_or(0);
+            format!("{}:***{}", &url[..colon], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn progress_bar(total: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(&format!(
+        "{what} {{bar:40}} {{pos}}/{{len}} ({{per_sec}}, 剩余 {{eta}})"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    pb.set_style(style);
+    pb
+}
+
+async fn run_demo(s: &Services, spec: DemoSpec) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let pb = progress_bar(spec.households as u64, "生成演示县");
+    let stats = xiuhua_app::demo::load(s, &spec, &|done, _| pb.set_position(done)).await?;
+    pb.finish_and_clear();
+    println!(
+        "demo county loaded: {} regions, {} households, {} members, {} events in {:.1} s",
+        stats.regions,
+        stats.households,
+        stats.members,
+        stats.events,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Runs a subcommand.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    match &args.command {
+        Command::Migrate => {
+            let s = open(&args).await?;
+            println!("database schema is up to date ({:?})", s.db.backend());
+        }
+        Command::Demo {
+            seed,
+            households,
+            batch,
+            today,
+        } => {
+            let s = open(&args).await?;
+            let today = today.unwrap_or_else(|| s.clock.today());
+            run_demo(
+                &s,
+                DemoSpec {
+                    seed: *seed,
+                    households: *households,
+                    today,
+                    batch: *batch,
+                },
+            )
+            .await?;
+        }
+        Command::Serve {
+            bind,
+            demo,
+            households,
+        } => {
+            let s = open(&args).await?;
+            if *demo && xiuhua_db::households::total(&mut *s.db.acquire().await?).await? == 0 {
+                let today = s.clock.today();
+                run_demo(
+                    &s,
+                    DemoSpec {
+                        seed: 2024,
+                        households: *households,
+                        today,
+                        batch: 2000,
+                    },
+                )
+                .await?;
+            }
+            if let Some(pw) = xiuhua_app::auth::ensure_admin(&s).await? {
+                let note = args.data_dir.join("initial-admin-password.txt");
+                let _ = std::fs::write(&note, format!("admin\n{pw}\n"));
+                println!("首次运行：已创建管理员账号 admin，密码 {pw}");
+                println!(
+                    "first run: created user `admin` with password {pw} (also saved to {})",
+                    note.display()
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            println!("xiuhua is serving on http://{}", listener.local_addr()?);
+            xiuhua_web::serve(listener, s).await?;
+        }
+        Command::ImportRegions { file } => {
+            let s = open(&args).await?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let rows = xiuhua_app::regions::parse_region_csv(&text).map_err(cli_error)?;
+            let n = xiuhua_app::regions::import_regions(&s, &CurrentUser::system(), &rows)
+                .await
+                .map_err(cli_error)?;
+            println!("imported {n} regions from {}", file.display());
+        }
+        Command::ImportCodes { file } => {
+            let s = open(&args).await?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let n = xiuhua_app::codes::import_tsv(&s, &text)
+                .await
+                .map_err(cli_error)?;
+            println!("imported {n} codes from {}", file.display());
+        }
+        Command::CreateUser {
+            username,
+            role,
+            region,
+            name,
+            password,
+        } => {
+            let s = open(&args).await?;
+            let Some(role) = Role::parse(role) else {
+                bail!(
+                    "unknown role {role:?}: use admin, county, township, village, cadre or viewer"
+                )
+            };
+            let new = NewUser {
+                username: username.clone(),
+                password: password.clone(),
+                display_name: name.clone().unwrap_or_else(|| username.clone()),
+                role,
+                region_code: region.clone(),
+            };
+            xiuhua_app::auth::create_user(&s, &CurrentUser::system(), new)
+                .await
+                .map_err(cli_error)?;
+            println!("created user {username}");
+        }
+        Command::ResetPassword { username, password } => {
+            let s = open(&args).await?;
+            xiuhua_app::auth::reset_password(&s, username, password)
+                .await
+                .map_err(cli_error)?;
+            println!("password of {username} changed");
+        }
+        Command::CloseYear { county, year } => {
+            let s = open(&args).await?;
+            let n = xiuhua_app::registry::close_year(&s, &CurrentUser::system(), county, *year)
+                .await
+                .map_err(cli_error)?;
+            println!("closed year {year} for county {county}; snapshot has {n} rows");
+        }
+        Command::Stats { region, as_of } => {
+            let s = open(&args).await?;
+            let started = Instant::now();
+            let v = xiuhua_app::registry::region(&s, &CurrentUser::system(), region, *as_of)
+                .await
+                .map_err(cli_error)?;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let when = as_of
+                .map(|d| format!("as of {d}"))
+                .unwrap_or_else(|| "now".into());
+            println!(
+                "{} {} ({when}): {} households, {} people",
+                v.region.code, v.region.name, v.counts.total.households, v.counts.total.people
+            );
+            for st in xiuhua_domain::RegistryStatus::ALL {
+                let t = v.counts.status(st);
+                println!(
+                    "  {:<8} {:>8} households {:>9} people",
+                    st.as_str(),
+                    t.households,
+                    t.people
+                );
+            }
+            for m in xiuhua_domain::MonitoringStatus::ALL {
+                let t = v.counts.monitoring(m);
+                println!(
+                    "  {:<10} {:>8} households {:>9} people",
+                    m.as_str(),
+                    t.households,
+                    t.people
+                );
+            }
+            println!("query_ms={ms:.1}");
+        }
+    }
+    Ok(())
+}
+
+/// Turns an app error into a CLI error with every problem on its own line (English).
+fn cli_error(e: xiuhua_app::Error) -> anyhow::Error {
+    match e {
+        xiuhua_app::Error::Invalid(errs) => {
+            anyhow::anyhow!(
+                "{}",
+                errs.iter()
+                    .map(|e| format!("{}: {}: {}", e.record, e.field, e.message_en))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}
