@@ -193,6 +193,24 @@ pub async fn roots(s: &Services, user: &CurrentUser) -> Result<Vec<RegionRow>> {
     }
 }
 
+/// Names of the given region codes (unknown codes are left out).
+pub async fn names(
+    s: &Services,
+    codes: &[String],
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut conn = s.db.acquire().await?;
+    let mut out = std::collections::HashMap::new();
+    for c in codes {
+        if c.is_empty() || out.contains_key(c) {
+            continue;
+        }
+        if let Some(r) = xiuhua_db::regions::find(&mut conn, c).await? {
+            out.insert(r.code, r.name);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

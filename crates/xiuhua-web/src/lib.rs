@@ -1,9 +1,112 @@
-//! HTTP for xiuhua: HTML pages, the JSON API and its OpenAPI document, sessions and CSRF.
+//! HTTP for xiuhua: HTML pages (askama templates, Chinese by default, English switch), the JSON
+//! API with its OpenAPI document, sessions and CSRF, and the embedded static assets.
+//!
+//! **Invariant:** this is the only crate that knows HTTP, HTML and JSON wire shapes; it runs no
+//! SQL of its own and holds no business rules — every handler calls `xiuhua-app`.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use utoipa::OpenApi;
 use xiuhua_app::Services;
 
-/// Serves until the process is stopped.
-pub async fn serve(listener: tokio::net::TcpListener, _services: Services) -> std::io::Result<()> {
-    drop(listener);
-    Ok(())
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub services: Services,
+}
+
+/// The OpenAPI document's fixed parts; paths come from the handlers.
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "xiuhua API",
+    description = "建档立卡 registry and 防返贫 monitoring. Log in with POST /api/v1/session; send the returned csrf_token as X-CSRF-Token on writes."
+))]
+struct ApiDoc;
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = api::router().split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.merge(api);
+    doc
+}
+
+const APP_CSS: &str = include_str!("../assets/app.css");
+
+async fn app_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        APP_CSS,
+    )
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    match state.services.db.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok"),
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database unavailable",
+        ),
+    }
+}
+
+/// The whole application router.
+pub fn router(services: Services) -> Router {
+    let state = AppState { services };
+    let (api_router, api_doc) = api::router().split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.merge(api_doc);
+    let doc_json = doc.to_pretty_json().unwrap_or_default();
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/lang/{code}", get(pages::set_lang))
+        .route("/regions/{code}", get(pages::region))
+        .route("/households", get(pages::households))
+        .route("/households/{id}", get(pages::household))
+        .route("/static/app.css", get(app_css))
+        .route("/healthz", get(healthz))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let body = doc_json.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        )
+        .merge(api_router)
+        .with_state(state)
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::X_CONTENT_TYPE_OPTIONS,
+                header::HeaderValue::from_static("nosniff"),
+            ),
+        )
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::X_FRAME_OPTIONS,
+                header::HeaderValue::from_static("DENY"),
+            ),
+        )
+}
+
+/// Serves until Ctrl-C / SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, services: Services) -> std::io::Result<()> {
+    axum::serve(listener, router(services))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
 }

@@ -1,0 +1,94 @@
+//! Session cookie, the [`Auth`] extractor, CSRF checks and the language cookie.
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use xiuhua_app::CurrentUser;
+
+use crate::AppState;
+use crate::error::WebError;
+use crate::i18n::{Lang, T};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "xiuhua_session";
+
+/// Reads a cookie from the request headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The `Set-Cookie` value that stores a session token.
+pub fn session_cookie(token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+        xiuhua_app::auth::SESSION_HOURS * 3600
+    )
+}
+
+/// The `Set-Cookie` value that clears the session.
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+}
+
+/// The UI language of a request.
+pub fn lang(headers: &HeaderMap) -> Lang {
+    cookie(headers, "lang").map(Lang::parse).unwrap_or_default()
+}
+
+/// The logged-in user and the page language. Pages without a session redirect to `/login`;
+/// API calls get 401.
+pub struct Auth {
+    /// The user.
+    pub user: CurrentUser,
+    /// Text lookups in the user's language.
+    pub t: T,
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, WebError> {
+        let json = parts.uri.path().starts_with("/api/");
+        let t = T {
+            lang: lang(&parts.headers),
+        };
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(WebError::Unauthenticated { json });
+        };
+        match xiuhua_app::auth::session_user(&state.services, token).await {
+            Ok(Some(user)) => Ok(Auth { user, t }),
+            Ok(None) => Err(WebError::Unauthenticated { json }),
+            Err(e) => Err(if json {
+                WebError::api(e)
+            } else {
+                WebError::page(e, t.lang)
+            }),
+        }
+    }
+}
+
+impl Auth {
+    /// Checks a CSRF token from a form field or the `X-CSRF-Token` header (constant time).
+    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), WebError> {
+        let expected = self.user.csrf_token.as_bytes();
+        let given = given.unwrap_or("").as_bytes();
+        let same = expected.len() == given.len()
+            && expected
+                .iter()
+                .zip(given)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same && !expected.is_empty() {
+            Ok(())
+        } else {
+            Err(WebError::Csrf)
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Maps `xiuhua_app::Error` to HTTP: an HTML error page for browsers, one JSON envelope
+//! (`{"error": {"code", "message", "message_zh", "fields"}}`) for `/api`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::i18n::{Lang, T};
+
+/// An error on its way out.
+#[derive(Debug)]
+pub enum WebError {
+    /// A use-case error, rendered for a page (`json = false`) or the API.
+    App {
+        /// The error.
+        error: xiuhua_app::Error,
+        /// Whether the client wants JSON.
+        json: bool,
+        /// UI language.
+        lang: Lang,
+    },
+    /// Not logged in: pages redirect to the login form, the API answers 401.
+    Unauthenticated {
+        /// Whether the client wants JSON.
+        json: bool,
+    },
+    /// A form or API call without the session's CSRF token.
+    Csrf,
+    /// A malformed request (bad date, bad number).
+    BadRequest(String),
+}
+
+impl WebError {
+    /// A page error.
+    pub fn page(error: xiuhua_app::Error, lang: Lang) -> WebError {
+        WebError::App {
+            error,
+            json: false,
+            lang,
+        }
+    }
+
+    /// An API error.
+    pub fn api(error: xiuhua_app::Error) -> WebError {
+        WebError::App {
+            error,
+            json: true,
+            lang: Lang::Zh,
+        }
+    }
+}
+
+/// One field problem in an error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorDto {
+    /// The record (household number, member name and ID).
+    pub record: String,
+    /// The field.
+    pub field: String,
+    /// Stable code.
+    pub code: String,
+    /// English reason.
+    pub message: String,
+    /// Chinese reason.
+    pub message_zh: String,
+}
+
+/// The error envelope's body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable code, e.g. `not_found`, `invalid`, `stale_version`.
+    pub code: String,
+    /// English message.
+    pub message: String,
+    /// Chinese message.
+    pub message_zh: String,
+    /// Field problems (for `invalid`).
+    pub fields: Vec<FieldErrorDto>,
+}
+
+/// The JSON error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+fn status_and_code(e: &xiuhua_app::Error) -> (StatusCode, String) {
+    use xiuhua_app::Error as E;
+    match e {
+        E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found".into()),
+        E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden".into()),
+        E::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials".into()),
+        E::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid".into()),
+        E::Conflict { code, .. } => (StatusCode::CONFLICT, (*code).into()),
+        E::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal".into()),
+    }
+}
+
+fn envelope(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    message_zh: String,
+    fields: Vec<FieldErrorDto>,
+) -> Response {
+    (
+        status,
+        Json(ErrorEnvelope {
+            error: ErrorBody {
+                code: code.into(),
+                message,
+                message_zh,
+                fields,
+            },
+        }),
+    )
+        .into_response()
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::Unauthenticated { json: false } => Redirect::to("/login").into_response(),
+            WebError::Unauthenticated { json: true } => envelope(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "log in first".into(),
+                "请先登录".into(),
+                vec![],
+            ),
+            WebError::Csrf => envelope(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing or wrong CSRF token".into(),
+                "页面已过期或请求来源不明，请刷新后重试".into(),
+                vec![],
+            ),
+            WebError::BadRequest(m) => envelope(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                m.clone(),
+                format!("请求格式错误：{m}"),
+                vec![],
+            ),
+            WebError::App { error, json, lang } => {
+                let (status, code) = status_and_code(&error);
+                if let xiuhua_app::Error::Unexpected(e) = &error {
+                    tracing::error!(error = %format!("{e:#}"), "request failed");
+                }
+                let zh = error.message_zh();
+                let en = match &error {
+                    xiuhua_app::Error::Unexpected(_) => "internal error".to_string(),
+                    other => other.to_string(),
+                };
+                if json {
+                    let fields = match &error {
+                        xiuhua_app::Error::Invalid(errs) => errs
+                            .iter()
+                            .map(|f| FieldErrorDto {
+                                record: f.record.clone(),
+                                field: f.field.clone(),
+                                code: f.code.into(),
+                                message: f.message_en.clone(),
+                                message_zh: f.message_zh.clone(),
+                            })
+                            .collect(),
+                        _ => vec![],
+                    };
+                    envelope(status, &code, en, zh, fields)
+                } else {
+                    let t = T { lang };
+                    let msg = if lang == Lang::Zh { zh } else { en };
+                    (
+                        status,
+                        Html(crate::pages::error_page(&t, status.as_u16(), &msg)),
+                    )
+                        .into_response()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! UI text in Simplified Chinese (default) and English. The language comes from the `lang`
+//! cookie, set by `/lang/{zh|en}`.
+
+use xiuhua_domain::{CodeCatalog, MonitoringStatus, RegistryStatus};
+
+/// A UI language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// 简体中文
+    #[default]
+    Zh,
+    /// English
+    En,
+}
+
+impl Lang {
+    /// From a cookie value.
+    pub fn parse(s: &str) -> Lang {
+        if s == "en" { Lang::En } else { Lang::Zh }
+    }
+
+    /// The `lang` attribute of `<html>`.
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// Text lookups for one language; templates call `t.s("key")`.
+#[derive(Clone, Debug, Default)]
+pub struct T {
+    /// The language.
+    pub lang: Lang,
+}
+
+/// (key, Chinese, English)
+const TEXT: &[(&str, &str, &str)] = &[
+    (
+        "app",
+        "绣花 · 防返贫监测与建档立卡系统",
+        "xiuhua · poverty registry and relapse monitoring",
+    ),
+    ("login", "登录", "Log in"),
+    ("logout", "退出", "Log out"),
+    ("username", "用户名", "User name"),
+    ("password", "密码", "Password"),
+    (
+        "bad_login",
+        "用户名或密码错误",
+        "Invalid user name or password",
+    ),
+    ("home", "首页", "Home"),
+    ("households", "农户查询", "Households"),
+    ("search", "查询", "Search"),
+    (
+        "search_hint",
+        "姓名、户编号或身份证号",
+        "Name, household number or ID number",
+    ),
+    ("region", "区划", "Region"),
+    ("as_of", "截至日期", "As of"),
+    ("as_of_now", "当前", "now"),
+    ("show", "查看", "Show"),
+    ("status", "户类型", "Type"),
+    ("monitoring", "监测状态", "Monitoring"),
+    ("all", "全部", "All"),
+    ("household_count", "户数", "Households"),
+    ("people_count", "人数", "People"),
+    ("total", "合计", "Total"),
+    ("household_no", "户编号", "Household no."),
+    ("head_name", "户主", "Head"),
+    ("id_number", "证件号码", "ID number"),
+    ("village", "行政村", "Village"),
+    ("members", "家庭成员", "Members"),
+    ("member_count", "人口", "Size"),
+    ("exit_year", "脱贫年度", "Exit year"),
+    ("name", "姓名", "Name"),
+    ("sex", "性别", "Sex"),
+    ("birth_date", "出生日期", "Birth date"),
+    ("relation", "与户主关系", "Relation"),
+    ("ethnicity", "民族", "Ethnicity"),
+    ("education", "文化程度", "Education"),
+    ("schooling", "在校生状况", "Schooling"),
+    ("health", "健康状况", "Health"),
+    ("labour", "劳动技能", "Labour"),
+    ("work_status", "务工状况", "Work"),
+    ("attributes", "家庭基本情况", "Household details"),
+    ("history", "变更历史", "History"),
+    ("date", "日期", "Date"),
+    ("event", "事项", "Change"),
+    ("actor", "操作人", "By"),
+    ("source", "来源", "Source"),
+    ("reason", "原因", "Reason"),
+    ("details", "内容", "Details"),
+    ("children", "下级区划", "Sub-regions"),
+    ("no_results", "没有符合条件的记录", "Nothing matches"),
+    ("prev", "上一页", "Previous"),
+    ("next", "下一页", "Next"),
+    ("page", "页", "page"),
+    (
+        "per_capita_income",
+        "年人均纯收入（元）",
+        "Net income per person (yuan)",
+    ),
+    ("snapshot", "年度冻结数据", "Frozen year-end snapshot"),
+    (
+        "asof_note",
+        "以下为历史时点数据，根据变更记录重建",
+        "Historical figures, rebuilt from the change history",
+    ),
+    (
+        "not_existing",
+        "该日期时此户尚未建档",
+        "The household was not registered yet on this date",
+    ),
+    (
+        "masked_note",
+        "证件号码已按权限脱敏",
+        "ID numbers are masked for your role",
+    ),
+    ("error", "出错了", "Something went wrong"),
+    ("back", "返回", "Back"),
+    ("poor_village", "贫困村", "poor village"),
+    ("exit", "出列", "exited"),
+    ("api_docs", "接口文档", "API"),
+];
+
+impl T {
+    /// The text of a key (the key itself if missing, which a test forbids for templates).
+    pub fn s(&self, key: &str) -> &'static str {
+        match TEXT.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self.lang {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => "??",
+        }
+    }
+
+    /// Label of a registry status.
+    pub fn status(&self, s: RegistryStatus) -> &'static str {
+        match self.lang {
+            Lang::Zh => s.label_zh(),
+            Lang::En => s.label_en(),
+        }
+    }
+
+    /// Label of a monitoring status.
+    pub fn monitoring(&self, m: MonitoringStatus) -> &'static str {
+        match self.lang {
+            Lang::Zh => m.label_zh(),
+            Lang::En => m.label_en(),
+        }
+    }
+
+    /// Label of a code.
+    pub fn code(&self, catalog: &CodeCatalog, list: &str, code: &str) -> String {
+        match self.lang {
+            Lang::Zh => catalog.label_zh(list, code).to_string(),
+            Lang::En => catalog.label_en(list, code).to_string(),
+        }
+    }
+
+    /// Whether a key exists.
+    pub fn has(key: &str) -> bool {
+        TEXT.iter().any(|(k, _, _)| *k == key)
+    }
+}
+
+/// Field name → (Chinese, English, code list) for the household page and the history.
+pub const FIELD_LABELS: &[(&str, &str, &str, Option<&str>)] = &[
+    ("household_no", "户编号", "Household no.", None),
+    ("village_code", "行政村", "Village", None),
+    ("group_code", "村民小组", "Group", None),
+    ("phone", "联系电话", "Phone", None),
+    (
+        "identification_standard",
+        "识别标准",
+        "Standard",
+        Some("identification_standard"),
+    ),
+    (
+        "attribute",
+        "贫困户属性",
+        "Attribute",
+        Some("household_attribute"),
+    ),
+    (
+        "main_cause",
+        "主要致贫原因",
+        "Main cause",
+        Some("poverty_cause"),
+    ),
+    (
+        "other_causes",
+        "其他致贫原因",
+        "Other causes",
+        Some("poverty_cause"),
+    ),
+    ("cause_note", "致贫原因说明", "Cause note", None),
+    ("status", "户类型", "Type", None),
+    ("identified_year", "识别年度", "Identified", None),
+    ("planned_exit_year", "计划脱贫年度", "Planned exit", None),
+    ("exit_year", "脱贫年度", "Exit year", None),
+    ("exit_batch", "脱贫批次", "Exit batch", Some("exit_batch")),
+    ("monitoring", "监测状态", "Monitoring", None),
+    (
+        "monitor_type",
+        "监测对象类型",
+        "Monitoring type",
+        Some("monitor_type"),
+    ),
+    (
+        "risk_identified_on",
+        "风险识别时间",
+        "Risk identified",
+        None,
+    ),
+    (
+        "risk_eliminated_on",
+        "风险消除时间",
+        "Risk eliminated",
+        None,
+    ),
+    ("is_military_family", "军烈属", "Military family", None),
+    ("is_relocated", "易地扶贫搬迁户", "Relocated", None),
+    (
+        "housing_area_m2",
+        "住房面积（㎡）",
+        "Housing area (m²)",
+        None,
+    ),
+    (
+        "housing_safety",
+        "住房安全等级",
+        "Housing safety",
+        Some("housing_safety"),
+    ),
+    ("water_safe", "饮水安全", "Safe water", None),
+    ("water_difficult", "饮水困难", "Water difficulty", None),
+    ("has_living_power", "通生活用电", "Household power", None),
+    (
+        "has_production_power",
+        "通生产用电",
+        "Production power",
+        None,
+    ),
+    ("road_type", "入户路类型", "Access road", Some("road_type")),
+    ("fuel_type", "主要燃料", "Fuel", Some("fuel_type")),
+    ("has_toilet", "卫生厕所", "Sanitary toilet", None),
+    ("farmland_mu", "耕地面积（亩）", "Farmland (mu)", None),
+    ("forest_mu", "林地面积（亩）", "Forest (mu)", None),
+    ("income", "收入", "Income", None),
+    ("relation", "与户主关系", "Relation", Some("relation")),
+    ("name", "姓名", "Name", None),
+];
+
+/// The label of a field name.
+pub fn field_label(lang: Lang, field: &str) -> String {
+    match FIELD_LABELS.iter().find(|(f, ..)| *f == field) {
+        Some((_, zh, en, _)) => (if lang == Lang::Zh { zh } else { en }).to_string(),
+        None => field.to_string(),
+    }
+}
+
+/// The code list of a field, if it has one.
+pub fn field_list(field: &str) -> Option<&'static str> {
+    FIELD_LABELS
+        .iter()
+        .find(|(f, ..)| *f == field)
+        .and_then(|(.., l)| *l)
+}
