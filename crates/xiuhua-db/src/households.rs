@@ -235,6 +235,7 @@ fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
             sql.push(" AND household_no LIKE ").bind(format!("{t}%"));
         } else {
             sql.push(" AND (head_name LIKE ").bind(format!("{t}%"));
+            sql.push(" OR household_no LIKE ").bind(format!("{t}%"));
             sql.push(" OR id IN (SELECT household_id FROM members WHERE name LIKE ")
                 .bind(format!("{t}%"));
             sql.push("))");

@@ -232,9 +232,9 @@ mod tests {
             migration_names(Backend::Postgres)
         );
         for (a, b) in SQLITE_MIGRATIONS.iter().zip(POSTGRES_MIGRATIONS.iter()) {
-            if !a.sql.starts_with("-- dialect:") {
+            if !a.sql.as_str().starts_with("-- dialect:") {
                 assert_eq!(
-                    a.sql, b.sql,
+                    a.sql.as_str(), b.sql.as_str(),
                     "migration {} differs without a `-- dialect:` note",
                     a.version
                 );

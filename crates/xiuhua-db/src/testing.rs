@@ -1,6 +1,7 @@
 //! Test databases: a fresh SQLite file per test by default, or a fresh PostgreSQL database
 //! per test when `XIUHUA_TEST_DATABASE_URL` names a server (e.g. `postgres://postgres@127.0.0.1/test`).
-//! Dropped when the [`TestDb`] goes out of scope, unless `XIUHUA_TEST_KEEP_DB` is set.
+//! SQLite files go with the [`TestDb`]; PostgreSQL databases are dropped by the next test run
+//! once their process has ended (unless `XIUHUA_TEST_KEEP_DB` is set).
 
 use crate::{Backend, Db};
 
@@ -10,8 +11,6 @@ pub struct TestDb {
     pub db: Db,
     /// The URL the pool connects to.
     pub url: String,
-    admin_url: Option<String>,
-    name: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -38,12 +37,12 @@ pub fn with_database(url: &str, name: &str) -> String {
 impl TestDb {
     /// Creates and migrates a new database.
     pub async fn new() -> TestDb {
-        let suffix: u64 = rand_suffix();
         if let Some(admin) = postgres_admin_url() {
-            let name = format!("xiuhua_test_{suffix:016x}");
             let admin_db = Db::connect(&admin, 1)
                 .await
                 .expect("connect to XIUHUA_TEST_DATABASE_URL");
+            drop_stale_databases(&admin_db).await;
+            let name = format!("xiuhua_test_{}_{:x}", std::process::id(), rand_suffix());
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(admin_db.pool())
                 .await
@@ -54,8 +53,6 @@ impl TestDb {
             TestDb {
                 db,
                 url,
-                admin_url: Some(admin),
-                name,
                 _dir: None,
             }
         } else {
@@ -65,12 +62,46 @@ impl TestDb {
             TestDb {
                 db,
                 url,
-                admin_url: None,
-                name: String::new(),
                 _dir: Some(dir),
             }
         }
     }
+}
+
+/// Drops the test databases of test processes that are no longer running. (Dropping a
+/// database from `Drop` would need the test's own runtime, which is blocked there, so each run
+/// cleans up after the previous ones instead.)
+async fn drop_stale_databases(admin: &Db) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        if std::env::var_os("XIUHUA_TEST_KEEP_DB").is_some() {
+            return;
+        }
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'xiuhua_test_%'",
+        )
+        .fetch_all(admin.pool())
+        .await
+        .unwrap_or_default();
+        for name in names {
+            let pid = name
+                .trim_start_matches("xiuhua_test_")
+                .split('_')
+                .next()
+                .unwrap_or("");
+            let alive = pid
+                .parse::<u32>()
+                .is_ok_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(admin.pool())
+                .await;
+            }
+        }
+    })
+    .await;
 }
 
 fn rand_suffix() -> u64 {
@@ -83,37 +114,4 @@ fn rand_suffix() -> u64 {
             .unwrap_or(0),
     );
     h.finish()
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(admin) = self.admin_url.clone() else {
-            return;
-        };
-        if std::env::var_os("XIUHUA_TEST_KEEP_DB").is_some() {
-            return;
-        }
-        let name = self.name.clone();
-        let pool = self.db.pool().clone();
-        // Drop runs inside the test's runtime; do the async clean-up on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                rt.block_on(async move {
-                    pool.close().await;
-                    if let Ok(a) = Db::connect(&admin, 1).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(a.pool())
-                        .await;
-                        a.close().await;
-                    }
-                });
-            }
-        })
-        .join();
-    }
 }

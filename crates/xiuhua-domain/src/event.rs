@@ -315,7 +315,7 @@ pub fn state_as_of(events: &[Event], date: NaiveDate) -> Result<Option<Household
 
 /// Sorts events into fold order: effective date, then id.
 pub fn sort_for_fold(events: &mut [Event]) {
-    events.sort_by(|a, b| (a.effective_date, a.id).cmp(&(b.effective_date, b.id)));
+    events.sort_by_key(|e| (e.effective_date, e.id));
 }
 
 /// Sets the named fields of a serialisable struct from a JSON patch.

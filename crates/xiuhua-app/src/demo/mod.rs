@@ -84,7 +84,7 @@ pub struct DemoVillage {
 
 /// Generates the region tree: province, city, county, townships, villages, groups.
 pub fn regions(seed: u64) -> (Vec<RegionRow>, Vec<DemoVillage>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_2E61_0475);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f2e_6104_75aa);
     let mut rows = Vec::new();
     let mut push = |code: &str, name: &str| {
         if let Ok(c) = RegionCode::parse(code) {

@@ -1,0 +1,8 @@
+//! Service tests of the registry use cases against a real database: SQLite by default,
+//! PostgreSQL when `XIUHUA_TEST_DATABASE_URL` is set.
+
+mod demo;
+mod registry;
+mod scope;
+mod support;
+mod years;
