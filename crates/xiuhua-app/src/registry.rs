@@ -191,7 +191,10 @@ async fn check_id_numbers(
 
 /// Appends one event to a household (or creates it) and rewrites its current state, members
 /// and periods, all in the caller's transaction.
-#[expect(clippy::too_many_arguments, reason = "the one private write path; every caller passes all parts of an event")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the one private write path; every caller passes all parts of an event"
+)]
 async fn write_event(
     s: &Services,
     conn: &mut AnyConnection,

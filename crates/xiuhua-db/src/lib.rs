@@ -234,7 +234,8 @@ mod tests {
         for (a, b) in SQLITE_MIGRATIONS.iter().zip(POSTGRES_MIGRATIONS.iter()) {
             if !a.sql.as_str().starts_with("-- dialect:") {
                 assert_eq!(
-                    a.sql.as_str(), b.sql.as_str(),
+                    a.sql.as_str(),
+                    b.sql.as_str(),
                     "migration {} differs without a `-- dialect:` note",
                     a.version
                 );

@@ -11,7 +11,15 @@ async fn unauthenticated_api_calls_get_the_error_envelope() {
     let r = app.get("/api/v1/households", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json()["error"]["code"], "unauthenticated");
-    let r = app.json("POST", "/api/v1/session", json!({"username": "admin", "password": "nope"}), None, false).await;
+    let r = app
+        .json(
+            "POST",
+            "/api/v1/session",
+            json!({"username": "admin", "password": "nope"}),
+            None,
+            false,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json()["error"]["message_zh"], "用户名或密码错误");
 }
@@ -20,9 +28,16 @@ async fn unauthenticated_api_calls_get_the_error_envelope() {
 async fn households_regions_and_as_of_through_the_api() {
     let app = TestApp::new().await;
     let admin = app.login("admin").await;
-    let r = app.get("/api/v1/households?region=451228&status=poor", Some(&admin)).await;
+    let r = app
+        .get("/api/v1/households?region=451228&status=poor", Some(&admin))
+        .await;
     assert_eq!(r.json()["total"], 2);
-    let r = app.get(&format!("/api/v1/households/{}", app.household_a), Some(&admin)).await;
+    let r = app
+        .get(
+            &format!("/api/v1/households/{}", app.household_a),
+            Some(&admin),
+        )
+        .await;
     let h = r.json();
     assert_eq!(h["version"], 1);
     assert_eq!(h["members"].as_array().unwrap().len(), 2);
@@ -32,7 +47,9 @@ async fn households_regions_and_as_of_through_the_api() {
     assert_eq!(reg["counts"]["poor"]["households"], 2);
     assert_eq!(reg["counts"]["poor"]["people"], 4);
     assert_eq!(reg["children"].as_array().unwrap().len(), 2);
-    let r = app.get("/api/v1/regions/451228?as_of=2015-09-30", Some(&admin)).await;
+    let r = app
+        .get("/api/v1/regions/451228?as_of=2015-09-30", Some(&admin))
+        .await;
     assert_eq!(r.json()["counts"]["total"]["households"], 0);
 }
 
@@ -42,10 +59,14 @@ async fn edits_need_csrf_and_the_current_version() {
     let admin = app.login("admin").await;
     let path = format!("/api/v1/households/{}", app.household_a);
     let body = json!({"version": 1, "effective_date": "2018-12-01", "reason": "达到脱贫标准", "fields": {"status": "lifted", "exit_year": 2018}});
-    let r = app.json("PATCH", &path, body.clone(), Some(&admin), false).await;
+    let r = app
+        .json("PATCH", &path, body.clone(), Some(&admin), false)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.json()["error"]["code"], "csrf");
-    let r = app.json("PATCH", &path, body.clone(), Some(&admin), true).await;
+    let r = app
+        .json("PATCH", &path, body.clone(), Some(&admin), true)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["version"], 2);
     // The same version again is a conflict, shown with both versions.
@@ -60,7 +81,9 @@ async fn edits_need_csrf_and_the_current_version() {
     assert_eq!(f["field"], "main_cause");
     assert!(f["message_zh"].as_str().unwrap().contains("77"));
     // History now answers both dates.
-    let r = app.get(&format!("{path}?as_of=2018-11-30"), Some(&admin)).await;
+    let r = app
+        .get(&format!("{path}?as_of=2018-11-30"), Some(&admin))
+        .await;
     assert_eq!(r.json()["fields"]["status"], "poor");
     let r = app.get(&path, Some(&admin)).await;
     assert_eq!(r.json()["fields"]["status"], "lifted");
@@ -73,15 +96,36 @@ async fn roles_and_regions_are_enforced_on_every_api_route() {
     let viewer = app.login("viewer").await;
     let a = format!("/api/v1/households/{}", app.household_a);
     assert_eq!(app.get(&a, Some(&disu)).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/api/v1/regions/451228101", Some(&disu)).await.status, StatusCode::NOT_FOUND);
-    let r = app.get("/api/v1/households?region=451228", Some(&disu)).await;
+    assert_eq!(
+        app.get("/api/v1/regions/451228101", Some(&disu))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = app
+        .get("/api/v1/households?region=451228", Some(&disu))
+        .await;
     assert_eq!(r.json()["total"], 1);
     let edit = json!({"version": 1, "effective_date": "2020-01-01", "reason": "r", "fields": {"phone": "13800000000"}});
-    assert_eq!(app.json("PATCH", &a, edit.clone(), Some(&disu), true).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.json("PATCH", &a, edit.clone(), Some(&disu), true)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let r = app.json("PATCH", &a, edit, Some(&viewer), true).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app.get(&a, Some(&viewer)).await;
     let h = r.json();
-    assert!(h["members"][0]["id_number"].as_str().unwrap().contains("**********"));
-    assert_eq!(h["events"][0]["changes"], json!([]), "raw change payloads carry ID numbers");
+    assert!(
+        h["members"][0]["id_number"]
+            .as_str()
+            .unwrap()
+            .contains("**********")
+    );
+    assert_eq!(
+        h["events"][0]["changes"],
+        json!([]),
+        "raw change payloads carry ID numbers"
+    );
 }

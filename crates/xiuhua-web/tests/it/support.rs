@@ -37,7 +37,10 @@ impl Response {
     }
 
     pub fn location(&self) -> &str {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -56,7 +59,12 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 fn member(name: &str, relation: &str, birth: NaiveDate, seq: u16) -> Member {
     let id = IdNumber::compose("451228", birth, seq).unwrap();
-    Member { name: name.into(), id_number: id.as_str().into(), relation: relation.into(), ..Member::default() }
+    Member {
+        name: name.into(),
+        id_number: id.as_str().into(),
+        relation: relation.into(),
+        ..Member::default()
+    }
 }
 
 impl TestApp {
@@ -67,13 +75,31 @@ impl TestApp {
         let sys = CurrentUser::system();
         let csv = "code,name\n45,广西壮族自治区\n4512,河池市\n451228,都安瑶族自治县\n451228101,高岭镇\n451228102,地苏镇\n451228101201,弄力村\n451228102201,板升村\n";
         let rows = xiuhua_app::regions::parse_region_csv(csv).unwrap();
-        xiuhua_app::regions::import_regions(&services, &sys, &rows).await.unwrap();
-        for (name, role, region) in [("admin", Role::Admin, ""), ("gaoling", Role::Township, "451228101"), ("disu", Role::Township, "451228102"), ("viewer", Role::Viewer, "451228")] {
-            let new = NewUser { username: name.into(), password: PASSWORD.into(), display_name: name.into(), role, region_code: region.into() };
-            xiuhua_app::auth::create_user(&services, &sys, new).await.unwrap();
+        xiuhua_app::regions::import_regions(&services, &sys, &rows)
+            .await
+            .unwrap();
+        for (name, role, region) in [
+            ("admin", Role::Admin, ""),
+            ("gaoling", Role::Township, "451228101"),
+            ("disu", Role::Township, "451228102"),
+            ("viewer", Role::Viewer, "451228"),
+        ] {
+            let new = NewUser {
+                username: name.into(),
+                password: PASSWORD.into(),
+                display_name: name.into(),
+                role,
+                region_code: region.into(),
+            };
+            xiuhua_app::auth::create_user(&services, &sys, new)
+                .await
+                .unwrap();
         }
         let mut ids = vec![];
-        for (no, village, seq) in [("451228101201001", "451228101201", 11u16), ("451228102201001", "451228102201", 13)] {
+        for (no, village, seq) in [
+            ("451228101201001", "451228101201", 11u16),
+            ("451228102201001", "451228102201", 13),
+        ] {
             let fields = HouseholdFields {
                 household_no: no.into(),
                 village_code: village.into(),
@@ -81,12 +107,25 @@ impl TestApp {
                 main_cause: Some("01".into()),
                 ..HouseholdFields::default()
             };
-            let members = vec![member("韦桂英", "01", d(1970, 1, 2), seq), member("蓝秀", "02", d(1972, 3, 4), seq + 100)];
+            let members = vec![
+                member("韦桂英", "01", d(1970, 1, 2), seq),
+                member("蓝秀", "02", d(1972, 3, 4), seq + 100),
+            ];
             let meta = ChangeMeta::manual(d(2015, 10, 1), "精准识别");
-            ids.push(xiuhua_app::registry::register_household(&services, &sys, fields, members, &meta).await.unwrap());
+            ids.push(
+                xiuhua_app::registry::register_household(&services, &sys, fields, members, &meta)
+                    .await
+                    .unwrap(),
+            );
         }
         let router = xiuhua_web::router(services.clone());
-        TestApp { _db: db, _services: services, router, household_a: ids[0], household_b: ids[1] }
+        TestApp {
+            _db: db,
+            _services: services,
+            router,
+            household_a: ids[0],
+            household_b: ids[1],
+        }
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response {
@@ -94,7 +133,11 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     pub async fn get(&self, path: &str, client: Option<&Client>) -> Response {
@@ -106,34 +149,64 @@ impl TestApp {
     }
 
     pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
-        self.send(Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap()).await
+        self.send(
+            Request::get(path)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn post_form(&self, path: &str, body: &str, client: Option<&Client>) -> Response {
-        let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut b =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(c) = client {
             b = b.header(header::COOKIE, &c.cookie);
         }
-        self.send(b.body(Body::from(body.to_string())).unwrap()).await
+        self.send(b.body(Body::from(body.to_string())).unwrap())
+            .await
     }
 
-    pub async fn json(&self, method: &str, path: &str, body: serde_json::Value, client: Option<&Client>, csrf: bool) -> Response {
-        let mut b = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+    pub async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+        client: Option<&Client>,
+        csrf: bool,
+    ) -> Response {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
         if let Some(c) = client {
             b = b.header(header::COOKIE, &c.cookie);
             if csrf {
                 b = b.header("x-csrf-token", &c.csrf);
             }
         }
-        self.send(b.body(Body::from(body.to_string())).unwrap()).await
+        self.send(b.body(Body::from(body.to_string())).unwrap())
+            .await
     }
 
     /// Logs in through the JSON API and returns a client with cookie and CSRF token.
     pub async fn login(&self, username: &str) -> Client {
-        let r = self.json("POST", "/api/v1/session", serde_json::json!({"username": username, "password": PASSWORD}), None, false).await;
+        let r = self
+            .json(
+                "POST",
+                "/api/v1/session",
+                serde_json::json!({"username": username, "password": PASSWORD}),
+                None,
+                false,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
         let cookie = set.split(';').next().unwrap().to_string();
-        Client { cookie, csrf: r.json()["csrf_token"].as_str().unwrap().to_string() }
+        Client {
+            cookie,
+            csrf: r.json()["csrf_token"].as_str().unwrap().to_string(),
+        }
     }
 }
