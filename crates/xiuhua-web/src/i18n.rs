@@ -272,3 +272,33 @@ pub fn field_list(field: &str) -> Option<&'static str> {
         .find(|(f, ..)| *f == field)
         .and_then(|(.., l)| *l)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t.s("key")` used by a template has a text.
+    #[test]
+    fn every_template_key_has_a_text() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for part in text.split("t.s(\"").skip(1) {
+                let key = part.split('"').next().unwrap();
+                assert!(T::has(key), "missing UI text {key:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 50);
+    }
+
+    #[test]
+    fn both_languages_differ_and_fall_back_visibly() {
+        let zh = T { lang: Lang::Zh };
+        let en = T { lang: Lang::En };
+        assert_eq!(zh.s("households"), "农户查询");
+        assert_eq!(en.s("households"), "Households");
+        assert_eq!(zh.s("no_such_key"), "??");
+    }
+}

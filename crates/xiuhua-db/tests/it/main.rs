@@ -1,0 +1,294 @@
+//! Conformance tests of the storage layer: the same statements on SQLite and PostgreSQL
+//! (PostgreSQL when `XIUHUA_TEST_DATABASE_URL` is set), plus schema parity between the two.
+
+use xiuhua_db::households::{CountRow, HouseholdFilter, HouseholdRow, PeriodRow};
+use xiuhua_db::members::MemberRow;
+use xiuhua_db::testing::TestDb;
+use xiuhua_db::{Backend, Db, Error, ids};
+use xiuhua_domain::Member;
+
+const COUNTY: &str = "451228";
+
+fn id(n: i64) -> i64 {
+    451228 * ids::COUNTY_FACTOR + n
+}
+
+fn household(n: i64, village: &str, status: &str, members: i32) -> HouseholdRow {
+    HouseholdRow {
+        county_code: COUNTY.into(),
+        id: id(n),
+        township_code: village[..9].into(),
+        village_code: village.into(),
+        group_code: None,
+        household_no: format!("H{n:04}"),
+        head_name: format!("韦{n}"),
+        head_id_number: format!("ID{n}"),
+        status: status.into(),
+        monitoring: "none".into(),
+        monitor_type: None,
+        exit_year: None,
+        member_count: members,
+        version: 1,
+        fields: "{}".into(),
+        created_at: "2024-01-01T00:00:00.000Z".into(),
+        updated_at: "2024-01-01T00:00:00.000Z".into(),
+    }
+}
+
+fn member(n: i64, household: i64, id_number: &str) -> MemberRow {
+    let m = Member {
+        id: id(n),
+        name: format!("蓝{n}"),
+        id_number: id_number.into(),
+        relation: "01".into(),
+        ..Member::default()
+    };
+    MemberRow::from_member(COUNTY, id(household), &m).unwrap()
+}
+
+#[tokio::test]
+async fn bulk_insert_search_and_counts() {
+    let t = TestDb::new().await;
+    let mut tx = t.db.begin().await.unwrap();
+    // 2,500 rows: several chunked statements.
+    let rows: Vec<HouseholdRow> = (1..=2500)
+        .map(|n| {
+            household(
+                n,
+                if n % 2 == 0 {
+                    "451228101201"
+                } else {
+                    "451228102201"
+                },
+                if n % 5 == 0 { "poor" } else { "general" },
+                3,
+            )
+        })
+        .collect();
+    xiuhua_db::households::insert_many(&mut tx, &rows)
+        .await
+        .unwrap();
+    xiuhua_db::commit(tx).await.unwrap();
+    let mut c = t.db.acquire().await.unwrap();
+    assert_eq!(xiuhua_db::households::total(&mut c).await.unwrap(), 2500);
+    let f = HouseholdFilter {
+        region: "451228101".into(),
+        status: Some("poor".into()),
+        limit: 10,
+        offset: 0,
+        ..Default::default()
+    };
+    assert_eq!(xiuhua_db::households::count(&mut c, &f).await.unwrap(), 250);
+    assert_eq!(
+        xiuhua_db::households::search(&mut c, &f)
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+    let by_name = HouseholdFilter {
+        region: COUNTY.into(),
+        text: Some("韦123".into()),
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(
+        xiuhua_db::households::count(&mut c, &by_name)
+            .await
+            .unwrap(),
+        11,
+        "韦123 and 韦1230…韦1239"
+    );
+    let counts = xiuhua_db::households::counts(&mut c, COUNTY).await.unwrap();
+    let poor_101: Vec<&CountRow> = counts
+        .iter()
+        .filter(|r| r.child_code == "451228101" && r.status == "poor")
+        .collect();
+    assert_eq!((poor_101[0].households, poor_101[0].people), (250, 750));
+    let row = xiuhua_db::households::get(&mut c, id(7)).await.unwrap();
+    assert_eq!(row, rows[6]);
+    assert!(matches!(
+        xiuhua_db::households::get(&mut c, id(9999)).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn constraints_and_optimistic_versions() {
+    let t = TestDb::new().await;
+    let mut c = t.db.acquire().await.unwrap();
+    xiuhua_db::households::insert_many(
+        &mut c,
+        &[
+            household(1, "451228101201", "poor", 1),
+            household(2, "451228101201", "poor", 1),
+        ],
+    )
+    .await
+    .unwrap();
+    xiuhua_db::members::insert_many(&mut c, &[member(1, 1, "11010519491231002X")])
+        .await
+        .unwrap();
+    // The same identity number in a second household is refused by the database too.
+    let e = xiuhua_db::members::insert_many(&mut c, &[member(2, 2, "11010519491231002X")])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Conflict { .. }), "{e:?}");
+    let (m, no) = xiuhua_db::members::find_by_id_number(&mut c, "11010519491231002X")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((m.household_id, no.as_str()), (id(1), "H0001"));
+    // A member of a household that does not exist violates the foreign key.
+    assert!(matches!(
+        xiuhua_db::members::insert_many(&mut c, &[member(3, 99, "440524188001010014")]).await,
+        Err(Error::Conflict { .. })
+    ));
+    let mut row = household(1, "451228101201", "lifted", 1);
+    row.version = 2;
+    xiuhua_db::households::update(&mut c, &row, 1)
+        .await
+        .unwrap();
+    assert!(matches!(
+        xiuhua_db::households::update(&mut c, &row, 1).await,
+        Err(Error::Conflict { .. })
+    ));
+}
+
+#[tokio::test]
+async fn periods_answer_counts_as_of_a_date() {
+    let t = TestDb::new().await;
+    let mut c = t.db.acquire().await.unwrap();
+    let p = |h: i64, from: &str, to: Option<&str>, status: &str, members: i32| PeriodRow {
+        county_code: COUNTY.into(),
+        household_id: id(h),
+        valid_from: from.into(),
+        valid_to: to.map(Into::into),
+        township_code: "451228101".into(),
+        village_code: "451228101201".into(),
+        status: status.into(),
+        monitoring: "none".into(),
+        members,
+    };
+    let rows = vec![
+        p(1, "2015-03-01", Some("2018-12-01"), "poor", 4),
+        p(1, "2018-12-01", None, "lifted", 5),
+        p(2, "2016-01-01", None, "general", 2),
+    ];
+    xiuhua_db::households::insert_periods(&mut c, &rows)
+        .await
+        .unwrap();
+    let at = |d: &'static str| {
+        let db = t.db.clone();
+        async move {
+            let mut c = db.acquire().await.unwrap();
+            let rows = xiuhua_db::households::counts_as_of(&mut c, COUNTY, d)
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| (r.status.clone(), r.households, r.people))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(at("2015-01-01").await, vec![]);
+    assert_eq!(
+        at("2016-06-30").await,
+        vec![("general".into(), 1, 2), ("poor".into(), 1, 4)]
+    );
+    assert_eq!(
+        at("2018-11-30").await,
+        vec![("general".into(), 1, 2), ("poor".into(), 1, 4)]
+    );
+    assert_eq!(
+        at("2018-12-01").await,
+        vec![("general".into(), 1, 2), ("lifted".into(), 1, 5)]
+    );
+    xiuhua_db::households::replace_periods(&mut c, id(1), &[p(1, "2015-03-01", None, "poor", 4)])
+        .await
+        .unwrap();
+    assert_eq!(
+        at("2020-01-01").await,
+        vec![("general".into(), 1, 2), ("poor".into(), 1, 4)]
+    );
+}
+
+#[tokio::test]
+async fn ids_are_reserved_per_county_without_gaps() {
+    let t = TestDb::new().await;
+    let mut tx = t.db.begin().await.unwrap();
+    let a = ids::reserve_county(&mut tx, "household", COUNTY, 10)
+        .await
+        .unwrap();
+    let b = ids::reserve_county(&mut tx, "household", COUNTY, 1)
+        .await
+        .unwrap();
+    let other = ids::reserve_county(&mut tx, "household", "450332", 1)
+        .await
+        .unwrap();
+    xiuhua_db::commit(tx).await.unwrap();
+    assert_eq!((a, b), (id(1), id(11)));
+    assert_eq!(ids::county_of(b), COUNTY);
+    assert_eq!(ids::county_of(other), "450332");
+}
+
+/// Column names, nullability and type families are the same on both backends.
+#[tokio::test]
+async fn schema_is_the_same_on_both_backends() {
+    if xiuhua_db::testing::postgres_admin_url().is_none() {
+        eprintln!(
+            "schema parity needs PostgreSQL (XIUHUA_TEST_DATABASE_URL); covered in the PostgreSQL run"
+        );
+        return;
+    }
+    let pg = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let lite = Db::open(
+        &format!("sqlite://{}", dir.path().join("p.db").display()),
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(pg.db.backend(), Backend::Postgres);
+    let family = |t: &str| {
+        let t = t.to_lowercase();
+        if t.contains("int") {
+            "int"
+        } else if t.contains("double") || t.contains("real") {
+            "float"
+        } else {
+            "text"
+        }
+    };
+    let pg_cols: Vec<(String, String, String, bool)> = sqlx::query_as::<_, (String, String, String, String)>(
+        "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(pg.db.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(t, c, ty, n)| (t, c, family(&ty).to_string(), n == "YES"))
+    .collect();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY name")
+        .fetch_all(lite.pool())
+        .await
+        .unwrap();
+    let mut lite_cols = Vec::new();
+    for t in tables {
+        let cols: Vec<(String, String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_info('{t}') ORDER BY cid"
+        )))
+        .fetch_all(lite.pool())
+        .await
+        .unwrap();
+        for (c, ty, notnull, pk) in cols {
+            lite_cols.push((
+                t.clone(),
+                c,
+                family(&ty).to_string(),
+                notnull == 0 && pk == 0,
+            ));
+        }
+    }
+    assert_eq!(pg_cols, lite_cols);
+}
