@@ -193,6 +193,21 @@ pub async fn roots(s: &Services, user: &CurrentUser) -> Result<Vec<RegionRow>> {
     }
 }
 
+/// Regions inside the user's scope whose name contains `text` (for "search by village").
+pub async fn search(
+    s: &Services,
+    user: &CurrentUser,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<RegionRow>> {
+    let text = text.trim();
+    if text.is_empty() || text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Vec::new());
+    }
+    let mut conn = s.db.acquire().await?;
+    Ok(xiuhua_db::regions::search(&mut conn, text, &user.region_code, limit).await?)
+}
+
 /// Names of the given region codes (unknown codes are left out).
 pub async fn names(
     s: &Services,

@@ -415,6 +415,7 @@ struct ListRow {
 #[template(path = "households.html")]
 struct ListPage {
     l: Layout,
+    matched_regions: Vec<(String, String)>,
     region: String,
     region_name: String,
     q: String,
@@ -460,6 +461,15 @@ pub async fn households(
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let region_name = names.get(&region).cloned().unwrap_or_default();
+    let matched_regions = match q.q.as_deref() {
+        Some(text) => xiuhua_app::regions::search(&state.services, &auth.user, text, 20)
+            .await
+            .map_err(|e| WebError::page(e, lang))?
+            .into_iter()
+            .map(|r| (r.code, r.name))
+            .collect(),
+        None => Vec::new(),
+    };
     let rows = list
         .into_iter()
         .map(|r| ListRow {
@@ -504,6 +514,7 @@ pub async fn households(
     };
     let page_view = ListPage {
         l: Layout::new(&auth, t.s("households")),
+        matched_regions,
         region,
         region_name,
         q: q.q.clone().unwrap_or_default(),

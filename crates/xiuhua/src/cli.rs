@@ -46,6 +46,10 @@ pub enum Command {
     },
     /// Generate the demo county (modelled on 都安) into an empty registry.
     Demo {
+        /// County to fill. Its townships and villages are used if already imported
+        /// (import-regions); for 451228 (都安) they are generated when absent.
+        #[arg(long, default_value = xiuhua_app::demo::COUNTY_CODE)]
+        county: String,
         /// Random seed; the same seed gives the same county.
         #[arg(long, default_value_t = 2024)]
         seed: u64,
@@ -188,6 +192,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             println!("database schema is up to date ({:?})", s.db.backend());
         }
         Command::Demo {
+            county,
             seed,
             households,
             batch,
@@ -198,6 +203,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             run_demo(
                 &s,
                 DemoSpec {
+                    county: county.clone(),
                     seed: *seed,
                     households: *households,
                     today,
@@ -217,6 +223,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 run_demo(
                     &s,
                     DemoSpec {
+                        county: xiuhua_app::demo::COUNTY_CODE.into(),
                         seed: 2024,
                         households: *households,
                         today,

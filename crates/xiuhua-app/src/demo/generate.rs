@@ -19,7 +19,7 @@ use xiuhua_domain::{
     RegistryStatus,
 };
 
-use super::{COUNTY_CODE, DemoSpec, DemoVillage, names};
+use super::{DemoSpec, DemoVillage, names};
 use crate::registry::{household_row, period_rows};
 
 /// Rows of one batch of generated households, ready to insert.
@@ -66,6 +66,7 @@ pub struct Generator {
     next_event: i64,
     used_ids: HashSet<u64>,
     seq_in_village: Vec<u32>,
+    county: String,
 }
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -75,7 +76,7 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 impl Generator {
     /// A generator for a spec and the villages of [`super::regions`].
     pub fn new(spec: &DemoSpec, villages: Vec<DemoVillage>) -> Generator {
-        let base = COUNTY_CODE.parse::<i64>().unwrap_or(0) * COUNTY_FACTOR + 1;
+        let base = spec.county.parse::<i64>().unwrap_or(0) * COUNTY_FACTOR + 1;
         let n = villages.len();
         Generator {
             rng: ChaCha8Rng::seed_from_u64(spec.seed),
@@ -88,6 +89,7 @@ impl Generator {
             next_event: base,
             used_ids: HashSet::new(),
             seq_in_village: vec![0; n],
+            county: spec.county.clone(),
         }
     }
 
@@ -122,16 +124,18 @@ impl Generator {
 
     fn id_number(&mut self, birth: NaiveDate, male: bool) -> anyhow::Result<String> {
         for attempt in 0..200 {
-            let addr = if attempt < 100 && self.rng.random_bool(0.9) {
-                COUNTY_CODE
+            // Most people were born in the county; some married in from neighbouring counties.
+            let local = attempt < 100 && self.rng.random_bool(0.9);
+            let addr = if local || !self.county.starts_with("4512") {
+                self.county.clone()
             } else {
-                HECHI[self.rng.random_range(0..HECHI.len())]
+                HECHI[self.rng.random_range(0..HECHI.len())].to_string()
             };
             let mut seq: u16 = self.rng.random_range(0..500) * 2;
             if male {
                 seq += 1;
             }
-            let id = IdNumber::compose(addr, birth, seq).context("compose id number")?;
+            let id = IdNumber::compose(&addr, birth, seq).context("compose id number")?;
             let key: u64 = id.as_str()[..17].parse().unwrap_or(0);
             if self.used_ids.insert(key) {
                 return Ok(id.as_str().to_string());
@@ -449,12 +453,13 @@ impl Generator {
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
         );
         for m in &state.members {
-            b.members.push(MemberRow::from_member(COUNTY_CODE, hid, m)?);
+            b.members
+                .push(MemberRow::from_member(&self.county, hid, m)?);
         }
         for e in &events {
-            b.events.push(EventRow::from_event(COUNTY_CODE, e)?);
+            b.events.push(EventRow::from_event(&self.county, e)?);
         }
-        b.periods.extend(period_rows(COUNTY_CODE, hid, &periods));
+        b.periods.extend(period_rows(&self.county, hid, &periods));
         b.states.push(state);
         Ok(())
     }

@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use xiuhua_db::regions::RegionRow;
-use xiuhua_domain::{RegionCode, validate_household};
+use xiuhua_domain::{RegionCode, RegionLevel, validate_household};
 
 use crate::regions::region_row;
 use crate::{Error, Result, Services};
@@ -61,6 +61,10 @@ pub const DEFAULT_HOUSEHOLDS: usize = 163_000;
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct DemoSpec {
+    /// County code. If its townships and villages are already stored (imported from a region
+    /// file), households are generated into them; otherwise the county must be 都安 (451228),
+    /// whose region tree is generated.
+    pub county: String,
     /// Random seed: the same seed gives the same county.
     pub seed: u64,
     /// Number of households.
@@ -141,6 +145,52 @@ pub fn regions(seed: u64) -> (Vec<RegionRow>, Vec<DemoVillage>) {
     (rows, villages)
 }
 
+/// Villages already stored under a county (from a user's region file), with their groups; groups
+/// are invented (and returned for storing) where a village has none, and if no village is
+/// marked as a 贫困村, about 59 % (都安's 147 of 248) are chosen at random.
+async fn stored_villages(
+    conn: &mut xiuhua_db::AnyConnection,
+    county: &str,
+    seed: u64,
+) -> Result<Option<(Vec<DemoVillage>, Vec<RegionRow>)>> {
+    let rows = xiuhua_db::regions::list_level(conn, RegionLevel::Village.as_i16(), county).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let groups = xiuhua_db::regions::list_level(conn, RegionLevel::Group.as_i16(), county).await?;
+    let any_poor = rows.iter().any(|r| r.is_poor_village == 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0dd5_eed5);
+    let mut new_groups = Vec::new();
+    let mut villages = Vec::new();
+    for v in rows {
+        let mut g: Vec<String> = groups
+            .iter()
+            .filter(|g| g.parent_code.as_deref() == Some(&v.code))
+            .map(|g| g.code.clone())
+            .collect();
+        if g.is_empty() {
+            for i in 1..=rng.random_range(6..=16) {
+                let code = format!("{}{i:03}", v.code);
+                if let Ok(c) = RegionCode::parse(&code) {
+                    new_groups.push(region_row(&c, &names::group_name(i)));
+                }
+                g.push(code);
+            }
+        }
+        let poor = if any_poor {
+            v.is_poor_village == 1
+        } else {
+            rng.random_bool(147.0 / 248.0)
+        };
+        villages.push(DemoVillage {
+            code: v.code,
+            poor,
+            groups: g,
+        });
+    }
+    Ok(Some((villages, new_groups)))
+}
+
 /// Figures of a finished demo load.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DemoStats {
@@ -163,31 +213,52 @@ pub async fn load(
     spec: &DemoSpec,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<DemoStats> {
+    let county = spec.county.as_str();
     let mut conn = s.db.acquire().await?;
-    let existing = xiuhua_db::households::count(
-        &mut conn,
-        &xiuhua_db::households::HouseholdFilter {
-            region: COUNTY_CODE.into(),
-            limit: 1,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let filter = xiuhua_db::households::HouseholdFilter {
+        region: county.into(),
+        limit: 1,
+        ..Default::default()
+    };
+    let existing = xiuhua_db::households::count(&mut conn, &filter).await?;
     if existing > 0 {
         return Err(Error::conflict(
             "demo_exists",
-            format!("{COUNTY_NAME}已有{existing}户数据，演示数据只能载入空库"),
+            format!("县{county}已有{existing}户数据，演示数据只能载入空库"),
             format!(
-                "county {COUNTY_CODE} already has {existing} households; the demo loads into an empty registry"
+                "county {county} already has {existing} households; the demo loads into an empty registry"
             ),
         ));
     }
+    let stored = stored_villages(&mut conn, county, spec.seed).await?;
     drop(conn);
-    let (region_rows, villages) = regions(spec.seed);
     let mut stats = DemoStats::default();
-    let mut tx = s.db.begin().await?;
-    stats.regions = xiuhua_db::regions::upsert_many(&mut tx, &region_rows).await?;
-    xiuhua_db::commit(tx).await?;
+    let villages = match stored {
+        Some((villages, new_groups)) => {
+            let mut tx = s.db.begin().await?;
+            stats.regions = xiuhua_db::regions::upsert_many(&mut tx, &new_groups).await?;
+            xiuhua_db::commit(tx).await?;
+            villages
+        }
+        None if county == COUNTY_CODE => {
+            let (region_rows, villages) = regions(spec.seed);
+            let mut tx = s.db.begin().await?;
+            stats.regions = xiuhua_db::regions::upsert_many(&mut tx, &region_rows).await?;
+            xiuhua_db::commit(tx).await?;
+            villages
+        }
+        None => {
+            return Err(Error::invalid(
+                county,
+                "county",
+                "no_villages",
+                format!("县{county}下没有行政村，请先用 xiuhua import-regions 导入区划文件"),
+                format!(
+                    "county {county} has no villages; import its region file first (xiuhua import-regions)"
+                ),
+            ));
+        }
+    };
 
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<generate::Batch>>(2);
     let gen_spec = spec.clone();
@@ -229,7 +300,7 @@ pub async fn load(
     let next = producer.await.context("demo generator thread")?;
     let mut tx = s.db.begin().await?;
     for (kind, value) in next {
-        let name = format!("{kind}:{COUNTY_CODE}");
+        let name = format!("{kind}:{county}");
         let cur = xiuhua_db::ids::reserve(&mut tx, &name, 0, value).await?;
         if cur < value {
             xiuhua_db::ids::reserve(&mut tx, &name, value - cur, value).await?;

@@ -7,8 +7,9 @@ use xiuhua_domain::RegistryStatus;
 use crate::support::*;
 
 async fn load(seed: u64) -> (Ctx, Vec<(String, String, String)>) {
-    let c = ctx().await;
+    let c = empty_ctx().await;
     let spec = DemoSpec {
+        county: "451228".into(),
         seed,
         households: 300,
         today: today(),
@@ -69,6 +70,7 @@ async fn the_same_seed_gives_the_same_county_and_another_seed_does_not() {
     assert!(past.counts.status(RegistryStatus::Poor).households > 10);
     // A demo cannot be loaded twice into the same registry.
     let spec = DemoSpec {
+        county: "451228".into(),
         seed: 7,
         households: 10,
         today: today(),
@@ -102,4 +104,62 @@ async fn the_same_seed_gives_the_same_county_and_another_seed_does_not() {
     )
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn the_demo_fills_a_county_from_a_supplied_region_file() {
+    let c = ctx().await;
+    let csv = "code,name\n450332,恭城瑶族自治县\n450332100,恭城镇\n450332100201,黄岭村\n450332100202,大合村\n450332101,栗木镇\n450332101201,栗田村\n";
+    let rows = xiuhua_app::regions::parse_region_csv(csv).unwrap();
+    xiuhua_app::regions::import_regions(&c.s, &admin(), &rows)
+        .await
+        .unwrap();
+    let spec = DemoSpec {
+        county: "450332".into(),
+        seed: 1,
+        households: 60,
+        today: today(),
+        batch: 25,
+    };
+    demo::load(&c.s, &spec, &|_, _| {}).await.unwrap();
+    let county = registry::region(&c.s, &admin(), "450332", None)
+        .await
+        .unwrap();
+    assert_eq!(county.counts.total.households, 60);
+    let names: Vec<&str> = county
+        .children
+        .iter()
+        .map(|(r, _)| r.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["恭城镇", "栗木镇"]);
+    let (list, _) = registry::search(
+        &c.s,
+        &admin(),
+        &SearchParams {
+            region: Some("450332".into()),
+            page: 1,
+            per_page: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        list.iter().all(|h| h.id / 10_000_000_000 == 450332),
+        "ids embed the county"
+    );
+    // A county without villages is refused with a clear message.
+    let spec = DemoSpec {
+        county: "450329".into(),
+        seed: 1,
+        households: 5,
+        today: today(),
+        batch: 5,
+    };
+    let e = demo::load(&c.s, &spec, &|_, _| {}).await.unwrap_err();
+    assert!(
+        e.message_zh().contains("import-regions"),
+        "{}",
+        e.message_zh()
+    );
 }

@@ -30,13 +30,20 @@ pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 pub const VILLAGE_A: &str = "451228101201";
 pub const VILLAGE_B: &str = "451228102201";
 
-pub async fn ctx() -> Ctx {
+/// Services over an empty database.
+pub async fn empty_ctx() -> Ctx {
     let db = TestDb::new().await;
     let clock = FixedClock(
         Utc.with_ymd_and_hms(TODAY.0, TODAY.1, TODAY.2, 2, 0, 0)
             .unwrap(),
     );
     let s = Services::new(db.db.clone(), Arc::new(clock)).await.unwrap();
+    Ctx { _db: db, s }
+}
+
+/// Services over a database with two townships and villages of 都安.
+pub async fn ctx() -> Ctx {
+    let Ctx { _db: db, s } = empty_ctx().await;
     let csv = "code,name\n45,广西壮族自治区\n4512,河池市\n451228,都安瑶族自治县\n451228101,高岭镇\n451228102,地苏镇\n\
                451228101201,弄力村\n451228102201,板升村\n451228101201001,第一组\n";
     let rows = xiuhua_app::regions::parse_region_csv(csv).unwrap();

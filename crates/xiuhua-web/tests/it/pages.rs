@@ -94,6 +94,14 @@ async fn household_page_shows_members_history_and_as_of() {
     assert!(r.body.contains("该日期时此户尚未建档"));
     let r = app.get("/households?q=韦桂英", Some(&admin)).await;
     assert!(r.body.contains("451228101201001") && r.body.contains("451228102201001"));
+    // A village name finds the village, whose link lists its households.
+    let r = app.get("/households?q=弄力", Some(&admin)).await;
+    assert!(
+        r.body
+            .contains("href=\"/households?region=451228101201\">弄力村</a>"),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
