@@ -626,6 +626,13 @@ fn show_value(t: &T, codes: &CodeCatalog, field: &str, v: &serde_json::Value) ->
                 net / 100
             )
         }
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or_default();
+            format!("{:.2}", x)
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+        }
         other => other.to_string(),
     }
 }
@@ -823,7 +830,9 @@ pub async fn household(
                     .map(|r| format!(" {r}"))
                     .unwrap_or_default()
             ),
-            recorded: e.recorded_at.format("%Y-%m-%d %H:%M").to_string(),
+            recorded: (e.recorded_at + chrono::Duration::hours(8))
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
             reason: e.reason.clone(),
             details: describe_changes(t, &codes, e, &names),
             future: as_of.is_some_and(|d| e.effective_date > d),

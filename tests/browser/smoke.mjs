@@ -1,0 +1,78 @@
+// Browser smoke test of the xiuhua UI: a real Chromium (Debian's) driven by playwright-core.
+// Usage: node smoke.mjs BASE_URL PASSWORD   (the admin password printed on first run)
+// Walks the main path a county officer takes: log in, county page, click a count, open a
+// household, look at it "as of" a past date, switch to English. Saves screenshots to
+// ../../target/browser/.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+const [base, password] = process.argv.slice(2);
+if (!base || !password) {
+  console.error('usage: node smoke.mjs BASE_URL PASSWORD');
+  process.exit(2);
+}
+const shots = new URL('../../target/browser/', import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const errors = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('response', (r) => { if (r.status() >= 500) errors.push(`${r.status()} ${r.url()}`); });
+
+  // Unauthenticated visits land on the login form.
+  await page.goto(`${base}/regions/451228`);
+  assert.match(page.url(), /\/login$/);
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', 'wrong-password');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('p.error');
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/regions\/451228$/);
+  assert.equal(await page.locator('h1').first().innerText().then((t) => t.includes('都安瑶族自治县')), true);
+  await page.screenshot({ path: `${shots}county.png`, fullPage: true });
+
+  // The lifted-household count links to the list it counts.
+  const liftedLink = page.locator('#totals tr:has(th:text("已脱贫户")) td a').first();
+  const counted = Number(await liftedLink.innerText());
+  assert.ok(counted > 0, 'demo county has lifted households');
+  await liftedLink.click();
+  await page.waitForURL(/\/households\?region=451228.*status=lifted/);
+  const note = await page.locator('p.note').first().innerText();
+  assert.ok(note.startsWith(String(counted)), `list total ${note} equals the count ${counted}`);
+
+  // Open the first household.
+  await page.locator('#households tbody tr a').first().click();
+  await page.waitForURL(/\/households\/\d+$/);
+  assert.ok(await page.locator('#members tbody tr').count() >= 1);
+  assert.ok(await page.locator('#history > li').count() >= 2, 'registration and exit are in the history');
+  await page.screenshot({ path: `${shots}household.png`, fullPage: true });
+
+  // As of a date before the exit it was a poor household (or not yet registered).
+  await page.fill('input[name=as_of]', '2015-06-30');
+  await page.click('form.asof button');
+  await page.waitForURL(/as_of=2015-06-30/);
+  const tag = await page.locator('h1 .tag').first().innerText().catch(() => '');
+  const notYet = await page.locator('text=该日期时此户尚未建档').count();
+  assert.ok(tag === '贫困户' || notYet === 1, `as of 2015 the household was poor (got "${tag}")`);
+
+  // English is one click away.
+  await page.click('a[href="/lang/en"]');
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  assert.ok((await page.content()).includes('History'));
+  await page.screenshot({ path: `${shots}household-en.png`, fullPage: true });
+
+  assert.deepEqual(errors, []);
+  console.log('browser smoke test passed');
+} finally {
+  await browser.close();
+}
