@@ -296,10 +296,25 @@ async fn write_event(
     check_id_numbers(conn, household_id, &state).await?;
     let now = format_ts(s.clock.now());
     let version = events.len() as i64;
+    let new_row_counts = (
+        state.fields.village_code.clone(),
+        state.fields.status.as_str(),
+        state.fields.monitoring.as_str(),
+    );
     match &existing {
         Some(h) => {
             let row = household_row(household_id, version, &state, &h.created_at, &now)?;
             xiuhua_db::households::update(conn, &row, h.version).await?;
+            let people = i64::from(h.member_count);
+            xiuhua_db::households::adjust_counts(
+                conn,
+                &h.village_code,
+                &h.status,
+                &h.monitoring,
+                -1,
+                -people,
+            )
+            .await?;
         }
         None => {
             let row = household_row(household_id, version, &state, &now, &now)?;
@@ -316,6 +331,16 @@ async fn write_event(
             xiuhua_db::households::insert_many(conn, &[row]).await?;
         }
     }
+    let (village, status, monitoring) = new_row_counts;
+    xiuhua_db::households::adjust_counts(
+        conn,
+        &village,
+        status,
+        monitoring,
+        1,
+        state.members.len() as i64,
+    )
+    .await?;
     let member_rows: Vec<MemberRow> = state
         .members
         .iter()

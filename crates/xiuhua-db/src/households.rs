@@ -282,21 +282,77 @@ pub struct CountRow {
 }
 
 /// Current counts inside `region`, broken down by child region and status.
+///
+/// Down to township level this sums `village_counts`; inside a village (children are groups)
+/// it groups the village's households.
 pub async fn counts(conn: &mut AnyConnection, region: &str) -> Result<Vec<CountRow>> {
     let child = child_column(region).unwrap_or("group_code");
+    let table = if region.len() < 12 {
+        "village_counts"
+    } else {
+        "households"
+    };
+    let (h, p) = if region.len() < 12 {
+        ("SUM(households)", "SUM(people)")
+    } else {
+        ("COUNT(*)", "SUM(member_count)")
+    };
     let mut sql = Sql::new(&format!(
-        "SELECT COALESCE({child}, '') AS child_code, status, monitoring, COUNT(*) AS households, \
-         CAST(COALESCE(SUM(member_count), 0) AS BIGINT) AS people FROM households WHERE "
+        "SELECT COALESCE({child}, '') AS child_code, status, monitoring, CAST({h} AS BIGINT) AS households, \
+         CAST(COALESCE({p}, 0) AS BIGINT) AS people FROM {table} WHERE "
     ));
     push_region(&mut sql, region);
     sql.push(&format!(
-        " GROUP BY {child}, status, monitoring ORDER BY 1, 2, 3"
+        " GROUP BY {child}, status, monitoring HAVING {h} > 0 ORDER BY 1, 2, 3"
     ));
     Ok(sql
         .query()
         .try_map(|row| sqlx::FromRow::from_row(&row))
         .fetch_all(conn)
         .await?)
+}
+
+/// Adds `households` and `people` (negative to subtract) to a village's count cell.
+pub async fn adjust_counts(
+    conn: &mut AnyConnection,
+    village_code: &str,
+    status: &str,
+    monitoring: &str,
+    households: i64,
+    people: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO village_counts (county_code, township_code, village_code, status, monitoring, households, people) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (county_code, village_code, status, monitoring) \
+         DO UPDATE SET households = village_counts.households + excluded.households, people = village_counts.people + excluded.people",
+    )
+    .bind(village_code.get(..6).unwrap_or("").to_string())
+    .bind(village_code.get(..9).unwrap_or("").to_string())
+    .bind(village_code.to_string())
+    .bind(status.to_string())
+    .bind(monitoring.to_string())
+    .bind(households)
+    .bind(people)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes the count cells of a county from its households (after a bulk load).
+pub async fn rebuild_counts(conn: &mut AnyConnection, county: &str) -> Result<()> {
+    sqlx::query("DELETE FROM village_counts WHERE county_code = $1")
+        .bind(county)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO village_counts (county_code, township_code, village_code, status, monitoring, households, people) \
+         SELECT county_code, township_code, village_code, status, monitoring, COUNT(*), CAST(COALESCE(SUM(member_count), 0) AS BIGINT) \
+         FROM households WHERE county_code = $1 GROUP BY county_code, township_code, village_code, status, monitoring",
+    )
+    .bind(county)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A stored period (see `xiuhua_domain::event::Period`).

@@ -299,6 +299,7 @@ pub async fn load(
     }
     let next = producer.await.context("demo generator thread")?;
     let mut tx = s.db.begin().await?;
+    xiuhua_db::households::rebuild_counts(&mut tx, county).await?;
     for (kind, value) in next {
         let name = format!("{kind}:{county}");
         let cur = xiuhua_db::ids::reserve(&mut tx, &name, 0, value).await?;
@@ -307,5 +308,7 @@ pub async fn load(
         }
     }
     xiuhua_db::commit(tx).await?;
+    // Fresh statistics let both query planners pick the right indexes on the new data.
+    s.db.analyze().await?;
     Ok(stats)
 }

@@ -116,6 +116,51 @@ async fn members_added_and_removed_change_counts_from_their_date() {
     assert_eq!(people_on(d(2019, 5, 5)).await, 2);
     assert_eq!(people_on(d(2019, 5, 6)).await, 3);
     assert_eq!(people_on(d(2022, 1, 1)).await, 2);
+    // The maintained village counts agree with a recount of the households.
+    household(&c, "H002", VILLAGE_B, 13).await;
+    let p = [
+        ("status".to_string(), serde_json::json!("lifted")),
+        ("exit_year".to_string(), serde_json::json!(2020)),
+    ];
+    registry::edit_household(
+        &c.s,
+        &admin(),
+        id,
+        3,
+        p.into_iter().collect(),
+        &meta(d(2020, 12, 1)),
+    )
+    .await
+    .unwrap();
+    let county = registry::region(&c.s, &admin(), "451228", None)
+        .await
+        .unwrap();
+    let mut conn = c.s.db.acquire().await.unwrap();
+    let mut recount = std::collections::BTreeMap::new();
+    for v in [VILLAGE_A, VILLAGE_B] {
+        for r in xiuhua_db::households::counts(&mut conn, v).await.unwrap() {
+            let e = recount
+                .entry((r.status.clone(), r.monitoring.clone()))
+                .or_insert((0, 0));
+            e.0 += r.households;
+            e.1 += r.people;
+        }
+    }
+    let lifted = recount[&("lifted".to_string(), "none".to_string())];
+    assert_eq!(
+        (
+            county.counts.status(RegistryStatus::Lifted).households,
+            county.counts.status(RegistryStatus::Lifted).people
+        ),
+        lifted
+    );
+    assert_eq!(lifted, (1, 2));
+    let poor = recount[&("poor".to_string(), "none".to_string())];
+    assert_eq!(
+        county.counts.status(RegistryStatus::Poor).households,
+        poor.0
+    );
+    assert_eq!(county.counts.total.households, 2);
 }
 
 #[tokio::test]

@@ -99,12 +99,35 @@ async fn bulk_insert_search_and_counts() {
         11,
         "韦123 and 韦1230…韦1239"
     );
+    assert!(
+        xiuhua_db::households::counts(&mut c, COUNTY)
+            .await
+            .unwrap()
+            .is_empty(),
+        "bulk inserts do not touch the counts"
+    );
+    xiuhua_db::households::rebuild_counts(&mut c, COUNTY)
+        .await
+        .unwrap();
     let counts = xiuhua_db::households::counts(&mut c, COUNTY).await.unwrap();
     let poor_101: Vec<&CountRow> = counts
         .iter()
         .filter(|r| r.child_code == "451228101" && r.status == "poor")
         .collect();
     assert_eq!((poor_101[0].households, poor_101[0].people), (250, 750));
+    // Inside a village the children are groups, counted from the households themselves.
+    let village = xiuhua_db::households::counts(&mut c, "451228101201")
+        .await
+        .unwrap();
+    assert_eq!(village.iter().map(|r| r.households).sum::<i64>(), 1250);
+    xiuhua_db::households::adjust_counts(&mut c, "451228101201", "poor", "none", -1, -3)
+        .await
+        .unwrap();
+    let after = xiuhua_db::households::counts(&mut c, "451228101")
+        .await
+        .unwrap();
+    let poor = after.iter().find(|r| r.status == "poor").unwrap();
+    assert_eq!((poor.households, poor.people), (249, 747));
     let row = xiuhua_db::households::get(&mut c, id(7)).await.unwrap();
     assert_eq!(row, rows[6]);
     assert!(matches!(
