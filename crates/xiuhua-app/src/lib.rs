@@ -10,6 +10,8 @@ pub mod clock;
 pub mod codes;
 pub mod demo;
 pub mod error;
+pub mod exports;
+pub mod imports;
 pub mod regions;
 pub mod registry;
 

@@ -195,7 +195,7 @@ async fn check_id_numbers(
     clippy::too_many_arguments,
     reason = "the one private write path; every caller passes all parts of an event"
 )]
-async fn write_event(
+pub(crate) async fn write_event(
     s: &Services,
     conn: &mut AnyConnection,
     user: &CurrentUser,

@@ -142,3 +142,33 @@ pub async fn count_by_source_ref(conn: &mut AnyConnection, source_ref_prefix: &s
             .await?,
     )
 }
+
+/// The events of several households of one county, each list in fold order.
+pub async fn list_for_households(
+    conn: &mut AnyConnection,
+    county: &str,
+    household_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<Event>>> {
+    let mut out: std::collections::HashMap<i64, Vec<Event>> = std::collections::HashMap::new();
+    if household_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut sql = crate::sql::Sql::new(&format!("SELECT {COLS} FROM events WHERE county_code = "));
+    sql.bind(county).push(" AND household_id IN (");
+    for (i, id) in household_ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*id);
+    }
+    sql.push(") ORDER BY household_id, effective_date, id");
+    let rows: Vec<EventRow> = sql
+        .query()
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?;
+    for r in &rows {
+        out.entry(r.household_id).or_default().push(r.decode()?);
+    }
+    Ok(out)
+}

@@ -470,3 +470,24 @@ pub async fn total(conn: &mut AnyConnection) -> Result<i64> {
         .fetch_one(conn)
         .await?)
 }
+
+/// A page of the households inside `region` with ids greater than `after`, in id order
+/// (keyset pagination for exports).
+pub async fn page(
+    conn: &mut AnyConnection,
+    region: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<HouseholdRow>> {
+    let mut sql = Sql::new(&format!("SELECT {COLS} FROM households WHERE "));
+    push_region(&mut sql, region);
+    sql.push(" AND id > ")
+        .bind(after)
+        .push(" ORDER BY id LIMIT ")
+        .bind(limit);
+    Ok(sql
+        .query()
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}

@@ -137,3 +137,28 @@ pub async fn total(conn: &mut AnyConnection) -> Result<i64> {
         .fetch_one(conn)
         .await?)
 }
+
+/// Current members of several households of one county, in (household, id) order.
+pub async fn list_for_households(
+    conn: &mut AnyConnection,
+    county: &str,
+    household_ids: &[i64],
+) -> Result<Vec<MemberRow>> {
+    if household_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = crate::sql::Sql::new(&format!("SELECT {COLS} FROM members WHERE county_code = "));
+    sql.bind(county).push(" AND household_id IN (");
+    for (i, id) in household_ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*id);
+    }
+    sql.push(") ORDER BY household_id, id");
+    Ok(sql
+        .query()
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}

@@ -111,6 +111,51 @@ pub enum Command {
         #[arg(long)]
         year: i32,
     },
+    /// Import a household ledger (.xlsx, .xls or .csv in UTF-8/GBK): all rows or none.
+    Import {
+        /// The ledger file.
+        file: PathBuf,
+        /// County code the ledger belongs to.
+        #[arg(long)]
+        county: String,
+        /// From when the imported facts are true (default: today).
+        #[arg(long)]
+        effective_date: Option<NaiveDate>,
+        /// Show what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Extra header names: lines of `表头<TAB>field` (fields as in docs/import.md).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Reason recorded on every event.
+        #[arg(long, default_value = "台账导入")]
+        reason: String,
+        /// Where to write the error workbook when there are problems.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+    },
+    /// Export the registry of a region as a ledger (.xlsx or .csv by the file name).
+    Export {
+        /// Output file.
+        out: PathBuf,
+        /// Region code (default: everything).
+        #[arg(long)]
+        region: Option<String>,
+        /// Export the registry as it stood at the end of this date.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Export the standard statistics tables of a region (.xlsx).
+    ExportStats {
+        /// Output file.
+        out: PathBuf,
+        /// Region code.
+        #[arg(long)]
+        region: String,
+        /// Count as of the end of this date.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
     /// Print households and people by status for a region, now or as of a date, with timing.
     Stats {
         /// Region code.
@@ -304,6 +349,137 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .map_err(cli_error)?;
             println!("closed year {year} for county {county}; snapshot has {n} rows");
+        }
+        Command::Import {
+            file,
+            county,
+            effective_date,
+            dry_run,
+            mapping,
+            reason,
+            errors,
+        } => {
+            let s = open(&args).await?;
+            let mapping = match mapping {
+                Some(m) => {
+                    let text = std::fs::read_to_string(m)
+                        .with_context(|| format!("cannot read {}", m.display()))?;
+                    xiuhua_xlsx::columns::parse_mapping(&text)
+                        .map_err(|e| anyhow::anyhow!("mapping file {}: {e}", m.display()))?
+                }
+                None => Vec::new(),
+            };
+            let opts = xiuhua_app::imports::ImportOptions {
+                county: county.clone(),
+                effective_date: effective_date.unwrap_or_else(|| s.clock.today()),
+                dry_run: *dry_run,
+                mapping,
+                file_name: file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                reason: reason.clone(),
+            };
+            let started = Instant::now();
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("导入 {spinner} {pos} 行 ({per_sec})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            let report = xiuhua_app::imports::import_ledger(
+                &s,
+                &CurrentUser::system(),
+                file,
+                &opts,
+                &|rows| pb.set_position(rows as u64),
+            )
+            .await
+            .map_err(cli_error)?;
+            pb.finish_and_clear();
+            for (sheet, col, name) in &report.unknown_columns {
+                println!("unknown column {col} {name:?} in sheet {sheet} (not imported)");
+            }
+            for sheet in &report.skipped_sheets {
+                println!("sheet {sheet:?} skipped: no header row");
+            }
+            if !report.problems.is_empty() {
+                for p in &report.problems {
+                    println!(
+                        "{} row {} {}: {:?}: {}",
+                        p.sheet, p.row, p.column, p.value, p.reason_en
+                    );
+                }
+                if let (Some(path), Some(bytes)) = (errors, &report.error_workbook) {
+                    std::fs::write(path, bytes)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("error workbook written to {}", path.display());
+                }
+                bail!(
+                    "{} problems in {}; nothing was imported",
+                    report.problems.len(),
+                    file.display()
+                );
+            }
+            println!(
+                "{}{} rows, {} households: {} new, {} changed, {} unchanged; {} events ({:.1} s, sha256 {})",
+                if report.dry_run {
+                    "dry run (nothing written): "
+                } else {
+                    "imported "
+                },
+                report.rows,
+                report.households,
+                report.created,
+                report.changed,
+                report.unchanged,
+                report.events,
+                started.elapsed().as_secs_f64(),
+                &report.sha256[..16],
+            );
+        }
+        Command::Export { out, region, as_of } => {
+            let s = open(&args).await?;
+            let format = if out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+            {
+                xiuhua_app::exports::ExportFormat::Csv
+            } else {
+                xiuhua_app::exports::ExportFormat::Xlsx
+            };
+            let started = Instant::now();
+            let pb = ProgressBar::new_spinner();
+            let rows = xiuhua_app::exports::export_registry(
+                &s,
+                &CurrentUser::system(),
+                region.as_deref(),
+                *as_of,
+                format,
+                out,
+                &|n| pb.set_position(n as u64),
+            )
+            .await
+            .map_err(cli_error)?;
+            pb.finish_and_clear();
+            println!(
+                "exported {rows} member rows to {} in {:.1} s",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::ExportStats { out, region, as_of } => {
+            let s = open(&args).await?;
+            let bytes = xiuhua_app::exports::export_statistics(
+                &s,
+                &CurrentUser::system(),
+                Some(region),
+                *as_of,
+            )
+            .await
+            .map_err(cli_error)?;
+            std::fs::write(out, bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("statistics written to {}", out.display());
         }
         Command::Stats { region, as_of } => {
             let s = open(&args).await?;

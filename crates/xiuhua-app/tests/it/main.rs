@@ -2,6 +2,7 @@
 //! PostgreSQL when `XIUHUA_TEST_DATABASE_URL` is set.
 
 mod demo;
+mod imports;
 mod registry;
 mod scope;
 mod support;

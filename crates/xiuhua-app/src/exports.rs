@@ -1,0 +1,459 @@
+//! Exports: the registry (now or as of a date) as a ledger in `.xlsx` or CSV — the same columns
+//! the importer reads, so export → import changes nothing — and standard statistics tables.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use xiuhua_db::members::MemberRow;
+use xiuhua_domain::event;
+use xiuhua_domain::{CodeCatalog, HouseholdState, MonitoringStatus, RegistryStatus};
+use xiuhua_xlsx::Field;
+use xiuhua_xlsx::columns::header;
+use xiuhua_xlsx::write::{Column, CsvTable, Kind, Out, XlsxTable, tables_workbook};
+
+use crate::registry::mask_id;
+use crate::{CurrentUser, Error, Result, Services};
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Excel workbook.
+    Xlsx,
+    /// CSV (UTF-8 with BOM).
+    Csv,
+}
+
+/// The ledger columns of an export, in order, with how they are written.
+const LEDGER: &[(Field, Kind)] = &[
+    (Field::County, Kind::Text),
+    (Field::Township, Kind::Text),
+    (Field::Village, Kind::Text),
+    (Field::Group, Kind::Text),
+    (Field::VillageCode, Kind::Text),
+    (Field::HouseholdNo, Kind::Text),
+    (Field::HeadName, Kind::Text),
+    (Field::Phone, Kind::Text),
+    (Field::IdentificationStandard, Kind::Text),
+    (Field::Attribute, Kind::Text),
+    (Field::MainCause, Kind::Text),
+    (Field::OtherCauses, Kind::Text),
+    (Field::Status, Kind::Text),
+    (Field::IdentifiedYear, Kind::Number),
+    (Field::PlannedExitYear, Kind::Number),
+    (Field::ExitYear, Kind::Number),
+    (Field::ExitBatch, Kind::Text),
+    (Field::MonitorType, Kind::Text),
+    (Field::RiskEliminated, Kind::Text),
+    (Field::RiskIdentifiedOn, Kind::Date),
+    (Field::RiskEliminatedOn, Kind::Date),
+    (Field::HousingSafety, Kind::Text),
+    (Field::WaterSafe, Kind::Text),
+    (Field::IncomeYear, Kind::Number),
+    (Field::IncomeWage, Kind::Number),
+    (Field::IncomeBusiness, Kind::Number),
+    (Field::IncomeProperty, Kind::Number),
+    (Field::IncomeTransfer, Kind::Number),
+    (Field::IncomeCost, Kind::Number),
+    (Field::Name, Kind::Text),
+    (Field::IdNumber, Kind::Text),
+    (Field::Relation, Kind::Text),
+    (Field::Sex, Kind::Text),
+    (Field::Ethnicity, Kind::Text),
+    (Field::Political, Kind::Text),
+    (Field::Education, Kind::Text),
+    (Field::Schooling, Kind::Text),
+    (Field::Health, Kind::Text),
+    (Field::Labour, Kind::Text),
+    (Field::WorkStatus, Kind::Text),
+    (Field::WorkMonths, Kind::Number),
+    (Field::MedicalInsurance, Kind::Text),
+    (Field::PensionInsurance, Kind::Text),
+    (Field::Dibao, Kind::Text),
+    (Field::MemberPhone, Kind::Text),
+];
+
+/// The header columns of a ledger export (plus 出生日期, which the importer ignores).
+pub fn ledger_columns() -> Vec<Column> {
+    let mut cols: Vec<Column> = LEDGER
+        .iter()
+        .map(|(f, k)| {
+            let c = Column::new(header(*f), *k);
+            match f {
+                Field::IdNumber => c.width(21.0),
+                Field::HouseholdNo | Field::VillageCode => c.width(18.0),
+                Field::Phone | Field::MemberPhone => c.width(13.0),
+                _ => c,
+            }
+        })
+        .collect();
+    cols.push(Column::new("出生日期", Kind::Date));
+    cols
+}
+
+fn yes_no(b: bool) -> Out {
+    Out::Text(if b { "是" } else { "否" }.into())
+}
+
+fn label(codes: &CodeCatalog, list: &str, code: &Option<String>) -> Out {
+    code.as_deref()
+        .map(|c| Out::Text(codes.label_zh(list, c).to_string()))
+        .unwrap_or(Out::Empty)
+}
+
+fn yuan(fen: i64) -> Out {
+    if fen == 0 {
+        Out::Empty
+    } else {
+        Out::Number(fen as f64 / 100.0)
+    }
+}
+
+/// The ledger rows (one per member) of a household.
+fn ledger_rows(
+    s: &HouseholdState,
+    names: &BTreeMap<String, String>,
+    codes: &CodeCatalog,
+    full: bool,
+) -> Vec<Vec<Out>> {
+    let f = &s.fields;
+    let name = |code: &str| Out::from(names.get(code).cloned().unwrap_or_default());
+    let head = s.head().map(|h| h.name.clone()).unwrap_or_default();
+    let household: Vec<Out> = vec![
+        name(f.village_code.get(..6).unwrap_or("")),
+        name(f.village_code.get(..9).unwrap_or("")),
+        name(&f.village_code),
+        f.group_code.as_deref().map(name).unwrap_or(Out::Empty),
+        Out::from(f.village_code.clone()),
+        Out::from(f.household_no.clone()),
+        Out::from(head),
+        if full {
+            Out::from(f.phone.clone())
+        } else {
+            Out::Empty
+        },
+        label(codes, "identification_standard", &f.identification_standard),
+        label(codes, "household_attribute", &f.attribute),
+        label(codes, "poverty_cause", &f.main_cause),
+        Out::from(
+            f.other_causes
+                .iter()
+                .map(|c| codes.label_zh("poverty_cause", c).to_string())
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        Out::Text(f.status.label_zh().into()),
+        Out::from(f.identified_year.map(i64::from)),
+        Out::from(f.planned_exit_year.map(i64::from)),
+        Out::from(f.exit_year.map(i64::from)),
+        label(codes, "exit_batch", &f.exit_batch),
+        label(codes, "monitor_type", &f.monitor_type),
+        if f.monitor_type.is_some() {
+            yes_no(f.monitoring == MonitoringStatus::Eliminated)
+        } else {
+            Out::Empty
+        },
+        Out::from(f.risk_identified_on),
+        Out::from(f.risk_eliminated_on),
+        label(codes, "housing_safety", &f.housing_safety),
+        f.water_safe.map(yes_no).unwrap_or(Out::Empty),
+        Out::from(f.income.year.map(i64::from)),
+        yuan(f.income.wage.0),
+        yuan(f.income.business.0),
+        yuan(f.income.property.0),
+        yuan(f.income.transfer.0),
+        yuan(f.income.business_cost.0),
+    ];
+    s.members
+        .iter()
+        .map(|m| {
+            let mut row = household.clone();
+            row.extend([
+                Out::from(m.name.clone()),
+                Out::from(mask_id(&m.id_number, full)),
+                Out::from(codes.label_zh("relation", &m.relation).to_string()),
+                Out::Text(if m.sex == "1" { "男" } else { "女" }.into()),
+                label(codes, "ethnicity", &m.ethnicity),
+                label(codes, "political", &m.political),
+                label(codes, "education", &m.education),
+                label(codes, "schooling", &m.schooling),
+                Out::from(
+                    m.health
+                        .iter()
+                        .map(|c| codes.label_zh("health", c).to_string())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                ),
+                label(codes, "labour", &m.labour),
+                label(codes, "work_status", &m.work_status),
+                Out::from(m.work_months.map(i64::from)),
+                yes_no(m.has_medical_insurance),
+                yes_no(m.has_pension_insurance),
+                yes_no(m.is_dibao),
+                if full {
+                    Out::from(m.phone.clone())
+                } else {
+                    Out::Empty
+                },
+                Out::from(m.birth_date),
+            ]);
+            row
+        })
+        .collect()
+}
+
+/// Calls `f` with every household inside `region` (as of a date, or now), in id order, in pages.
+async fn each_household(
+    s: &Services,
+    region: &str,
+    as_of: Option<NaiveDate>,
+    f: &mut (dyn FnMut(HouseholdState) -> Result<()> + Send),
+) -> Result<usize> {
+    let mut conn = s.db.acquire().await?;
+    let mut after = 0i64;
+    let mut n = 0;
+    loop {
+        let page = xiuhua_db::households::page(&mut conn, region, after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let ids: Vec<i64> = page.iter().map(|h| h.id).collect();
+        let county = &page[0].county_code;
+        match as_of {
+            None => {
+                let members =
+                    xiuhua_db::members::list_for_households(&mut conn, county, &ids).await?;
+                let mut by_household: BTreeMap<i64, Vec<&MemberRow>> = BTreeMap::new();
+                for m in &members {
+                    by_household.entry(m.household_id).or_default().push(m);
+                }
+                for h in &page {
+                    let ms = by_household.remove(&h.id).unwrap_or_default();
+                    let state = HouseholdState {
+                        fields: h.decode_fields()?,
+                        members: ms
+                            .into_iter()
+                            .map(MemberRow::decode)
+                            .collect::<std::result::Result<_, _>>()?,
+                    };
+                    f(state)?;
+                    n += 1;
+                }
+            }
+            Some(d) => {
+                let mut events =
+                    xiuhua_db::events::list_for_households(&mut conn, county, &ids).await?;
+                for h in &ids {
+                    let mine = events.remove(h).unwrap_or_default();
+                    if let Some(state) =
+                        event::state_as_of(&mine, d).map_err(|e| Error::Unexpected(e.into()))?
+                    {
+                        // Keep only households that lay inside the region on that date.
+                        if state.fields.village_code.starts_with(region) || region.len() < 6 {
+                            f(state)?;
+                            n += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+async fn region_names(s: &Services, region: &str) -> Result<BTreeMap<String, String>> {
+    let mut conn = s.db.acquire().await?;
+    let county = region.get(..6).unwrap_or(region);
+    let mut names = BTreeMap::new();
+    for level in 3..=6 {
+        for r in xiuhua_db::regions::list_level(&mut conn, level, county).await? {
+            names.insert(r.code, r.name);
+        }
+    }
+    Ok(names)
+}
+
+/// Exports the registry of a region (now, or as of a date) as a ledger file. Returns the
+/// number of member rows written.
+pub async fn export_registry(
+    s: &Services,
+    user: &CurrentUser,
+    region: Option<&str>,
+    as_of: Option<NaiveDate>,
+    format: ExportFormat,
+    out: &Path,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<usize> {
+    let region = user.narrow(region)?;
+    let names = region_names(s, &region).await?;
+    let codes = s.codes();
+    let full = user.role.sees_personal_data();
+    let columns = ledger_columns();
+    let err = |e: xiuhua_xlsx::write::WriteError| Error::Unexpected(anyhow::anyhow!("export: {e}"));
+    let mut rows = 0usize;
+    match format {
+        ExportFormat::Xlsx => {
+            let mut t = XlsxTable::new("农户台账", columns).map_err(err)?;
+            each_household(s, &region, as_of, &mut |h| {
+                for r in ledger_rows(&h, &names, &codes, full) {
+                    t.push(&r, &[]).map_err(err)?;
+                    rows += 1;
+                }
+                if rows % 10_000 < 8 {
+                    progress(rows);
+                }
+                Ok(())
+            })
+            .await?;
+            t.save(out).map_err(err)?;
+        }
+        ExportFormat::Csv => {
+            let file = std::io::BufWriter::new(
+                std::fs::File::create(out).map_err(|e| Error::Unexpected(e.into()))?,
+            );
+            let mut t = CsvTable::new(file, &columns).map_err(err)?;
+            each_household(s, &region, as_of, &mut |h| {
+                for r in ledger_rows(&h, &names, &codes, full) {
+                    t.push(&r).map_err(err)?;
+                    rows += 1;
+                }
+                Ok(())
+            })
+            .await?;
+            t.finish().map_err(err)?;
+        }
+    }
+    progress(rows);
+    Ok(rows)
+}
+
+#[derive(Default, Clone, Copy)]
+struct Cell {
+    households: i64,
+    people: i64,
+}
+
+/// Standard statistics tables of a region as `.xlsx`: households and people by 户类型 and 监测状态
+/// for each sub-region, by main cause of poverty, and by household attribute.
+pub async fn export_statistics(
+    s: &Services,
+    user: &CurrentUser,
+    region: Option<&str>,
+    as_of: Option<NaiveDate>,
+) -> Result<Vec<u8>> {
+    let region = user.narrow(region)?;
+    let names = region_names(s, &region).await?;
+    let codes = s.codes();
+    let child_len = match region.len() {
+        6 => 9,
+        9 => 12,
+        _ => 15,
+    };
+    let mut by_child: BTreeMap<String, [Cell; 6]> = BTreeMap::new();
+    let mut by_cause: BTreeMap<String, [Cell; 3]> = BTreeMap::new();
+    let mut by_attribute: BTreeMap<String, [Cell; 3]> = BTreeMap::new();
+    each_household(s, &region, as_of, &mut |h| {
+        let f = &h.fields;
+        let people = h.members.len() as i64;
+        let child = match child_len {
+            15 => f.group_code.clone().unwrap_or_default(),
+            n => f.village_code.get(..n).unwrap_or("").to_string(),
+        };
+        let si = RegistryStatus::ALL
+            .iter()
+            .position(|x| *x == f.status)
+            .unwrap_or(0);
+        let add = |cells: &mut [Cell], i: usize| {
+            cells[i].households += 1;
+            cells[i].people += people;
+        };
+        let c = by_child.entry(child).or_default();
+        add(c, si);
+        match f.monitoring {
+            MonitoringStatus::Monitored => add(c, 3),
+            MonitoringStatus::Eliminated => add(c, 4),
+            MonitoringStatus::None => {}
+        }
+        add(c, 5);
+        if f.status != RegistryStatus::General {
+            let cause = f
+                .main_cause
+                .as_deref()
+                .map(|x| codes.label_zh("poverty_cause", x).to_string())
+                .unwrap_or_else(|| "未填".into());
+            add(by_cause.entry(cause).or_default(), si);
+            let attr = f
+                .attribute
+                .as_deref()
+                .map(|x| codes.label_zh("household_attribute", x).to_string())
+                .unwrap_or_else(|| "未填".into());
+            add(by_attribute.entry(attr).or_default(), si);
+        }
+        Ok(())
+    })
+    .await?;
+    let pair = |h: &str| {
+        vec![
+            Column::new(&format!("{h}户数"), Kind::Number),
+            Column::new(&format!("{h}人数"), Kind::Number),
+        ]
+    };
+    let mut status_cols = vec![
+        Column::new("区划", Kind::Text).width(16.0),
+        Column::new("区划代码", Kind::Text).width(16.0),
+    ];
+    for h in [
+        "一般农户",
+        "贫困户",
+        "已脱贫户",
+        "监测对象",
+        "风险已消除",
+        "合计",
+    ] {
+        status_cols.extend(pair(h));
+    }
+    let cells = |c: &[Cell]| {
+        c.iter()
+            .flat_map(|x| {
+                [
+                    Out::Number(x.households as f64),
+                    Out::Number(x.people as f64),
+                ]
+            })
+            .collect::<Vec<_>>()
+    };
+    let status_rows: Vec<Vec<Out>> = by_child
+        .iter()
+        .map(|(code, c)| {
+            let mut r = vec![
+                Out::from(names.get(code).cloned().unwrap_or_default()),
+                Out::from(code.clone()),
+            ];
+            r.extend(cells(c));
+            r
+        })
+        .collect();
+    let by_cols = |title: &str| {
+        let mut cols = vec![Column::new(title, Kind::Text).width(18.0)];
+        for h in ["一般农户", "贫困户", "已脱贫户"] {
+            cols.extend(pair(h));
+        }
+        cols
+    };
+    let small_rows = |m: &BTreeMap<String, [Cell; 3]>| {
+        m.iter()
+            .map(|(k, c)| {
+                let mut r = vec![Out::from(k.clone())];
+                r.extend(cells(c));
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    let cause_cols = by_cols("主要致贫原因");
+    let attr_cols = by_cols("贫困户属性");
+    tables_workbook(&[
+        ("按户类型".into(), status_cols, status_rows),
+        ("按致贫原因".into(), cause_cols, small_rows(&by_cause)),
+        ("按贫困户属性".into(), attr_cols, small_rows(&by_attribute)),
+    ])
+    .map_err(|e| Error::Unexpected(anyhow::anyhow!("statistics: {e}")))
+}

@@ -1,0 +1,218 @@
+//! Ledgers (台账): finding the header row (which need not be the first row), matching columns
+//! by their Chinese names, and turning each data row into (field, value) pairs with its sheet
+//! and row number, so every later error can name where it came from.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use crate::cell::CellValue;
+use crate::columns::{Field, Level, field_of, level};
+use crate::source::{Format, ReadError, Row, for_each_row};
+
+/// How many rows from the top of a sheet are searched for the header.
+const HEADER_SEARCH_ROWS: usize = 30;
+
+/// A data row of a ledger.
+#[derive(Clone, Debug)]
+pub struct LedgerRow {
+    /// Sheet name.
+    pub sheet: String,
+    /// 1-based row number.
+    pub row: usize,
+    /// Recognised columns and their values (household and member fields).
+    pub values: Vec<(Field, CellValue)>,
+    /// The whole row as read (for the error workbook).
+    pub raw: Vec<CellValue>,
+}
+
+impl LedgerRow {
+    /// The value of a field in this row, if the column exists and the cell is not empty.
+    pub fn get(&self, f: Field) -> Option<&CellValue> {
+        self.values
+            .iter()
+            .find(|(x, v)| *x == f && !v.is_empty())
+            .map(|(_, v)| v)
+    }
+
+    /// Whether the row carries any member data.
+    pub fn has_member(&self) -> bool {
+        self.values
+            .iter()
+            .any(|(f, v)| level(*f) == Level::Member && !v.is_empty())
+    }
+}
+
+/// The header found in one sheet.
+#[derive(Clone, Debug, Default)]
+pub struct SheetHeader {
+    /// Sheet name.
+    pub sheet: String,
+    /// 1-based row of the header.
+    pub row: usize,
+    /// Header texts, by column.
+    pub names: Vec<String>,
+    /// Recognised field of each column.
+    pub fields: Vec<Option<Field>>,
+    /// Columns whose header is not recognised: (1-based column, header). Reported, not dropped silently.
+    pub unknown: Vec<(usize, String)>,
+}
+
+/// What was found in a file.
+#[derive(Clone, Debug, Default)]
+pub struct LedgerInfo {
+    /// Detected format.
+    pub format: Option<Format>,
+    /// Sheets with a recognised header.
+    pub sheets: Vec<SheetHeader>,
+    /// Sheets without one (skipped).
+    pub skipped_sheets: Vec<String>,
+    /// Data rows passed on.
+    pub rows: usize,
+}
+
+/// Why a ledger could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The file itself could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// No sheet has a recognisable header row.
+    #[error(
+        "no recognisable header row (need at least 姓名 and 证件号码 among the first {HEADER_SEARCH_ROWS} rows) in sheet(s): {0}"
+    )]
+    NoHeader(String),
+}
+
+impl LedgerError {
+    /// The reason in Chinese.
+    pub fn message_zh(&self) -> String {
+        match self {
+            LedgerError::Read(e) => e.message_zh(),
+            LedgerError::NoHeader(s) => {
+                format!(
+                    "在工作表（{s}）的前{HEADER_SEARCH_ROWS}行中找不到表头：表头至少应包含“姓名”和“证件号码（身份证号）”两列"
+                )
+            }
+        }
+    }
+}
+
+fn header_score(cells: &[CellValue], extra: &[(String, String)]) -> (usize, bool) {
+    let fields: Vec<Field> = cells
+        .iter()
+        .filter_map(|c| match c {
+            CellValue::Text(t) => field_of(t, extra),
+            _ => None,
+        })
+        .collect();
+    let usable = fields.contains(&Field::Name) && fields.contains(&Field::IdNumber);
+    (
+        fields.iter().filter(|f| **f != Field::Ignored).count(),
+        usable,
+    )
+}
+
+fn make_header(
+    sheet: &str,
+    row: usize,
+    cells: &[CellValue],
+    extra: &[(String, String)],
+) -> SheetHeader {
+    let names: Vec<String> = cells.iter().map(CellValue::display).collect();
+    let fields: Vec<Option<Field>> = names.iter().map(|n| field_of(n, extra)).collect();
+    let unknown = names
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| !n.is_empty() && fields[*i].is_none())
+        .map(|(i, n)| (i + 1, n.clone()))
+        .collect();
+    SheetHeader {
+        sheet: sheet.to_string(),
+        row,
+        names,
+        fields,
+        unknown,
+    }
+}
+
+/// Reads a ledger file and calls `on_row` for each data row. `extra` maps additional header
+/// names to field storage names (from a mapping file).
+pub fn read_ledger(
+    path: &Path,
+    extra: &[(String, String)],
+    on_row: &mut dyn FnMut(&SheetHeader, LedgerRow) -> ControlFlow<()>,
+) -> Result<LedgerInfo, LedgerError> {
+    let mut info = LedgerInfo::default();
+    let mut current_sheet = String::new();
+    let mut header: Option<SheetHeader> = None;
+    let mut pending: Vec<(usize, Vec<CellValue>)> = Vec::new();
+    let mut seen_sheets: Vec<String> = Vec::new();
+    let mut stopped = false;
+    let mut handle = |r: Row<'_>| -> ControlFlow<()> {
+        if r.sheet != current_sheet {
+            current_sheet = r.sheet.to_string();
+            header = None;
+            pending.clear();
+            seen_sheets.push(current_sheet.clone());
+        }
+        match &header {
+            None => {
+                if pending.len() >= HEADER_SEARCH_ROWS {
+                    return ControlFlow::Continue(());
+                }
+                pending.push((r.row, r.cells.to_vec()));
+                let (score, usable) = header_score(r.cells, extra);
+                if usable && score >= 3 {
+                    // A header row below a title row: take the best-scoring candidate seen so far.
+                    let h = make_header(r.sheet, r.row, r.cells, extra);
+                    info.sheets.push(h.clone());
+                    header = Some(h);
+                }
+                ControlFlow::Continue(())
+            }
+            Some(h) => {
+                let values: Vec<(Field, CellValue)> = h
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| {
+                        f.filter(|f| *f != Field::Ignored)
+                            .map(|f| (f, r.cells.get(i).cloned().unwrap_or(CellValue::Empty)))
+                    })
+                    .collect();
+                let row = LedgerRow {
+                    sheet: r.sheet.to_string(),
+                    row: r.row,
+                    values,
+                    raw: r.cells.to_vec(),
+                };
+                if !row.has_member() && row.get(Field::HouseholdNo).is_none() {
+                    // Footers such as 合计 or 填表人: no member and no household on the row.
+                    return ControlFlow::Continue(());
+                }
+                info.rows += 1;
+                let flow = on_row(h, row);
+                if flow.is_break() {
+                    stopped = true;
+                }
+                flow
+            }
+        }
+    };
+    let format = for_each_row(path, &mut handle)?;
+    info.format = Some(format);
+    let _ = stopped;
+    info.skipped_sheets = seen_sheets
+        .into_iter()
+        .filter(|s| !info.sheets.iter().any(|h| &h.sheet == s))
+        .collect();
+    if info.sheets.is_empty() {
+        let names = if info.skipped_sheets.is_empty() {
+            "—".to_string()
+        } else {
+            info.skipped_sheets.join(", ")
+        };
+        return Err(LedgerError::NoHeader(names));
+    }
+    Ok(info)
+}

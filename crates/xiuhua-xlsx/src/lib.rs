@@ -1,0 +1,18 @@
+//! Spreadsheets for xiuhua: reading Excel (`.xlsx`, `.xls`) and CSV ledgers as they are — header
+//! rows anywhere near the top, Chinese column names and their variants, merged cells, full-width
+//! digits, GBK text — into rows of recognised fields; and writing exports (`.xlsx` with frozen
+//! headers, identity numbers as text, real dates; CSV) and error workbooks.
+//!
+//! **Invariant:** no database here. Readers return records and per-cell problems; `xiuhua-app`
+//! decides what they mean and persists them.
+
+pub mod cell;
+pub mod columns;
+pub mod ledger;
+pub mod source;
+pub mod write;
+
+pub use cell::CellValue;
+pub use columns::{Field, Level};
+pub use ledger::{LedgerError, LedgerInfo, LedgerRow, SheetHeader, read_ledger};
+pub use source::{Format, ReadError};
