@@ -125,6 +125,10 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("poor_village", "贫困村", "poor village"),
     ("exit", "出列", "exited"),
     ("api_docs", "接口文档", "API"),
+    ("import", "台账导入", "Import"),
+    ("export", "导出", "Export"),
+    ("ledger", "台账", "ledger"),
+    ("statistics", "统计表", "statistics"),
 ];
 
 impl T {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod transfers;
 
 use axum::Router;
 use axum::http::header;
@@ -22,6 +23,8 @@ use xiuhua_app::Services;
 pub struct AppState {
     /// The use cases.
     pub services: Services,
+    /// Error workbooks of recent import checks, for download.
+    pub error_workbooks: transfers::ErrorWorkbooks,
 }
 
 /// The OpenAPI document's fixed parts; paths come from the handlers.
@@ -64,7 +67,10 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 
 /// The whole application router.
 pub fn router(services: Services) -> Router {
-    let state = AppState { services };
+    let state = AppState {
+        services,
+        error_workbooks: transfers::ErrorWorkbooks::default(),
+    };
     let (api_router, api_doc) = api::router().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(api_doc);
@@ -77,6 +83,16 @@ pub fn router(services: Services) -> Router {
         .route("/regions/{code}", get(pages::region))
         .route("/households", get(pages::households))
         .route("/households/{id}", get(pages::household))
+        .route("/households/export", get(transfers::export_list))
+        .route(
+            "/imports",
+            get(transfers::import_form)
+                .post(transfers::import)
+                .layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
+        )
+        .route("/imports/errors/{token}", get(transfers::error_workbook))
+        .route("/exports/registry", get(transfers::export_registry))
+        .route("/exports/statistics", get(transfers::export_statistics))
         .route("/static/app.css", get(app_css))
         .route("/healthz", get(healthz))
         .route(

@@ -30,7 +30,8 @@ pub struct Layout {
 }
 
 impl Layout {
-    fn new(auth: &Auth, title: impl Into<String>) -> Layout {
+    /// The layout of a page for a logged-in user.
+    pub fn new(auth: &Auth, title: impl Into<String>) -> Layout {
         Layout {
             t: auth.t.clone(),
             title: title.into(),
@@ -415,6 +416,7 @@ struct ListRow {
 #[template(path = "households.html")]
 struct ListPage {
     l: Layout,
+    export_link: String,
     matched_regions: Vec<(String, String)>,
     region: String,
     region_name: String,
@@ -513,6 +515,7 @@ pub async fn households(
         )
     };
     let page_view = ListPage {
+        export_link: format!("/households/export?{base}"),
         l: Layout::new(&auth, t.s("households")),
         matched_regions,
         region,

@@ -5,3 +5,4 @@ mod api;
 mod openapi;
 mod pages;
 mod support;
+mod transfers;

@@ -1,0 +1,414 @@
+//! Spreadsheet pages: the ledger upload (import with a dry-run preview, every problem listed,
+//! an error workbook to download) and the exports (registry ledger, statistics tables, lists).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use xiuhua_app::exports::{self, ExportFormat};
+use xiuhua_app::imports::{ImportOptions, ImportReport, import_ledger};
+use xiuhua_app::registry::{self, SearchParams};
+use xiuhua_domain::{MonitoringStatus, RegistryStatus};
+use xiuhua_xlsx::write::{Column, Kind, Out, XlsxTable};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::WebError;
+use crate::pages::{Layout, parse_date};
+
+/// Error workbooks waiting to be downloaded: token → (user id, bytes). Kept in memory; a
+/// restart forgets them (the user re-runs the check).
+#[derive(Clone, Default)]
+pub struct ErrorWorkbooks(Arc<Mutex<HashMap<String, Stored>>>);
+
+/// An error workbook and the user it belongs to.
+type Stored = (i64, Vec<u8>);
+
+impl ErrorWorkbooks {
+    fn put(&self, user: i64, bytes: Vec<u8>) -> String {
+        let token = xiuhua_app::auth::random_token();
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() > 100 {
+                m.clear();
+            }
+            m.insert(token.clone(), (user, bytes));
+        }
+        token
+    }
+
+    fn get(&self, user: i64, token: &str) -> Option<Vec<u8>> {
+        self.0
+            .lock()
+            .ok()?
+            .get(token)
+            .filter(|(u, _)| *u == user)
+            .map(|(_, b)| b.clone())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    l: Layout,
+    counties: Vec<(String, String)>,
+    today: String,
+    report: Option<ReportView>,
+    error: String,
+}
+
+struct ReportView {
+    dry_run: bool,
+    ok: bool,
+    file: String,
+    rows: usize,
+    households: usize,
+    created: usize,
+    changed: usize,
+    unchanged: usize,
+    events: usize,
+    sha256: String,
+    unknown: Vec<String>,
+    skipped: Vec<String>,
+    problems: Vec<(String, usize, String, String, String)>,
+    more: usize,
+    errors_link: String,
+}
+
+async fn counties(state: &AppState, auth: &Auth) -> Result<Vec<(String, String)>, WebError> {
+    let roots = xiuhua_app::regions::roots(&state.services, &auth.user)
+        .await
+        .map_err(|e| WebError::page(e, auth.t.lang))?;
+    Ok(roots
+        .into_iter()
+        .filter(|r| r.code.len() >= 6)
+        .map(|r| (r.code[..6].to_string(), r.name))
+        .collect())
+}
+
+/// GET /imports
+pub async fn import_form(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Html<String>, WebError> {
+    let page = ImportPage {
+        counties: counties(&state, &auth).await?,
+        today: state.services.clock.today().to_string(),
+        l: Layout::new(&auth, "台账导入"),
+        report: None,
+        error: String::new(),
+    };
+    render(&page, &auth)
+}
+
+fn render(t: &impl Template, auth: &Auth) -> Result<Html<String>, WebError> {
+    t.render().map(Html).map_err(|e| {
+        WebError::page(
+            xiuhua_app::Error::Unexpected(anyhow::anyhow!("template: {e}")),
+            auth.t.lang,
+        )
+    })
+}
+
+/// POST /imports (multipart: csrf, file, county, effective_date, dry_run)
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    mut form: Multipart,
+) -> Result<Html<String>, WebError> {
+    let lang = auth.t.lang;
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut file_name = String::new();
+    let dir = tempfile_dir();
+    let path = dir.join(format!("upload-{}", xiuhua_app::auth::random_token()));
+    let mut got_file = false;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(e.to_string()))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            file_name = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            std::fs::write(&path, &bytes)
+                .map_err(|e| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang))?;
+            got_file = true;
+        } else {
+            fields.insert(
+                name,
+                field
+                    .text()
+                    .await
+                    .map_err(|e| WebError::BadRequest(e.to_string()))?,
+            );
+        }
+    }
+    auth.check_csrf(fields.get("csrf").map(String::as_str))?;
+    let mut page = ImportPage {
+        counties: counties(&state, &auth).await?,
+        today: state.services.clock.today().to_string(),
+        l: Layout::new(&auth, "台账导入"),
+        report: None,
+        error: String::new(),
+    };
+    if !got_file {
+        page.error = "请选择要导入的文件".into();
+        return render(&page, &auth);
+    }
+    let effective_date = parse_date(fields.get("effective_date").map(String::as_str))?
+        .unwrap_or_else(|| state.services.clock.today());
+    let opts = ImportOptions {
+        county: fields.get("county").cloned().unwrap_or_default(),
+        effective_date,
+        dry_run: fields.get("dry_run").is_some_and(|v| v == "1" || v == "on"),
+        mapping: Vec::new(),
+        file_name: file_name.clone(),
+        reason: fields
+            .get("reason")
+            .cloned()
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "台账导入".into()),
+    };
+    let result = import_ledger(&state.services, &auth.user, &path, &opts, &|_| {}).await;
+    let _ = std::fs::remove_file(&path);
+    match result {
+        Ok(r) => page.report = Some(report_view(&state, &auth, &file_name, r)),
+        Err(e @ (xiuhua_app::Error::Invalid(_) | xiuhua_app::Error::Conflict { .. })) => {
+            page.error = e.message_zh()
+        }
+        Err(e) => return Err(WebError::page(e, lang)),
+    }
+    render(&page, &auth)
+}
+
+fn report_view(state: &AppState, auth: &Auth, file: &str, r: ImportReport) -> ReportView {
+    let errors_link = r
+        .error_workbook
+        .map(|bytes| {
+            format!(
+                "/imports/errors/{}",
+                state.error_workbooks.put(auth.user.id, bytes)
+            )
+        })
+        .unwrap_or_default();
+    let shown = 200;
+    ReportView {
+        dry_run: r.dry_run,
+        ok: r.problems.is_empty(),
+        file: file.to_string(),
+        rows: r.rows,
+        households: r.households,
+        created: r.created,
+        changed: r.changed,
+        unchanged: r.unchanged,
+        events: r.events,
+        sha256: r.sha256,
+        unknown: r
+            .unknown_columns
+            .iter()
+            .map(|(s, c, n)| format!("{s} 第{c}列“{n}”"))
+            .collect(),
+        skipped: r.skipped_sheets,
+        more: r.problems.len().saturating_sub(shown),
+        problems: r
+            .problems
+            .into_iter()
+            .take(shown)
+            .map(|p| (p.sheet, p.row, p.column, p.value, p.reason_zh))
+            .collect(),
+        errors_link,
+    }
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    std::env::temp_dir()
+}
+
+fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename*=UTF-8''{}",
+                    crate::pages::url_encode(name)
+                ),
+            ),
+        ],
+        Body::from(bytes),
+    )
+        .into_response()
+}
+
+/// GET /imports/errors/{token}: the error workbook of the user's last check.
+pub async fn error_workbook(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    match state.error_workbooks.get(auth.user.id, &token) {
+        Some(bytes) => Ok(xlsx_response(bytes, "导入错误行.xlsx")),
+        None => Err(WebError::page(
+            xiuhua_app::Error::NotFound {
+                what: "error workbook".into(),
+            },
+            auth.t.lang,
+        )),
+    }
+}
+
+/// Query of the exports.
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    region: Option<String>,
+    as_of: Option<String>,
+    format: Option<String>,
+}
+
+/// GET /exports/registry: the registry of a region as a ledger (xlsx, or csv with `format=csv`).
+pub async fn export_registry(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, WebError> {
+    let lang = auth.t.lang;
+    let as_of = parse_date(q.as_of.as_deref())?;
+    let csv = q.format.as_deref() == Some("csv");
+    let path = tempfile_dir().join(format!("export-{}", xiuhua_app::auth::random_token()));
+    let format = if csv {
+        ExportFormat::Csv
+    } else {
+        ExportFormat::Xlsx
+    };
+    exports::export_registry(
+        &state.services,
+        &auth.user,
+        q.region.as_deref(),
+        as_of,
+        format,
+        &path,
+        &|_| {},
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang))?;
+    let _ = std::fs::remove_file(&path);
+    let region = q.region.unwrap_or_default();
+    let suffix = as_of.map(|d| format!("-{d}")).unwrap_or_default();
+    if csv {
+        let name = format!("台账-{region}{suffix}.csv");
+        Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename*=UTF-8''{}",
+                        crate::pages::url_encode(&name)
+                    ),
+                ),
+            ],
+            Body::from(bytes),
+        )
+            .into_response())
+    } else {
+        Ok(xlsx_response(bytes, &format!("台账-{region}{suffix}.xlsx")))
+    }
+}
+
+/// GET /exports/statistics: the standard statistics tables of a region.
+pub async fn export_statistics(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, WebError> {
+    let as_of = parse_date(q.as_of.as_deref())?;
+    let bytes = exports::export_statistics(&state.services, &auth.user, q.region.as_deref(), as_of)
+        .await
+        .map_err(|e| WebError::page(e, auth.t.lang))?;
+    Ok(xlsx_response(
+        bytes,
+        &format!("统计表-{}.xlsx", q.region.unwrap_or_default()),
+    ))
+}
+
+/// Query of the list export (the same filters as the household list).
+#[derive(Deserialize)]
+pub struct ListExportQuery {
+    region: Option<String>,
+    q: Option<String>,
+    status: Option<String>,
+    monitoring: Option<String>,
+}
+
+/// GET /households/export: the household list, as filtered on the page, as `.xlsx`.
+pub async fn export_list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ListExportQuery>,
+) -> Result<Response, WebError> {
+    let lang = auth.t.lang;
+    let columns = vec![
+        Column::new("户编号", Kind::Text).width(18.0),
+        Column::new("户主姓名", Kind::Text),
+        Column::new("户主证件号码", Kind::Text).width(21.0),
+        Column::new("行政村代码", Kind::Text).width(15.0),
+        Column::new("户类型", Kind::Text),
+        Column::new("监测状态", Kind::Text).width(22.0),
+        Column::new("人口", Kind::Number),
+        Column::new("脱贫年度", Kind::Number),
+    ];
+    let err = |e: xiuhua_xlsx::write::WriteError| {
+        WebError::page(xiuhua_app::Error::Unexpected(anyhow::anyhow!("{e}")), lang)
+    };
+    let mut t = XlsxTable::new("农户名单", columns).map_err(err)?;
+    let mut page = 1;
+    loop {
+        let params = SearchParams {
+            region: q.region.clone(),
+            text: q.q.clone(),
+            status: q.status.as_deref().and_then(RegistryStatus::parse),
+            monitoring: q.monitoring.as_deref().and_then(MonitoringStatus::parse),
+            page,
+            per_page: 500,
+        };
+        let (list, total) = registry::search(&state.services, &auth.user, &params)
+            .await
+            .map_err(|e| WebError::page(e, lang))?;
+        for h in &list {
+            let row = [
+                Out::from(h.household_no.clone()),
+                Out::from(h.head_name.clone()),
+                Out::from(h.head_id_number.clone()),
+                Out::from(h.village_code.clone()),
+                Out::from(h.status.label_zh()),
+                Out::from(if h.monitoring == MonitoringStatus::None {
+                    ""
+                } else {
+                    h.monitoring.label_zh()
+                }),
+                Out::Number(f64::from(h.member_count)),
+                Out::from(h.exit_year.map(i64::from)),
+            ];
+            t.push(&row, &[]).map_err(err)?;
+        }
+        if list.is_empty() || page * 500 >= total {
+            break;
+        }
+        page += 1;
+    }
+    Ok(xlsx_response(t.into_bytes().map_err(err)?, "农户名单.xlsx"))
+}
