@@ -285,3 +285,74 @@ async fn export_then_import_changes_nothing_in_xlsx_and_csv() {
         .unwrap();
     assert!(stats.starts_with(b"PK"));
 }
+
+/// Converts a UTF-8 CSV to `.xlsx` with LibreOffice (a real spreadsheet program). `text_columns`
+/// are 1-based columns LibreOffice must keep as text. `None` when LibreOffice is not installed
+/// and not required (`scripts/test` installs it and sets XIUHUA_REQUIRE_LIBREOFFICE=1).
+fn libreoffice_xlsx(csv: &Path, text_columns: &[usize]) -> Option<PathBuf> {
+    let ok = std::process::Command::new("soffice")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("XIUHUA_REQUIRE_LIBREOFFICE").is_none(),
+            "LibreOffice (soffice) is required"
+        );
+        eprintln!("skipped: LibreOffice not installed");
+        return None;
+    }
+    let formats: Vec<String> = text_columns.iter().map(|c| format!("{c}/2")).collect();
+    let filter = format!("CSV:44,34,76,1,{}", formats.join("/"));
+    let dir = csv.parent().unwrap();
+    let profile = dir.join("lo-profile");
+    let out = std::process::Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .args([
+            "--headless",
+            &format!("--infilter={filter}"),
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+        ])
+        .arg(dir)
+        .arg(csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(csv.with_extension("xlsx"))
+}
+
+#[tokio::test]
+async fn workbooks_written_by_libreoffice_import_and_numeric_ids_are_flagged() {
+    let c = ctx().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "lo.csv", ledger_csv("初中").as_bytes());
+    // Column 9 (身份证号) kept as text: imports cleanly.
+    let Some(xlsx) = libreoffice_xlsx(&csv, &[4, 9]) else {
+        return;
+    };
+    let r = import(&c, &xlsx, &opts("lo.xlsx")).await;
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!((r.created, r.rows), (2, 3));
+    // The same sheet with the ID column left to LibreOffice's number detection.
+    let csv2 = write(dir.path(), "lo2.csv", ledger_csv("初中").as_bytes());
+    let xlsx2 = libreoffice_xlsx(&csv2, &[4]).unwrap();
+    let c2 = ctx().await;
+    let r = import(&c2, &xlsx2, &opts("lo2.xlsx")).await;
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.column == "身份证号" && p.reason_zh.contains("存成了数字")),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(total_households(&c2).await, 0);
+}
