@@ -881,6 +881,43 @@ impl Run<'_> {
     async fn chunk(&mut self, conn: &mut AnyConnection, groups: Vec<Group>) -> Result<()> {
         let county = self.opts.county.clone();
         let mut new_households: Vec<NewHousehold> = Vec::new();
+        // Look up, per batch rather than per row, the households and identity numbers the batch
+        // mentions.
+        let nos: Vec<String> = groups
+            .iter()
+            .filter_map(|g| g.rows[0].get(Field::HouseholdNo).map(text))
+            .collect();
+        let mut existing_by_no: HashMap<String, xiuhua_db::households::HouseholdRow> =
+            HashMap::new();
+        for h in xiuhua_db::households::find_by_nos(conn, &county, &nos).await? {
+            existing_by_no.insert(h.household_no.clone(), h);
+        }
+        let ids: Vec<i64> = existing_by_no.values().map(|h| h.id).collect();
+        let mut members_of: HashMap<i64, Vec<Member>> = HashMap::new();
+        for m in xiuhua_db::members::list_for_households(conn, &county, &ids).await? {
+            members_of
+                .entry(m.household_id)
+                .or_default()
+                .push(m.decode()?);
+        }
+        let id_numbers: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g.rows.iter())
+            .filter_map(|r| r.get(Field::IdNumber))
+            .filter_map(|v| id_number_text(v).ok())
+            .filter_map(|t| {
+                parse_member_id_number(&t)
+                    .ok()
+                    .map(|id| id.as_str().to_string())
+            })
+            .collect();
+        let mut holders: HashMap<String, (MemberRow, String)> = HashMap::new();
+        for (m, no) in xiuhua_db::members::find_by_id_numbers(conn, &id_numbers).await? {
+            holders.insert(
+                m.id_number.get(..18).unwrap_or(&m.id_number).to_string(),
+                (m, no),
+            );
+        }
         for g in groups {
             self.report.households += 1;
             self.report.rows += g.rows.len();
@@ -910,15 +947,11 @@ impl Run<'_> {
                 self.problems(&g, list);
                 continue;
             }
-            let existing = xiuhua_db::households::find_by_no(conn, &county, &no).await?;
+            let existing = existing_by_no.remove(&no);
             let base_state = match &existing {
                 Some(h) => Some(HouseholdState {
                     fields: h.decode_fields()?,
-                    members: xiuhua_db::members::list_for_household(conn, h.id)
-                        .await?
-                        .iter()
-                        .map(MemberRow::decode)
-                        .collect::<std::result::Result<_, _>>()?,
+                    members: members_of.remove(&h.id).unwrap_or_default(),
                 }),
                 None => None,
             };
@@ -999,9 +1032,9 @@ impl Run<'_> {
                         continue;
                     }
                     if let Some((other, other_no)) =
-                        xiuhua_db::members::find_by_id_number(conn, &m.id_number).await?
+                        holders.get(m.id_number.get(..18).unwrap_or(&m.id_number))
                         && Some(other.household_id) != existing.as_ref().map(|h| h.id)
-                        && !self.moving_out(&other_no)
+                        && !self.moving_out(other_no)
                     {
                         p.row(*row, format!("身份证号{}已登记在户{other_no}（成员{}），同一人不能同时属于户{no}", m.id_number, other.name), format!("identity number {} already belongs to household {other_no}", m.id_number));
                     }

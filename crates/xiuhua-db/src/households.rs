@@ -491,3 +491,32 @@ pub async fn page(
         .fetch_all(conn)
         .await?)
 }
+
+/// The households of a county with these 户编号 (any order).
+pub async fn find_by_nos(
+    conn: &mut AnyConnection,
+    county: &str,
+    nos: &[String],
+) -> Result<Vec<HouseholdRow>> {
+    let mut out = Vec::new();
+    for chunk in nos.chunks(900) {
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLS} FROM households WHERE county_code = "
+        ));
+        sql.bind(county).push(" AND household_no IN (");
+        for (i, no) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(no.as_str());
+        }
+        sql.push(")");
+        let rows: Vec<HouseholdRow> = sql
+            .query()
+            .try_map(|row| sqlx::FromRow::from_row(&row))
+            .fetch_all(&mut *conn)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

@@ -162,3 +162,33 @@ pub async fn list_for_households(
         .fetch_all(conn)
         .await?)
 }
+
+/// Who holds each of these identity numbers: (member row, household 户编号), for the numbers
+/// that are taken.
+pub async fn find_by_id_numbers(
+    conn: &mut AnyConnection,
+    id_numbers: &[String],
+) -> Result<Vec<(MemberRow, String)>> {
+    let mut out = Vec::new();
+    for chunk in id_numbers.chunks(900) {
+        let mut sql = crate::sql::Sql::new(
+            "SELECT m.county_code, m.id, m.household_id, m.id_number, m.name, m.sex, m.birth_date, m.relation, m.data, \
+             h.household_no FROM members m JOIN households h ON h.county_code = m.county_code AND h.id = m.household_id \
+             WHERE m.id_number IN (",
+        );
+        for (i, n) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(n.as_str());
+        }
+        sql.push(")");
+        let rows = sql.query().fetch_all(&mut *conn).await?;
+        for row in rows {
+            let m: MemberRow = sqlx::FromRow::from_row(&row)?;
+            let no: String = sqlx::Row::try_get(&row, "household_no")?;
+            out.push((m, no));
+        }
+    }
+    Ok(out)
+}

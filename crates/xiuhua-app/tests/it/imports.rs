@@ -356,3 +356,24 @@ async fn workbooks_written_by_libreoffice_import_and_numeric_ids_are_flagged() {
     );
     assert_eq!(total_households(&c2).await, 0);
 }
+
+#[tokio::test]
+async fn a_person_already_in_another_household_is_refused_naming_it() {
+    let c = ctx().await;
+    household(&c, "H001", VILLAGE_A, 11).await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "户编号,乡镇,行政村,姓名,证件号码,与户主关系\nH900,高岭镇,弄力村,韦一,{},户主\n",
+        idn(d(1970, 1, 2), 11)
+    );
+    let path = write(dir.path(), "dup.csv", text.as_bytes());
+    let r = import(&c, &path, &opts("dup.csv")).await;
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(
+        r.problems[0].reason_zh.contains("已登记在户H001")
+            && r.problems[0].reason_zh.contains("H900"),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(total_households(&c).await, 1);
+}
