@@ -25,6 +25,8 @@ pub struct AppState {
     pub services: Services,
     /// Error workbooks of recent import checks, for download.
     pub error_workbooks: transfers::ErrorWorkbooks,
+    /// Running and finished imports.
+    pub jobs: transfers::Jobs,
 }
 
 /// The OpenAPI document's fixed parts; paths come from the handlers.
@@ -70,6 +72,7 @@ pub fn router(services: Services) -> Router {
     let state = AppState {
         services,
         error_workbooks: transfers::ErrorWorkbooks::default(),
+        jobs: transfers::Jobs::default(),
     };
     let (api_router, api_doc) = api::router().split_for_parts();
     let mut doc = ApiDoc::openapi();
@@ -91,6 +94,8 @@ pub fn router(services: Services) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
         )
         .route("/imports/errors/{token}", get(transfers::error_workbook))
+        .route("/imports/jobs/{id}", get(transfers::job_status))
+        .route("/imports/jobs/{id}/report", get(transfers::job_report))
         .route("/exports/registry", get(transfers::export_registry))
         .route("/exports/statistics", get(transfers::export_statistics))
         .route("/static/app.css", get(app_css))

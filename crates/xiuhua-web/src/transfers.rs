@@ -2,6 +2,7 @@
 //! an error workbook to download) and the exports (registry ledger, statistics tables, lists).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use askama::Template;
@@ -59,6 +60,7 @@ struct ImportPage {
     today: String,
     report: Option<ReportView>,
     error: String,
+    job: String,
 }
 
 struct ReportView {
@@ -101,6 +103,7 @@ pub async fn import_form(
         l: Layout::new(&auth, "台账导入"),
         report: None,
         error: String::new(),
+        job: String::new(),
     };
     render(&page, &auth)
 }
@@ -158,6 +161,7 @@ pub async fn import(
         l: Layout::new(&auth, "台账导入"),
         report: None,
         error: String::new(),
+        job: String::new(),
     };
     if !got_file {
         page.error = "请选择要导入的文件".into();
@@ -177,14 +181,139 @@ pub async fn import(
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "台账导入".into()),
     };
-    let result = import_ledger(&state.services, &auth.user, &path, &opts, &|_| {}).await;
-    let _ = std::fs::remove_file(&path);
-    match result {
-        Ok(r) => page.report = Some(report_view(&state, &auth, &file_name, r)),
-        Err(e @ (xiuhua_app::Error::Invalid(_) | xiuhua_app::Error::Conflict { .. })) => {
-            page.error = e.message_zh()
+    // The import runs in the background; the page polls its progress and then shows the report.
+    let job = Arc::new(Job {
+        user: auth.user.id,
+        rows: AtomicUsize::new(0),
+        outcome: Mutex::new(None),
+    });
+    let id = state.jobs.put(job.clone());
+    let services = state.services.clone();
+    let user = auth.user.clone();
+    tokio::spawn(async move {
+        let result = import_ledger(&services, &user, &path, &opts, &|rows| {
+            job.rows.store(rows, Ordering::Relaxed)
+        })
+        .await;
+        let _ = std::fs::remove_file(&path);
+        let outcome = match result {
+            Ok(r) => Ok((file_name, r)),
+            Err(e @ (xiuhua_app::Error::Invalid(_) | xiuhua_app::Error::Conflict { .. })) => {
+                Err(e.message_zh())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "import failed");
+                Err(e.message_zh())
+            }
+        };
+        if let Ok(mut o) = job.outcome.lock() {
+            *o = Some(outcome);
         }
-        Err(e) => return Err(WebError::page(e, lang)),
+    });
+    page.job = id;
+    render(&page, &auth)
+}
+
+/// A background import: progress and, when finished, its outcome.
+pub struct Job {
+    user: i64,
+    rows: AtomicUsize,
+    outcome: Mutex<Option<JobOutcome>>,
+}
+
+/// The file name and report, or the reason the import could not run.
+type JobOutcome = std::result::Result<(String, ImportReport), String>;
+
+/// Running and finished imports by id (kept in memory).
+#[derive(Clone, Default)]
+pub struct Jobs(Arc<Mutex<HashMap<String, Arc<Job>>>>);
+
+impl Jobs {
+    fn put(&self, job: Arc<Job>) -> String {
+        let id = xiuhua_app::auth::random_token();
+        if let Ok(mut m) = self.0.lock() {
+            m.retain(|_, j| {
+                j.outcome.lock().map(|o| o.is_none()).unwrap_or(false) || Arc::strong_count(j) > 1
+            });
+            m.insert(id.clone(), job);
+        }
+        id
+    }
+
+    fn get(&self, user: i64, id: &str) -> Option<Arc<Job>> {
+        self.0
+            .lock()
+            .ok()?
+            .get(id)
+            .filter(|j| j.user == user)
+            .cloned()
+    }
+
+    fn take(&self, id: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(id);
+        }
+    }
+}
+
+/// Progress of an import.
+#[derive(serde::Serialize)]
+pub struct JobStatus {
+    rows: usize,
+    done: bool,
+}
+
+/// GET /imports/jobs/{id}: progress as JSON (rows read so far, finished or not).
+pub async fn job_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<axum::Json<JobStatus>, WebError> {
+    let job = state.jobs.get(auth.user.id, &id).ok_or_else(|| {
+        WebError::api(xiuhua_app::Error::NotFound {
+            what: "import".into(),
+        })
+    })?;
+    let done = job.outcome.lock().map(|o| o.is_some()).unwrap_or(true);
+    Ok(axum::Json(JobStatus {
+        rows: job.rows.load(Ordering::Relaxed),
+        done,
+    }))
+}
+
+/// GET /imports/jobs/{id}/report: the report of a finished import (or the progress page).
+pub async fn job_report(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let job = state.jobs.get(auth.user.id, &id).ok_or_else(|| {
+        WebError::page(
+            xiuhua_app::Error::NotFound {
+                what: "import".into(),
+            },
+            auth.t.lang,
+        )
+    })?;
+    let mut page = ImportPage {
+        counties: counties(&state, &auth).await?,
+        today: state.services.clock.today().to_string(),
+        l: Layout::new(&auth, "台账导入"),
+        report: None,
+        error: String::new(),
+        job: String::new(),
+    };
+    let outcome = job.outcome.lock().ok().and_then(|mut o| o.take());
+    match outcome {
+        None => page.job = id,
+        Some(Ok((file, report))) => {
+            state.jobs.take(&id);
+            page.report = Some(report_view(&state, &auth, &file, report));
+        }
+        Some(Err(message)) => {
+            state.jobs.take(&id);
+            page.error = message;
+        }
     }
     render(&page, &auth)
 }

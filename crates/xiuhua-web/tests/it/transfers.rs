@@ -23,7 +23,7 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, V
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload(
+async fn post(
     app: &TestApp,
     c: &Client,
     fields: &[(&str, &str)],
@@ -36,6 +36,37 @@ async fn upload(
         .body(Body::from(body))
         .unwrap();
     app.send(req).await
+}
+
+fn job_id(page: &str) -> Option<String> {
+    page.split("var id = \"")
+        .nth(1)
+        .map(|s| s.split('"').next().unwrap_or("").to_string())
+}
+
+/// Uploads, follows the progress like the page's script does, and returns the report page.
+async fn upload(
+    app: &TestApp,
+    c: &Client,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> Response {
+    let r = post(app, c, fields, file).await;
+    let Some(job) = job_id(&r.body) else { return r };
+    assert!(r.body.contains("正在导入"));
+    for _ in 0..400 {
+        let status = app
+            .get(&format!("/imports/jobs/{job}"), Some(c))
+            .await
+            .json();
+        if status["done"] == true {
+            return app
+                .get(&format!("/imports/jobs/{job}/report"), Some(c))
+                .await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import did not finish");
 }
 
 const LEDGER: &str = "户编号,乡镇,行政村,户类型,主要致贫原因,姓名,身份证号,与户主关系\n\
@@ -53,7 +84,7 @@ async fn a_ledger_is_checked_then_imported_from_the_upload_page() {
     let r = app.get("/imports", Some(&admin)).await;
     assert!(r.body.contains("台账导入") && r.body.contains("都安瑶族自治县"));
     let ledger = valid_ledger();
-    let no_csrf = upload(
+    let no_csrf = post(
         &app,
         &admin,
         &[("county", "451228")],
@@ -137,6 +168,15 @@ async fn problems_are_listed_and_the_error_rows_can_be_downloaded() {
     )
     .await;
     assert!(r.body.contains("不是Excel工作簿"), "{}", r.body);
+    // Another user cannot follow someone's import.
+    let r = post(&app, &admin, &fields, Some(("y.csv", LEDGER.as_bytes()))).await;
+    let job = job_id(&r.body).unwrap();
+    assert_eq!(
+        app.get(&format!("/imports/jobs/{job}"), Some(&other))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
