@@ -122,3 +122,11 @@ fn unreadable_files_say_why() {
     let err = read_ledger(&no_header, &[], &mut |_, _| ControlFlow::Continue(())).unwrap_err();
     assert!(err.message_zh().contains("找不到表头"));
 }
+
+#[test]
+fn a_password_protected_workbook_is_refused_clearly() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/password.xlsx");
+    let err = read_ledger(&path, &[], &mut |_, _| ControlFlow::Continue(())).unwrap_err();
+    assert!(matches!(err, LedgerError::Read(ReadError::Password)), "{err:?}");
+    assert!(err.message_zh().contains("密码"));
+}
