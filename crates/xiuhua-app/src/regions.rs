@@ -23,34 +23,78 @@ pub fn region_row(code: &RegionCode, name: &str) -> RegionRow {
     }
 }
 
-/// Parses a region CSV: a header naming `code` and `name` columns (and optionally `parent`,
-/// `parent_code`, `areaCode`, `cityCode`, `provinceCode`); every row checked, every problem
-/// reported with its row number.
+/// Parses a region file in any format the ledger reader knows (`.xlsx`, `.xls`, CSV in
+/// UTF-8/BOM/GBK): the same reader as ledger imports, then [`parse_region_rows`]. Row numbers
+/// in errors are the file's own.
+pub fn parse_region_file(path: &std::path::Path) -> Result<Vec<RegionRow>> {
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut first_sheet: Option<String> = None;
+    xiuhua_xlsx::source::for_each_row(path, &mut |r| {
+        // The first sheet holds the table; later sheets (notes) are not read.
+        let first = first_sheet.get_or_insert_with(|| r.sheet.to_string());
+        if first != r.sheet {
+            return std::ops::ControlFlow::Break(());
+        }
+        rows.push((r.row, r.cells.iter().map(|c| c.display()).collect()));
+        std::ops::ControlFlow::Continue(())
+    })
+    .map_err(|e| {
+        Error::invalid(
+            "文件",
+            "file",
+            "unreadable_file",
+            e.message_zh(),
+            e.to_string(),
+        )
+    })?;
+    parse_region_rows(rows)
+}
+
+/// Parses a region CSV text (see [`parse_region_rows`]).
 pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| {
+            Error::invalid(
+                &format!("第{}行", i + 1),
+                "*",
+                "bad_csv",
+                format!("无法解析：{e}"),
+                e.to_string(),
+            )
+        })?;
+        rows.push((i + 1, rec.iter().map(String::from).collect()));
+    }
+    parse_region_rows(rows)
+}
+
+/// Parses region rows: a header naming `code` and `name` columns (代码/区划代码, 名称; and
+/// optionally `parent`/上级代码) followed by data rows; every row is checked and every problem
+/// reported with its row number.
+pub fn parse_region_rows(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<RegionRow>> {
     let err = |row: usize, field: &str, zh: String, en: String| {
         FieldError::new(format!("第{row}行"), field, "bad_region", zh, en)
     };
-    let headers = rdr
-        .headers()
-        .map_err(|e| {
-            Error::invalid(
-                "表头",
-                "header",
-                "bad_csv",
-                format!("无法读取表头：{e}"),
-                e.to_string(),
-            )
-        })?
-        .clone();
+    let mut iter = rows.into_iter();
+    let Some((_, headers)) = iter.next() else {
+        return Err(Error::invalid(
+            "文件",
+            "file",
+            "empty",
+            "区划文件是空的",
+            "the region file is empty",
+        ));
+    };
     let find = |names: &[&str]| {
         headers
             .iter()
-            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
     };
     let (Some(ci), Some(ni)) = (find(&["code", "代码", "区划代码"]), find(&["name", "名称"]))
     else {
@@ -63,19 +107,12 @@ pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
         ));
     };
     let pi = find(&["parent", "parent_code", "上级代码"]);
-    let mut rows = Vec::new();
+    let mut out = Vec::new();
     let mut errs = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                errs.push(err(line, "*", format!("无法解析：{e}"), e.to_string()));
-                continue;
-            }
-        };
-        let code = rec.get(ci).unwrap_or("");
-        let name = rec.get(ni).unwrap_or("");
+    for (line, rec) in iter {
+        let get = |i: usize| rec.get(i).map(|s| s.trim()).unwrap_or("");
+        let code = get(ci);
+        let name = get(ni);
         if code.is_empty() && name.is_empty() {
             continue;
         }
@@ -100,7 +137,7 @@ pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
             ));
             continue;
         }
-        if let Some(p) = pi.and_then(|p| rec.get(p)).filter(|p| !p.is_empty()) {
+        if let Some(p) = pi.map(get).filter(|p| !p.is_empty()) {
             let expected = parsed
                 .parent()
                 .map(|x| x.as_str().to_string())
@@ -118,10 +155,10 @@ pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
                 continue;
             }
         }
-        rows.push(region_row(&parsed, name));
+        out.push(region_row(&parsed, name));
     }
     if errs.is_empty() {
-        Ok(rows)
+        Ok(out)
     } else {
         Err(Error::Invalid(errs))
     }

@@ -294,9 +294,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::ImportRegions { file } => {
             let s = open(&args).await?;
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let rows = xiuhua_app::regions::parse_region_csv(&text).map_err(cli_error)?;
+            let rows = xiuhua_app::regions::parse_region_file(file).map_err(cli_error)?;
             let n = xiuhua_app::regions::import_regions(&s, &CurrentUser::system(), &rows)
                 .await
                 .map_err(cli_error)?;

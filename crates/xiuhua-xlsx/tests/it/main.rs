@@ -127,6 +127,9 @@ fn unreadable_files_say_why() {
 fn a_password_protected_workbook_is_refused_clearly() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/password.xlsx");
     let err = read_ledger(&path, &[], &mut |_, _| ControlFlow::Continue(())).unwrap_err();
-    assert!(matches!(err, LedgerError::Read(ReadError::Password)), "{err:?}");
+    assert!(
+        matches!(err, LedgerError::Read(ReadError::Password)),
+        "{err:?}"
+    );
     assert!(err.message_zh().contains("密码"));
 }
