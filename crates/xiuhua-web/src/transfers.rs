@@ -135,7 +135,13 @@ pub async fn import(
         .map_err(|e| WebError::BadRequest(e.to_string()))?
     {
         let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
+        if name == "mapping" {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+        } else if name == "file" {
             file_name = field.file_name().unwrap_or("upload").to_string();
             let bytes = field
                 .bytes()
@@ -167,13 +173,23 @@ pub async fn import(
         page.error = "请选择要导入的文件".into();
         return render(&page, &auth);
     }
+    let mapping = match fields.get("mapping").filter(|m| !m.trim().is_empty()) {
+        Some(text) => match xiuhua_xlsx::columns::parse_mapping(text) {
+            Ok(m) => m,
+            Err(e) => {
+                page.error = format!("列对照文件有误：{e}");
+                return render(&page, &auth);
+            }
+        },
+        None => Vec::new(),
+    };
     let effective_date = parse_date(fields.get("effective_date").map(String::as_str))?
         .unwrap_or_else(|| state.services.clock.today());
     let opts = ImportOptions {
         county: fields.get("county").cloned().unwrap_or_default(),
         effective_date,
         dry_run: fields.get("dry_run").is_some_and(|v| v == "1" || v == "on"),
-        mapping: Vec::new(),
+        mapping,
         file_name: file_name.clone(),
         reason: fields
             .get("reason")

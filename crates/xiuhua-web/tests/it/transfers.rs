@@ -229,3 +229,31 @@ async fn exports_respect_region_and_role() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_mapping_file_names_unusual_headers() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let ledger = valid_ledger().replace("户编号", "家庭编号");
+    let boundary_fields = [
+        ("csrf", admin.csrf.as_str()),
+        ("county", "451228"),
+        ("effective_date", "2024-03-01"),
+        ("mapping", "家庭编号\thousehold_no\n"),
+    ];
+    let r = upload(
+        &app,
+        &admin,
+        &boundary_fields,
+        Some(("m.csv", ledger.as_bytes())),
+    )
+    .await;
+    assert!(r.body.contains("导入完成"), "{}", r.body);
+    let bad = [
+        ("csrf", admin.csrf.as_str()),
+        ("county", "451228"),
+        ("mapping", "家庭编号\tno_such_field\n"),
+    ];
+    let r = post(&app, &admin, &bad, Some(("m.csv", ledger.as_bytes()))).await;
+    assert!(r.body.contains("列对照文件有误"), "{}", r.body);
+}
