@@ -426,6 +426,33 @@ pub async fn register_household(
     Ok(id)
 }
 
+/// Writes one change to an existing household in its own transaction.
+async fn change_one(
+    s: &Services,
+    user: &CurrentUser,
+    id: i64,
+    expected_version: i64,
+    kind: EventKind,
+    change: Change,
+    meta: &ChangeMeta,
+) -> Result<()> {
+    user.require_write()?;
+    let mut tx = s.db.begin().await?;
+    write_event(
+        s,
+        &mut tx,
+        user,
+        id,
+        Some(expected_version),
+        kind,
+        vec![change],
+        meta,
+    )
+    .await?;
+    xiuhua_db::commit(tx).await?;
+    Ok(())
+}
+
 /// Sets household fields (信息变更 or 状态变更). Returns the new version.
 pub async fn edit_household(
     s: &Services,
@@ -448,19 +475,16 @@ pub async fn edit_household(
     } else {
         EventKind::Edited
     };
-    let mut tx = s.db.begin().await?;
-    write_event(
+    change_one(
         s,
-        &mut tx,
         user,
         id,
-        Some(expected_version),
+        expected_version,
         kind,
-        vec![Change::SetFields { patch }],
+        Change::SetFields { patch },
         meta,
     )
     .await?;
-    xiuhua_db::commit(tx).await?;
     Ok(expected_version + 1)
 }
 
@@ -508,22 +532,17 @@ pub async fn update_member(
     patch: FieldPatch,
     meta: &ChangeMeta,
 ) -> Result<()> {
-    user.require_write()?;
-    let mut tx = s.db.begin().await?;
     let change = Change::UpdateMember { member_id, patch };
-    write_event(
+    change_one(
         s,
-        &mut tx,
         user,
         id,
-        Some(expected_version),
+        expected_version,
         EventKind::MemberEdited,
-        vec![change],
+        change,
         meta,
     )
-    .await?;
-    xiuhua_db::commit(tx).await?;
-    Ok(())
+    .await
 }
 
 /// Removes a member (死亡, 嫁出, 其他转出 …).
@@ -536,25 +555,20 @@ pub async fn remove_member(
     reason_code: Option<String>,
     meta: &ChangeMeta,
 ) -> Result<()> {
-    user.require_write()?;
-    let mut tx = s.db.begin().await?;
     let change = Change::RemoveMember {
         member_id,
         reason_code,
     };
-    write_event(
+    change_one(
         s,
-        &mut tx,
         user,
         id,
-        Some(expected_version),
+        expected_version,
         EventKind::MemberRemoved,
-        vec![change],
+        change,
         meta,
     )
-    .await?;
-    xiuhua_db::commit(tx).await?;
-    Ok(())
+    .await
 }
 
 /// Moves a member from one household to another (分户/合户, marriage within the county): an

@@ -92,19 +92,25 @@ async fn counties(state: &AppState, auth: &Auth) -> Result<Vec<(String, String)>
         .collect())
 }
 
+impl ImportPage {
+    async fn empty(state: &AppState, auth: &Auth) -> Result<ImportPage, WebError> {
+        Ok(ImportPage {
+            counties: counties(state, auth).await?,
+            today: state.services.clock.today().to_string(),
+            l: Layout::new(auth, "台账导入"),
+            report: None,
+            error: String::new(),
+            job: String::new(),
+        })
+    }
+}
+
 /// GET /imports
 pub async fn import_form(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Html<String>, WebError> {
-    let page = ImportPage {
-        counties: counties(&state, &auth).await?,
-        today: state.services.clock.today().to_string(),
-        l: Layout::new(&auth, "台账导入"),
-        report: None,
-        error: String::new(),
-        job: String::new(),
-    };
+    let page = ImportPage::empty(&state, &auth).await?;
     render(&page, &auth)
 }
 
@@ -161,14 +167,7 @@ pub async fn import(
         }
     }
     auth.check_csrf(fields.get("csrf").map(String::as_str))?;
-    let mut page = ImportPage {
-        counties: counties(&state, &auth).await?,
-        today: state.services.clock.today().to_string(),
-        l: Layout::new(&auth, "台账导入"),
-        report: None,
-        error: String::new(),
-        job: String::new(),
-    };
+    let mut page = ImportPage::empty(&state, &auth).await?;
     if !got_file {
         page.error = "请选择要导入的文件".into();
         return render(&page, &auth);
@@ -311,14 +310,7 @@ pub async fn job_report(
             auth.t.lang,
         )
     })?;
-    let mut page = ImportPage {
-        counties: counties(&state, &auth).await?,
-        today: state.services.clock.today().to_string(),
-        l: Layout::new(&auth, "台账导入"),
-        report: None,
-        error: String::new(),
-        job: String::new(),
-    };
+    let mut page = ImportPage::empty(&state, &auth).await?;
     let outcome = job.outcome.lock().ok().and_then(|mut o| o.take());
     match outcome {
         None => page.job = id,
