@@ -743,6 +743,18 @@ fn field_for(storage: &str) -> Option<Field> {
         .map(|(f, ..)| *f)
 }
 
+/// A compact key for a (valid, normalised) identity number: the 17 digits and the check
+/// character in one integer, so a million numbers take a few tens of megabytes.
+fn id_key(id: &str) -> u64 {
+    let body: u64 = id.get(..17).and_then(|b| b.parse().ok()).unwrap_or(0);
+    let check = match id.as_bytes().get(17) {
+        Some(b'X') => 10,
+        Some(b) if b.is_ascii_digit() => u64::from(b - b'0'),
+        _ => 11,
+    };
+    body * 12 + check
+}
+
 /// Hashes a file with SHA-256.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;
@@ -837,7 +849,10 @@ struct Run<'a> {
     source_ref: String,
     report: ImportReport,
     seen_households: HashSet<String>,
-    seen_ids: HashMap<String, (String, usize)>,
+    /// Identity numbers seen so far (compact key) → (index into `household_nos`, row).
+    seen_ids: HashMap<u64, (u32, u32)>,
+    /// 户编号 of the households read so far, by order of appearance.
+    household_nos: Vec<String>,
     bad_rows: Vec<(usize, Vec<CellValue>, Vec<RowProblem>)>,
     header: Vec<String>,
     more_problems: usize,
@@ -969,8 +984,16 @@ impl Run<'_> {
                 );
             }
             // The same person twice in the file.
+            let this = self.household_nos.len() as u32;
+            self.household_nos.push(no.clone());
             for (row, m) in &members {
-                if let Some((other, other_row)) = self.seen_ids.get(&m.id_number) {
+                let key = id_key(&m.id_number);
+                if let Some((other, other_row)) = self.seen_ids.get(&key) {
+                    let other = self
+                        .household_nos
+                        .get(*other as usize)
+                        .cloned()
+                        .unwrap_or_default();
                     p.row(
                         *row,
                         format!(
@@ -983,8 +1006,7 @@ impl Run<'_> {
                         ),
                     );
                 } else {
-                    self.seen_ids
-                        .insert(m.id_number.clone(), (no.clone(), *row));
+                    self.seen_ids.insert(key, (this, *row as u32));
                 }
             }
             let present: HashSet<Field> = g.fields.iter().flatten().copied().collect();
@@ -1351,6 +1373,7 @@ pub async fn import_ledger(
         },
         seen_households: HashSet::new(),
         seen_ids: HashMap::new(),
+        household_nos: Vec::new(),
         bad_rows: Vec::new(),
         header: Vec::new(),
         more_problems: 0,
