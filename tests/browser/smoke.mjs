@@ -47,7 +47,8 @@ try {
   await liftedLink.click();
   await page.waitForURL(/\/households\?region=451228.*status=lifted/);
   const note = await page.locator('p.note').first().innerText();
-  assert.ok(note.startsWith(String(counted)), `list total ${note} equals the count ${counted}`);
+  const total = Number((note.match(/(\d+)\s*户数/) || [])[1]);
+  assert.equal(total, counted, `list total (${note}) equals the count ${counted}`);
 
   // Open the first household.
   await page.locator('#households tbody tr a').first().click();
