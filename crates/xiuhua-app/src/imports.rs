@@ -1056,8 +1056,9 @@ impl Run<'_> {
                     if let Some((other, other_no)) =
                         holders.get(m.id_number.get(..18).unwrap_or(&m.id_number))
                         && Some(other.household_id) != existing.as_ref().map(|h| h.id)
-                        && !self.moving_out(other_no)
                     {
+                        // A person moving between two households of the same file is refused
+                        // too: moves go through `registry::move_member`, which records both sides.
                         p.row(*row, format!("身份证号{}已登记在户{other_no}（成员{}），同一人不能同时属于户{no}", m.id_number, other.name), format!("identity number {} already belongs to household {other_no}", m.id_number));
                     }
                 }
@@ -1081,12 +1082,6 @@ impl Run<'_> {
             }
         }
         self.insert_new(conn, new_households).await
-    }
-
-    /// A household already in the registry whose identity numbers move elsewhere in this file
-    /// would need both sides in one import; we do not support that yet, so it never matches.
-    fn moving_out(&self, _household_no: &str) -> bool {
-        false
     }
 
     fn event(
