@@ -141,6 +141,13 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        // sqlx prepares every statement; after a few runs PostgreSQL may switch to a
+                        // generic plan chosen while a table was small (e.g. at the start of an
+                        // import) and keep scanning it sequentially as it grows. Plan each
+                        // execution with its real parameters instead.
+                        conn.execute("SET plan_cache_mode = force_custom_plan").await?;
+                    }
                     if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
