@@ -146,7 +146,8 @@ impl Db {
                         // generic plan chosen while a table was small (e.g. at the start of an
                         // import) and keep scanning it sequentially as it grows. Plan each
                         // execution with its real parameters instead.
-                        conn.execute("SET plan_cache_mode = force_custom_plan").await?;
+                        conn.execute("SET plan_cache_mode = force_custom_plan")
+                            .await?;
                     }
                     if backend == Backend::Sqlite {
                         conn.execute(
