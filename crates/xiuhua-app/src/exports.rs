@@ -209,6 +209,25 @@ async fn each_household(
     as_of: Option<NaiveDate>,
     f: &mut (dyn FnMut(HouseholdState) -> Result<()> + Send),
 ) -> Result<usize> {
+    each_page(s, region, as_of, None, &mut |page| {
+        for (_, state) in page {
+            f(state)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Streams the households of `region` (now, or as of a date) in pages of up to 1,000, as
+/// (household id, state). With `known_at`, only events recorded up to that time count (the
+/// registry as it was known then), which is how a stored rule result is re-explained.
+pub(crate) async fn each_page(
+    s: &Services,
+    region: &str,
+    as_of: Option<NaiveDate>,
+    known_at: Option<&str>,
+    f: &mut (dyn FnMut(Vec<(i64, HouseholdState)>) -> Result<()> + Send),
+) -> Result<usize> {
     let mut conn = s.db.acquire().await?;
     let mut after = 0i64;
     let mut n = 0;
@@ -218,8 +237,9 @@ async fn each_household(
         after = last.id;
         let ids: Vec<i64> = page.iter().map(|h| h.id).collect();
         let county = &page[0].county_code;
-        match as_of {
-            None => {
+        let mut out = Vec::with_capacity(page.len());
+        match (as_of, known_at) {
+            (None, None) => {
                 let members =
                     xiuhua_db::members::list_for_households(&mut conn, county, &ids).await?;
                 let mut by_household: BTreeMap<i64, Vec<&MemberRow>> = BTreeMap::new();
@@ -235,27 +255,33 @@ async fn each_household(
                             .map(MemberRow::decode)
                             .collect::<std::result::Result<_, _>>()?,
                     };
-                    f(state)?;
-                    n += 1;
+                    out.push((h.id, state));
                 }
             }
-            Some(d) => {
+            (d, known_at) => {
+                let d = d.unwrap_or_else(|| s.clock.today());
                 let mut events =
                     xiuhua_db::events::list_for_households(&mut conn, county, &ids).await?;
                 for h in &ids {
-                    let mine = events.remove(h).unwrap_or_default();
+                    let mut mine = events.remove(h).unwrap_or_default();
+                    if let Some(cut) = known_at {
+                        mine.retain(|e| {
+                            xiuhua_db::events::format_ts(e.recorded_at).as_str() <= cut
+                        });
+                    }
                     if let Some(state) =
                         event::state_as_of(&mine, d).map_err(|e| Error::Unexpected(e.into()))?
                     {
                         // Keep only households that lay inside the region on that date.
                         if state.fields.village_code.starts_with(region) || region.len() < 6 {
-                            f(state)?;
-                            n += 1;
+                            out.push((*h, state));
                         }
                     }
                 }
             }
         }
+        n += out.len();
+        f(out)?;
     }
     Ok(n)
 }

@@ -14,6 +14,7 @@ pub mod exports;
 pub mod imports;
 pub mod regions;
 pub mod registry;
+pub mod rules;
 
 use std::sync::{Arc, RwLock};
 
@@ -32,6 +33,7 @@ pub struct Services {
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
     codes: Arc<RwLock<CodeCatalog>>,
+    rules: Arc<RwLock<Arc<rules::RuleBook>>>,
 }
 
 impl Services {
@@ -42,14 +44,31 @@ impl Services {
             db,
             clock,
             codes: Arc::new(RwLock::new(CodeCatalog::default())),
+            rules: Arc::default(),
         };
         codes::ensure_defaults(&s).await?;
+        rules::init(&s).await?;
         Ok(s)
     }
 
     /// The current code catalog.
     pub fn codes(&self) -> CodeCatalog {
         self.codes.read().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The rule sets loaded (every version; the latest of each is in force).
+    pub fn rules(&self) -> Arc<rules::RuleBook> {
+        self.rules
+            .read()
+            .map(|r| Arc::clone(&r))
+            .unwrap_or_default()
+    }
+
+    /// Replaces the loaded rule sets.
+    fn set_rules(&self, book: rules::RuleBook) {
+        if let Ok(mut w) = self.rules.write() {
+            *w = Arc::new(book);
+        }
     }
 
     /// Replaces the cached catalog (after an import).

@@ -46,7 +46,7 @@ pub async fn upsert_many(
         conn,
         "INSERT INTO code_items (list, code, label_zh, label_en, sort)",
         tail,
-        &rows,
+        rows,
     )
     .await
 }

@@ -111,7 +111,7 @@ pub async fn insert_many(conn: &mut AnyConnection, rows: &[EventRow]) -> Result<
             ]
         })
         .collect();
-    insert_rows(conn, &format!("INSERT INTO events ({COLS})"), "", &args).await
+    insert_rows(conn, &format!("INSERT INTO events ({COLS})"), "", args).await
 }
 
 /// All events of a household in fold order (effective date, then id).
@@ -163,7 +163,7 @@ pub async fn list_for_households(
     }
     sql.push(") ORDER BY household_id, effective_date, id");
     let rows: Vec<EventRow> = sql
-        .query()
+        .query_for(conn)
         .try_map(|row| sqlx::FromRow::from_row(&row))
         .fetch_all(conn)
         .await?;

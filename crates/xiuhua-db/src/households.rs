@@ -84,7 +84,7 @@ const COLS: &str = "county_code, id, township_code, village_code, group_code, ho
 /// Inserts new households.
 pub async fn insert_many(conn: &mut AnyConnection, rows: &[HouseholdRow]) -> Result<u64> {
     let args: Vec<Vec<Arg>> = rows.iter().map(HouseholdRow::args).collect();
-    insert_rows(conn, &format!("INSERT INTO households ({COLS})"), "", &args).await
+    insert_rows(conn, &format!("INSERT INTO households ({COLS})"), "", args).await
 }
 
 /// Replaces a household's current row if its version is still `expected_version`.
@@ -252,7 +252,7 @@ pub async fn search(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<Vec
         .push(" OFFSET ")
         .bind(f.offset);
     Ok(sql
-        .query()
+        .query_for(conn)
         .try_map(|row| sqlx::FromRow::from_row(&row))
         .fetch_all(conn)
         .await?)
@@ -262,7 +262,7 @@ pub async fn search(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<Vec
 pub async fn count(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<i64> {
     let mut sql = Sql::new("SELECT COUNT(*) FROM households");
     push_filter(&mut sql, f);
-    let row = sql.query().fetch_one(conn).await?;
+    let row = sql.query_for(conn).fetch_one(conn).await?;
     Ok(sqlx::Row::try_get(&row, 0)?)
 }
 
@@ -306,7 +306,7 @@ pub async fn counts(conn: &mut AnyConnection, region: &str) -> Result<Vec<CountR
         " GROUP BY {child}, status, monitoring HAVING {h} > 0 ORDER BY 1, 2, 3"
     ));
     Ok(sql
-        .query()
+        .query_for(conn)
         .try_map(|row| sqlx::FromRow::from_row(&row))
         .fetch_all(conn)
         .await?)
@@ -402,7 +402,7 @@ pub async fn insert_periods(conn: &mut AnyConnection, rows: &[PeriodRow]) -> Res
         conn,
         &format!("INSERT INTO household_periods ({PERIOD_COLS})"),
         "",
-        &args,
+        args,
     )
     .await
 }
@@ -458,7 +458,7 @@ pub async fn counts_as_of(
         ") GROUP BY {child}, status, monitoring ORDER BY 1, 2, 3"
     ));
     Ok(sql
-        .query()
+        .query_for(conn)
         .try_map(|row| sqlx::FromRow::from_row(&row))
         .fetch_all(conn)
         .await?)
@@ -486,7 +486,7 @@ pub async fn page(
         .push(" ORDER BY id LIMIT ")
         .bind(limit);
     Ok(sql
-        .query()
+        .query_for(conn)
         .try_map(|row| sqlx::FromRow::from_row(&row))
         .fetch_all(conn)
         .await?)
@@ -512,7 +512,7 @@ pub async fn find_by_nos(
         }
         sql.push(")");
         let rows: Vec<HouseholdRow> = sql
-            .query()
+            .query_for(conn)
             .try_map(|row| sqlx::FromRow::from_row(&row))
             .fetch_all(&mut *conn)
             .await?;

@@ -11,6 +11,7 @@ pub mod households;
 pub mod ids;
 pub mod members;
 pub mod regions;
+pub mod rules;
 pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -78,7 +78,7 @@ pub async fn insert_many(conn: &mut AnyConnection, rows: &[MemberRow]) -> Result
             ]
         })
         .collect();
-    insert_rows(conn, &format!("INSERT INTO members ({COLS})"), "", &args).await
+    insert_rows(conn, &format!("INSERT INTO members ({COLS})"), "", args).await
 }
 
 /// Current members of a household, in id order.
@@ -157,7 +157,7 @@ pub async fn list_for_households(
     }
     sql.push(") ORDER BY household_id, id");
     Ok(sql
-        .query()
+        .query_for(conn)
         .try_map(|row| sqlx::FromRow::from_row(&row))
         .fetch_all(conn)
         .await?)
@@ -183,7 +183,7 @@ pub async fn find_by_id_numbers(
             sql.bind(n.as_str());
         }
         sql.push(")");
-        let rows = sql.query().fetch_all(&mut *conn).await?;
+        let rows = sql.query_for(&*conn).fetch_all(&mut *conn).await?;
         for row in rows {
             let m: MemberRow = sqlx::FromRow::from_row(&row)?;
             let no: String = sqlx::Row::try_get(&row, "household_no")?;

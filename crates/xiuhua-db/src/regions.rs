@@ -48,7 +48,7 @@ pub async fn upsert_many(conn: &mut AnyConnection, rows: &[RegionRow]) -> Result
         " ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
          parent_code = excluded.parent_code, county_code = excluded.county_code, \
          is_poor_village = excluded.is_poor_village, poor_exit_year = excluded.poor_exit_year",
-        &rows,
+        rows,
     )
     .await
 }

@@ -1,6 +1,10 @@
 //! A tiny helper for SQL assembled at run time: `$n` placeholders with a counter (sqlx's
 //! `QueryBuilder<Any>` writes `?`, which PostgreSQL rejects), typed bind values, and
 //! multi-row inserts chunked under the parameter limit.
+//!
+//! On SQLite the placeholders are sent as plain `?`: SQLite treats `$n` as *named* parameters
+//! and sqlx looks every name up with `sqlite3_bind_parameter_name`, a linear scan, so a statement
+//! with n `$n` parameters costs O(n²) to bind (a quarter of a large import's CPU time went there).
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -19,6 +23,8 @@ pub enum Arg {
     OptText(Option<String>),
     /// SMALLINT flag or level
     I16(i16),
+    /// Nullable DOUBLE PRECISION
+    OptF64(Option<f64>),
 }
 
 impl From<i64> for Arg {
@@ -51,6 +57,11 @@ impl From<Option<String>> for Arg {
         Arg::OptText(v)
     }
 }
+impl From<Option<f64>> for Arg {
+    fn from(v: Option<f64>) -> Arg {
+        Arg::OptF64(v)
+    }
+}
 impl From<i16> for Arg {
     fn from(v: i16) -> Arg {
         Arg::I16(v)
@@ -62,6 +73,8 @@ impl From<i16> for Arg {
 pub struct Sql {
     text: String,
     args: Vec<Arg>,
+    /// Byte range of each placeholder in `text`, in order.
+    marks: Vec<(usize, usize)>,
 }
 
 impl Sql {
@@ -70,6 +83,7 @@ impl Sql {
         Sql {
             text: text.to_string(),
             args: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -82,8 +96,10 @@ impl Sql {
     /// Appends a placeholder bound to `arg`.
     pub fn bind(&mut self, arg: impl Into<Arg>) -> &mut Sql {
         self.args.push(arg.into());
+        let start = self.text.len();
         self.text.push('$');
         self.text.push_str(&self.args.len().to_string());
+        self.marks.push((start, self.text.len()));
         self
     }
 
@@ -92,17 +108,45 @@ impl Sql {
         &self.text
     }
 
-    /// A sqlx query with all arguments bound.
-    pub fn query(&self) -> Query<'_, Any, AnyArguments> {
+    /// The SQL text in the placeholder style of `conn`'s backend: `$n` for PostgreSQL, `?` for
+    /// SQLite (see the module documentation).
+    pub fn text_for(&self, conn: &AnyConnection) -> String {
+        if conn.backend_name() != "SQLite" {
+            return self.text.clone();
+        }
+        let mut out = String::with_capacity(self.text.len());
+        let mut at = 0;
+        for &(start, end) in &self.marks {
+            out.push_str(&self.text[at..start]);
+            out.push('?');
+            at = end;
+        }
+        out.push_str(&self.text[at..]);
+        out
+    }
+
+    /// A sqlx query for `conn`'s backend with all arguments bound.
+    pub fn query_for(&self, conn: &AnyConnection) -> Query<'_, Any, AnyArguments> {
         bind_all(
-            sqlx::query(sqlx::AssertSqlSafe(self.text.clone())),
+            sqlx::query(sqlx::AssertSqlSafe(self.text_for(conn))),
             &self.args,
         )
     }
 
     /// Executes and returns the number of affected rows.
-    pub async fn execute(&self, conn: &mut AnyConnection) -> crate::Result<u64> {
-        Ok(self.query().execute(conn).await?.rows_affected())
+    pub async fn execute(self, conn: &mut AnyConnection) -> crate::Result<u64> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text_for(conn)));
+        for a in self.args {
+            q = match a {
+                Arg::I64(v) => q.bind(v),
+                Arg::OptI64(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::OptText(v) => q.bind(v),
+                Arg::I16(v) => q.bind(v),
+                Arg::OptF64(v) => q.bind(v),
+            };
+        }
+        Ok(q.execute(conn).await?.rows_affected())
     }
 }
 
@@ -118,14 +162,14 @@ pub fn bind_all<'q>(
             Arg::Text(v) => q.bind(v.clone()),
             Arg::OptText(v) => q.bind(v.clone()),
             Arg::I16(v) => q.bind(*v),
+            Arg::OptF64(v) => q.bind(*v),
         };
     }
     q
 }
 
-/// Bind parameters per statement. SQLite treats `$n` as named parameters and looks each one up
-/// linearly while parsing, so very wide statements cost O(n²); about 1,000 per statement is the
-/// measured sweet spot on both backends.
+/// Bind parameters per statement. SQLite also looks up `$n` while *parsing* (linearly, so O(n²)
+/// per statement); about 1,000 per statement was the measured sweet spot on both backends.
 const MAX_PARAMS: usize = 1_000;
 
 /// Inserts rows with multi-row `VALUES` statements. `head` is `INSERT INTO t (a, b, c)`; every
@@ -134,23 +178,24 @@ pub async fn insert_rows(
     conn: &mut AnyConnection,
     head: &str,
     tail: &str,
-    rows: &[Vec<Arg>],
+    rows: Vec<Vec<Arg>>,
 ) -> crate::Result<u64> {
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(0);
     };
     let per_stmt = (MAX_PARAMS / width.max(1)).max(1);
     let mut total = 0;
-    for chunk in rows.chunks(per_stmt) {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
         let mut sql = Sql::new(head);
         sql.push(" VALUES ");
-        for (i, row) in chunk.iter().enumerate() {
+        for (i, row) in rows.by_ref().take(per_stmt).enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
-            for (j, a) in row.iter().enumerate() {
+            for (j, a) in row.into_iter().enumerate() {
                 if j > 0 {
                     sql.push(", ");
                 }
-                sql.bind(a.clone());
+                sql.bind(a);
             }
             sql.push(")");
         }
@@ -169,5 +214,6 @@ mod tests {
         let mut s = Sql::new("SELECT 1 WHERE a = ");
         s.bind(1i64).push(" AND b = ").bind("x");
         assert_eq!(s.text(), "SELECT 1 WHERE a = $1 AND b = $2");
+        assert_eq!(s.marks, vec![(19, 21), (30, 32)]);
     }
 }

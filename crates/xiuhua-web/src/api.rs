@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_households))
         .routes(routes!(get_household, update_household))
         .routes(routes!(get_region))
+        .merge(crate::rules_web::api_router())
 }
 
 /// Login body.

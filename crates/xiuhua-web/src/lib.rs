@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod rules_web;
 pub mod transfers;
 
 use axum::Router;
@@ -98,6 +99,15 @@ pub fn router(services: Services) -> Router {
         .route("/imports/jobs/{id}/report", get(transfers::job_report))
         .route("/exports/registry", get(transfers::export_registry))
         .route("/exports/statistics", get(transfers::export_statistics))
+        .route("/rules", get(rules_web::list).post(rules_web::load))
+        .route("/rules/{id}", get(rules_web::show))
+        .route("/rules/{id}/simulate", get(rules_web::simulate_page))
+        .route("/rules/{id}/simulate.xlsx", get(rules_web::simulate_xlsx))
+        .route("/rules/{id}/runs", post(rules_web::run_store))
+        .route(
+            "/rules/runs/{run}/households/{household}",
+            get(rules_web::explain_stored),
+        )
         .route("/static/app.css", get(app_css))
         .route("/healthz", get(healthz))
         .route(

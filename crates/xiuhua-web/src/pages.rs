@@ -41,7 +41,7 @@ impl Layout {
     }
 }
 
-fn render(t: &impl Template, lang: Lang) -> Result<Html<String>, WebError> {
+pub(crate) fn render(t: &impl Template, lang: Lang) -> Result<Html<String>, WebError> {
     t.render().map(Html).map_err(|e| {
         WebError::page(
             xiuhua_app::Error::Unexpected(anyhow::anyhow!("template: {e}")),
@@ -594,6 +594,9 @@ struct HouseholdPage {
     masked: bool,
     members: Vec<Vec<String>>,
     history: Vec<HistoryRow>,
+    checklists: Vec<xiuhua_app::rules::Checklist>,
+    /// Stored decisions: run id, rule-set name, version, as-of date, decision.
+    stored: Vec<(i64, String, i64, String, String)>,
 }
 
 /// A JSON value shown to a person, with code labels where the field has a code list.
@@ -841,6 +844,44 @@ pub async fn household(
             future: as_of.is_some_and(|d| e.effective_date > d),
         })
         .collect();
+    let (checklists, stored) = if exists {
+        let lists = xiuhua_app::rules::household_checklists(
+            &state.services,
+            &auth.user,
+            id,
+            as_of,
+            &Default::default(),
+        )
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+        let stored = xiuhua_app::rules::household_results(&state.services, &auth.user, id)
+            .await
+            .map_err(|e| WebError::page(e, lang))?
+            .into_iter()
+            .map(|(run, decision, name)| {
+                let purpose = state
+                    .services
+                    .rules()
+                    .get(&run.rule_set, Some(run.version))
+                    .map(|s| s.def.purpose.holds_zh());
+                let shown = match (decision, purpose) {
+                    (xiuhua_rules::Outcome::Pass, Some((yes, _))) => yes.to_string(),
+                    (xiuhua_rules::Outcome::Fail, Some((_, no))) => no.to_string(),
+                    _ => t.s("unknowns").to_string(),
+                };
+                (
+                    run.id,
+                    name.unwrap_or(run.rule_set),
+                    run.version,
+                    run.as_of,
+                    shown,
+                )
+            })
+            .collect();
+        (lists, stored)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let page = HouseholdPage {
         l: Layout::new(&auth, f.household_no.clone()),
         id,
@@ -872,6 +913,8 @@ pub async fn household(
         masked: !full,
         members,
         history,
+        checklists,
+        stored,
     };
     render(&page, lang)
 }

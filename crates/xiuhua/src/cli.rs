@@ -156,6 +156,12 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+    /// Rule sets (policy as data): check, load, list, show, eval, run, simulate.
+    Rules {
+        /// What to do with rule sets.
+        #[command(subcommand)]
+        cmd: crate::rules_cli::RulesCommand,
+    },
     /// Print households and people by status for a region, now or as of a date, with timing.
     Stats {
         /// Region code.
@@ -181,7 +187,7 @@ impl Args {
     }
 }
 
-async fn open(args: &Args) -> anyhow::Result<Services> {
+pub(crate) async fn open(args: &Args) -> anyhow::Result<Services> {
     let url = args.database_url()?;
     let shown = redact(&url);
     let db = Db::open(&url, 8)
@@ -203,7 +209,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn progress_bar(total: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress_bar(total: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(total);
     let style = ProgressStyle::with_template(&format!(
         "{what} {{bar:40}} {{pos}}/{{len}} ({{per_sec}}, 剩余 {{eta}})"
@@ -479,6 +485,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("statistics written to {}", out.display());
         }
+        Command::Rules { cmd } => crate::rules_cli::run(&args, cmd).await?,
         Command::Stats { region, as_of } => {
             let s = open(&args).await?;
             let started = Instant::now();
@@ -518,7 +525,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Turns an app error into a CLI error with every problem on its own line (English).
-fn cli_error(e: xiuhua_app::Error) -> anyhow::Error {
+pub(crate) fn cli_error(e: xiuhua_app::Error) -> anyhow::Error {
     match e {
         xiuhua_app::Error::Invalid(errs) => {
             anyhow::anyhow!(
