@@ -1,7 +1,8 @@
 // Browser smoke test of the xiuhua UI: a real Chromium (Debian's) driven by playwright-core.
 // Usage: node smoke.mjs BASE_URL PASSWORD   (the admin password printed on first run)
 // Walks the main path a county officer takes: log in, county page, click a count, open a
-// household, look at it "as of" a past date, switch to English. Saves screenshots to
+// household, look at it "as of" a past date with its policy checklists, open the rule sets and
+// simulate a monitoring-line change, switch to English. Saves screenshots to
 // ../../target/browser/.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -65,12 +66,37 @@ try {
   const notYet = await page.locator('text=该日期时此户尚未建档').count();
   assert.ok(tag === '贫困户' || notYet === 1, `as of 2015 the household was poor (got "${tag}")`);
 
+  // The household's policy checklists: as of 2019 the Guangxi exit standard applies.
+  await page.fill('input[name=as_of]', '2019-12-31');
+  await page.click('form.asof button');
+  await page.waitForURL(/as_of=2019-12-31/);
+  if (await page.locator('text=该日期时此户尚未建档').count() === 0) {
+    const exit = page.locator('section.checklist[data-set="gx-household-exit-2018"]');
+    assert.equal(await exit.count(), 1, 'the 2018 Guangxi exit standard is shown');
+    assert.ok(await exit.locator('tbody tr').count() >= 8, 'item by item');
+    await page.screenshot({ path: `${shots}household-checklists.png`, fullPage: true });
+  }
+
+  // Rule sets: the list, one set, and a what-if simulation of the monitoring line.
+  await page.click('header nav a[href="/rules"]');
+  await page.waitForURL(/\/rules$/);
+  assert.ok(await page.locator('#rule-sets tbody tr').count() >= 12);
+  await page.click('#rule-sets a[href="/rules/national-monitoring-2021"]');
+  await page.waitForURL(/\/rules\/national-monitoring-2021$/);
+  await page.fill('input[name=set]', 'line=8000');
+  await page.fill('input[name=as_of]', '2024-12-31');
+  await page.click('form[action$="/simulate"] button');
+  await page.waitForURL(/simulate\?/);
+  assert.match(await page.locator('#summary').innerText(), /line = 8000/);
+  assert.equal(await page.locator('#download').count(), 1);
+  await page.screenshot({ path: `${shots}simulation.png`, fullPage: true });
+
   // English is one click away.
   await page.click('a[href="/lang/en"]');
   await page.waitForLoadState('load');
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
-  assert.ok((await page.content()).includes('History'));
-  await page.screenshot({ path: `${shots}household-en.png`, fullPage: true });
+  assert.ok((await page.content()).includes('Simulation'));
+  await page.screenshot({ path: `${shots}simulation-en.png`, fullPage: true });
 
   assert.deepEqual(errors, []);
   console.log('browser smoke test passed');

@@ -232,6 +232,8 @@ pub struct Checklist {
     pub as_of: NaiveDate,
     /// Items, in file order.
     pub items: Vec<ItemView>,
+    /// How many items passed.
+    pub passed: usize,
 }
 
 fn decision_zh(set: &RuleSet, o: Outcome) -> &'static str {
@@ -290,6 +292,11 @@ pub fn checklist(
             || set.def.params.values().any(|p| p.unconfirmed)
             || set.items.iter().any(|i| i.def.unconfirmed),
         as_of,
+        passed: out
+            .items
+            .iter()
+            .filter(|o| o.outcome == Outcome::Pass)
+            .count(),
         items,
     }
 }

@@ -11,6 +11,7 @@
 pub mod expr;
 pub mod ruleset;
 pub mod schema;
+pub mod sql;
 pub mod value;
 
 pub use expr::{ExprError, Ref};

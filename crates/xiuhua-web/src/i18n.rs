@@ -117,6 +117,11 @@ const TEXT: &[(&str, &str, &str)] = &[
         "No rule set applies to this household.",
     ),
     ("holds", "符合", "Hold"),
+    (
+        "checks_passed",
+        "项检查均通过（未列出）",
+        "checks passed (not listed)",
+    ),
     ("fails", "不符合", "Do not hold"),
     ("unknowns", "无法判断", "Unknown"),
     ("explain_as_decided", "按当时依据解释", "Explain as decided"),

@@ -81,6 +81,20 @@ pub enum RulesCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Benchmark: evaluate every shipped household exit, monitoring and quality rule set over
+    /// generated households (no database), and write the same data and the same predicates as
+    /// SQL for a peer (bench/rules runs DuckDB on them).
+    Bench {
+        /// Number of generated households.
+        #[arg(long, default_value_t = 1_000_000)]
+        households: usize,
+        /// Random seed of the demo generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Directory for households.csv, members.csv, schema.tsv and predicates.tsv (omit: no files).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn rule_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -160,6 +174,11 @@ fn print_summary(r: &RunSummary) {
 /// Runs a rules subcommand.
 pub async fn run(args: &Args, cmd: &RulesCommand) -> anyhow::Result<()> {
     match cmd {
+        RulesCommand::Bench {
+            households,
+            seed,
+            out,
+        } => bench(*households, *seed, out.as_deref())?,
         RulesCommand::Check { paths } => {
             let mut bad = 0;
             let files = rule_files(paths)?;
@@ -373,6 +392,232 @@ pub async fn run(args: &Args, cmd: &RulesCommand) -> anyhow::Result<()> {
                 println!("written to {}", out.display());
             }
         }
+    }
+    Ok(())
+}
+
+/// Writes one CSV field: empty for unknown, lists joined with '|'.
+fn csv_field(v: &xiuhua_rules::Val<'_>) -> String {
+    use xiuhua_rules::Val;
+    match v {
+        Val::Unknown | Val::Members(_) | Val::Member(_) => String::new(),
+        Val::Bool(b) => b.to_string(),
+        Val::Int(i) => i.to_string(),
+        Val::Double(d) => format!("{d:?}"),
+        Val::Str(s) => s.to_string(),
+        Val::StrSlice(l) => l.join("|"),
+        Val::List(l) => l.iter().map(csv_field).collect::<Vec<_>>().join("|"),
+    }
+}
+
+fn sql_type(t: xiuhua_rules::Ty) -> &'static str {
+    use xiuhua_rules::Ty;
+    match t {
+        Ty::Bool => "BOOLEAN",
+        Ty::Int => "BIGINT",
+        Ty::Double => "DOUBLE",
+        Ty::Str => "VARCHAR",
+        Ty::List(_) | Ty::Member => "VARCHAR[]",
+    }
+}
+
+/// `xiuhua rules bench`.
+pub fn bench(households: usize, seed: u64, out: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::time::{Duration, Instant};
+    use xiuhua_rules::schema::{HOUSEHOLD_VARS, MEMBER_VARS, MEMBERS_SLOT};
+    use xiuhua_rules::{Facts, Level, Outcome, Purpose};
+
+    let on = NaiveDate::from_ymd_opt(2025, 12, 31).context("date")?;
+    let sets: Vec<xiuhua_rules::RuleSet> = xiuhua_rules::shipped()
+        .map_err(|e| anyhow::anyhow!("{}", e.to_zh()))?
+        .into_iter()
+        .filter(|s| {
+            s.def.level == Level::Household
+                && matches!(
+                    s.def.purpose,
+                    Purpose::Exit | Purpose::Monitoring | Purpose::Quality
+                )
+        })
+        .collect();
+    // Each set with the parameters of its own last year (open-ended sets: 2025 or later).
+    let params: Vec<xiuhua_rules::ParamValues> = sets
+        .iter()
+        .map(|s| {
+            let year = match s.def.years.as_slice() {
+                [a, b] => (*b).min((*a).max(2025)),
+                [a] => (*a).max(2025),
+                _ => 2025,
+            };
+            s.params_for(year, &BTreeMap::new())
+        })
+        .collect();
+    let exprs: usize = sets.iter().map(|s| s.items.len()).sum();
+    let mut counts: Vec<Vec<[u64; 3]>> = sets.iter().map(|s| vec![[0; 3]; s.items.len()]).collect();
+    let mut files = match out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let h = std::io::BufWriter::new(std::fs::File::create(dir.join("households.csv"))?);
+            let m = std::io::BufWriter::new(std::fs::File::create(dir.join("members.csv"))?);
+            Some((csv::Writer::from_writer(h), csv::Writer::from_writer(m)))
+        }
+        None => None,
+    };
+    if let Some((h, m)) = files.as_mut() {
+        let mut head = vec!["hid"];
+        head.extend(
+            HOUSEHOLD_VARS
+                .iter()
+                .filter(|v| v.name != "members")
+                .map(|v| v.name),
+        );
+        h.write_record(&head)?;
+        let mut head = vec!["hid"];
+        head.extend(MEMBER_VARS.iter().map(|v| v.name));
+        m.write_record(&head)?;
+    }
+    let (_, villages) = xiuhua_app::demo::regions(seed);
+    let spec = xiuhua_app::demo::DemoSpec {
+        county: xiuhua_app::demo::COUNTY_CODE.into(),
+        seed,
+        households,
+        today: on,
+        batch: 10_000,
+    };
+    let mut generator = xiuhua_app::demo::generate::Generator::new(&spec, villages);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let pb = progress_bar(households as u64, "评估");
+    let mut eval_time = Duration::ZERO;
+    let mut gen_time = Duration::ZERO;
+    let mut done = 0usize;
+    let mut members_total = 0usize;
+    let mut hid = 0i64;
+    while done < households {
+        let n = (households - done).min(10_000);
+        let t = Instant::now();
+        let batch = generator.batch(n)?;
+        gen_time += t.elapsed();
+        let states = batch.states;
+        // Evaluation: facts from the state plus every item of every set, on all cores.
+        let t = Instant::now();
+        let size = states.len().div_ceil(threads).max(1);
+        let partial: Vec<Vec<Vec<[u64; 3]>>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = states
+                .chunks(size)
+                .map(|chunk| {
+                    let sets = &sets;
+                    let params = &params;
+                    sc.spawn(move || {
+                        let mut c: Vec<Vec<[u64; 3]>> =
+                            sets.iter().map(|s| vec![[0; 3]; s.items.len()]).collect();
+                        for st in chunk {
+                            let facts = Facts::household(st, on);
+                            for (si, set) in sets.iter().enumerate() {
+                                let inputs: Vec<xiuhua_rules::Val<'static>> = set
+                                    .input_types
+                                    .iter()
+                                    .map(|_| xiuhua_rules::Val::Unknown)
+                                    .collect();
+                                let r = set.evaluate(&facts, &params[si], &inputs);
+                                for (ii, o) in r.items.iter().enumerate() {
+                                    let k = match o.outcome {
+                                        Outcome::Pass => 0,
+                                        Outcome::Fail => 1,
+                                        Outcome::Unknown => 2,
+                                    };
+                                    c[si][ii][k] += 1;
+                                }
+                            }
+                        }
+                        c
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        eval_time += t.elapsed();
+        for c in partial {
+            for (si, items) in c.into_iter().enumerate() {
+                for (ii, k) in items.into_iter().enumerate() {
+                    for j in 0..3 {
+                        counts[si][ii][j] += k[j];
+                    }
+                }
+            }
+        }
+        if let Some((h, m)) = files.as_mut() {
+            for st in &states {
+                hid += 1;
+                let facts = Facts::household(st, on);
+                let mut rec = vec![hid.to_string()];
+                rec.extend(
+                    facts
+                        .slots
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != MEMBERS_SLOT)
+                        .map(|(_, v)| csv_field(v)),
+                );
+                h.write_record(&rec)?;
+                for mf in &facts.members {
+                    let mut rec = vec![hid.to_string()];
+                    rec.extend(mf.slots.iter().map(csv_field));
+                    m.write_record(&rec)?;
+                }
+            }
+        }
+        members_total += states.iter().map(|s| s.members.len()).sum::<usize>();
+        done += n;
+        pb.set_position(done as u64);
+    }
+    pb.finish_and_clear();
+    let evals = done as f64 * exprs as f64;
+    let secs = eval_time.as_secs_f64();
+    println!(
+        "xiuhua rules: {done} households, {members_total} members, {} rule sets, {exprs} expressions: {:.0} evaluations in {secs:.2} s = {:.0} evaluations/s ({:.0} households/s, {threads} threads); generation {:.1} s",
+        sets.len(),
+        evals,
+        evals / secs.max(1e-9),
+        done as f64 / secs.max(1e-9),
+        gen_time.as_secs_f64()
+    );
+    if let (Some(dir), Some((mut h, mut m))) = (out, files) {
+        h.flush()?;
+        m.flush()?;
+        let mut schema = std::io::BufWriter::new(std::fs::File::create(dir.join("schema.tsv"))?);
+        writeln!(schema, "households\thid\tBIGINT")?;
+        for v in HOUSEHOLD_VARS.iter().filter(|v| v.name != "members") {
+            writeln!(schema, "households\t{}\t{}", v.name, sql_type(v.ty))?;
+        }
+        writeln!(schema, "members\thid\tBIGINT")?;
+        for v in MEMBER_VARS {
+            writeln!(schema, "members\t{}\t{}", v.name, sql_type(v.ty))?;
+        }
+        let mut preds = std::io::BufWriter::new(std::fs::File::create(dir.join("predicates.tsv"))?);
+        let mut untranslated = 0;
+        for (si, set) in sets.iter().enumerate() {
+            for (ii, it) in set.items.iter().enumerate() {
+                let [p, f, u] = counts[si][ii];
+                match xiuhua_rules::sql::item_sql(set, ii, &params[si]) {
+                    Some(sql) => writeln!(
+                        preds,
+                        "{}\t{}\t{p}\t{f}\t{u}\t{}",
+                        set.def.id,
+                        it.def.code,
+                        sql.replace(['\t', '\n'], " ")
+                    )?,
+                    None => untranslated += 1,
+                }
+            }
+        }
+        println!(
+            "wrote {} (households.csv, members.csv, schema.tsv, predicates.tsv: {} predicates, {untranslated} without an SQL translation)",
+            dir.display(),
+            exprs - untranslated
+        );
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod demo;
 mod imports;
 mod registry;
+mod rules;
 mod scope;
 mod support;
 mod years;

@@ -4,5 +4,6 @@
 mod api;
 mod openapi;
 mod pages;
+mod rules;
 mod support;
 mod transfers;
