@@ -395,12 +395,48 @@ pub struct RunSummary {
     pub seconds: f64,
 }
 
+/// Values of declared inputs per unit: 户编号 (households) or region code (villages, counties) →
+/// input name → value.
+pub type UnitInputs = BTreeMap<String, BTreeMap<String, serde_json::Value>>;
+
+/// Refuses inputs the rule set does not declare (a typo would otherwise be silently unknown).
+fn check_inputs(set: &RuleSet, inputs: &UnitInputs) -> Result<()> {
+    let mut unknown: Vec<&str> = inputs
+        .values()
+        .flat_map(|m| m.keys())
+        .filter(|k| !set.input_types.iter().any(|(n, _)| n == *k))
+        .map(String::as_str)
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let declared: Vec<&str> = set.input_types.iter().map(|(n, _)| n.as_str()).collect();
+    Err(Error::conflict(
+        "unknown_inputs",
+        format!(
+            "规则集 {} 没有输入项 {}（已声明的输入项：{}）",
+            set.def.id,
+            unknown.join("、"),
+            declared.join("、")
+        ),
+        format!(
+            "rule set {} declares no input {} (declared: {})",
+            set.def.id,
+            unknown.join(", "),
+            declared.join(", ")
+        ),
+    ))
+}
+
 /// Evaluates households in parallel on the machine's cores; results keep the input order.
 pub fn evaluate_many(
     set: &RuleSet,
     params: &xiuhua_rules::ParamValues,
     page: &[(i64, HouseholdState)],
     on: NaiveDate,
+    inputs: &UnitInputs,
 ) -> Vec<SetOutcome> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -410,7 +446,13 @@ pub fn evaluate_many(
     let eval = |chunk: &[(i64, HouseholdState)]| -> Vec<SetOutcome> {
         chunk
             .iter()
-            .map(|(_, st)| set.evaluate(&Facts::household(st, on), params, &no_inputs))
+            .map(|(_, st)| {
+                let facts = Facts::household(st, on);
+                match inputs.get(&st.fields.household_no) {
+                    Some(given) => set.evaluate(&facts, params, &set.inputs_from(given)),
+                    None => set.evaluate(&facts, params, &no_inputs),
+                }
+            })
             .collect()
     };
     if threads < 2 || page.len() < 64 {
@@ -427,6 +469,15 @@ pub fn evaluate_many(
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     })
+}
+
+fn empty_outcome() -> SetOutcome {
+    SetOutcome {
+        decision: Outcome::Unknown,
+        score: None,
+        items: Vec::new(),
+        eligible: Outcome::Unknown,
+    }
 }
 
 fn item_chars(o: &SetOutcome) -> String {
@@ -456,11 +507,13 @@ pub async fn run(
     region: Option<&str>,
     as_of: Option<NaiveDate>,
     store: bool,
+    inputs: &UnitInputs,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<RunSummary> {
     let started = std::time::Instant::now();
     let started_at = xiuhua_db::events::format_ts(s.clock.now());
     let set = find_set(s, set_id, None)?;
+    check_inputs(&set, inputs)?;
     let region = user.narrow(region)?;
     if store {
         user.require_write()?;
@@ -482,7 +535,7 @@ pub async fn run(
         })
         .collect();
     let mut rows: Vec<xiuhua_db::rules::ResultRow> = Vec::new();
-    let mut count = |unit: String, village: &str, o: &SetOutcome, rows: &mut Vec<_>| {
+    let mut count = |unit: String, key: &str, village: &str, o: &SetOutcome, rows: &mut Vec<_>| {
         total.add(o.decision);
         by_unit
             .entry(village.to_string())
@@ -503,17 +556,39 @@ pub async fn run(
                 decision: o.decision.as_str().into(),
                 score: o.score,
                 items: item_chars(o),
+                inputs: inputs.get(key).and_then(|m| serde_json::to_string(m).ok()),
             });
         }
     };
     match set.def.level {
         Level::Household => {
             let mut done = 0usize;
+            // A quota (规模控制) ranks within each county, so those outcomes wait for the end.
+            // (household id, 户编号, village, outcome)
+            let mut held: Vec<(String, String, String, SetOutcome)> = Vec::new();
+            let quota = set.quota().is_some();
             crate::exports::each_page(s, &region, as_of, None, &mut |page| {
-                let outs = evaluate_many(&set, &params, &page, on);
-                for ((id, st), o) in page.iter().zip(&outs) {
-                    if set.applies(&st.fields.village_code, on.year()) {
-                        count(id.to_string(), &st.fields.village_code, o, &mut rows);
+                let outs = evaluate_many(&set, &params, &page, on, inputs);
+                for ((id, st), o) in page.iter().zip(outs) {
+                    let f = &st.fields;
+                    if !set.applies(&f.village_code, on.year()) {
+                        continue;
+                    }
+                    if quota {
+                        held.push((
+                            id.to_string(),
+                            f.household_no.clone(),
+                            f.village_code.clone(),
+                            o,
+                        ));
+                    } else {
+                        count(
+                            id.to_string(),
+                            &f.household_no,
+                            &f.village_code,
+                            &o,
+                            &mut rows,
+                        );
                     }
                 }
                 done += page.len();
@@ -521,17 +596,33 @@ pub async fn run(
                 Ok(())
             })
             .await?;
+            let mut by_county: BTreeMap<String, Vec<(String, String, String, SetOutcome)>> =
+                BTreeMap::new();
+            for h in held {
+                let county = h.2.get(..6).unwrap_or("").to_string();
+                by_county.entry(county).or_default().push(h);
+            }
+            for (_, mut units) in by_county {
+                let mut outs: Vec<SetOutcome> = units
+                    .iter_mut()
+                    .map(|u| std::mem::replace(&mut u.3, empty_outcome()))
+                    .collect();
+                set.apply_quota(&mut outs);
+                for ((unit, no, village, _), o) in units.into_iter().zip(outs) {
+                    count(unit, &no, &village, &o, &mut rows);
+                }
+            }
         }
         level => {
+            let none = BTreeMap::new();
             for (code, counts) in area_counts(s, &region, level, as_of).await? {
                 if !set.applies(&code, on.year()) {
                     continue;
                 }
                 let facts = Facts::area(level, &code, on.year(), &counts);
-                let inputs: Vec<Val<'static>> =
-                    set.input_types.iter().map(|_| Val::Unknown).collect();
-                let o = set.evaluate(&facts, &params, &inputs);
-                count(code.clone(), &code, &o, &mut rows);
+                let given = set.inputs_from(inputs.get(&code).unwrap_or(&none));
+                let o = set.evaluate(&facts, &params, &given);
+                count(code.clone(), &code, &code, &o, &mut rows);
             }
         }
     }
@@ -786,8 +877,8 @@ pub async fn simulate(
     let no_inputs: Vec<Val<'static>> = set.input_types.iter().map(|_| Val::Unknown).collect();
     let mut done = 0usize;
     crate::exports::each_page(s, &region, as_of, None, &mut |page| {
-        let a = evaluate_many(&set, &base, &page, on);
-        let b = evaluate_many(&set, &modified, &page, on);
+        let a = evaluate_many(&set, &base, &page, on, &UnitInputs::new());
+        let b = evaluate_many(&set, &modified, &page, on, &UnitInputs::new());
         for (((id, st), x), y) in page.iter().zip(&a).zip(&b) {
             if !set.applies(&st.fields.village_code, on.year()) {
                 continue;
@@ -975,9 +1066,21 @@ pub async fn explain_stored(
         .ok_or_else(not_found)?;
     let facts = Facts::household(&state, on);
     let params = set.params_for(on.year(), &BTreeMap::new());
-    let inputs: Vec<Val<'static>> = set.input_types.iter().map(|_| Val::Unknown).collect();
-    let out = set.evaluate(&facts, &params, &inputs);
-    let same = out.decision.as_str() == stored.decision && item_chars(&out) == stored.items;
+    let given: BTreeMap<String, serde_json::Value> = stored
+        .inputs
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    let inputs = set.inputs_from(&given);
+    let mut out = set.evaluate(&facts, &params, &inputs);
+    let same = if set.quota().is_some() {
+        // A quota decision depends on the whole run's ranking: the items must match, and the
+        // decision shown is the stored one.
+        out.decision = Outcome::parse(&stored.decision).unwrap_or(Outcome::Unknown);
+        item_chars(&out) == stored.items
+    } else {
+        out.decision.as_str() == stored.decision && item_chars(&out) == stored.items
+    };
     Ok((
         run,
         checklist(&set, &facts, &params, &inputs, &out, on, &s.codes()),

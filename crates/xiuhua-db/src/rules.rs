@@ -140,6 +140,8 @@ pub struct ResultRow {
     pub score: Option<f64>,
     /// One character per item: P, F, U.
     pub items: String,
+    /// Values of declared inputs used (JSON object), if any were given.
+    pub inputs: Option<String>,
 }
 
 /// Stores results (chunked multi-row inserts).
@@ -154,12 +156,13 @@ pub async fn insert_results(conn: &mut AnyConnection, rows: Vec<ResultRow>) -> R
                 r.decision.into(),
                 r.score.into(),
                 r.items.into(),
+                r.inputs.into(),
             ]
         })
         .collect();
     insert_rows(
         conn,
-        "INSERT INTO rule_results (run_id, unit, village_code, decision, score, items)",
+        "INSERT INTO rule_results (run_id, unit, village_code, decision, score, items, inputs)",
         "",
         args,
     )
@@ -173,7 +176,7 @@ pub async fn results_for_unit(
     limit: i64,
 ) -> Result<Vec<(RunRow, ResultRow)>> {
     let runs: Vec<ResultRow> = sqlx::query_as(
-        "SELECT run_id, unit, village_code, decision, score, items FROM rule_results \
+        "SELECT run_id, unit, village_code, decision, score, items, inputs FROM rule_results \
          WHERE unit = $1 ORDER BY run_id DESC LIMIT $2",
     )
     .bind(unit)
@@ -196,7 +199,7 @@ pub async fn find_result(
     unit: &str,
 ) -> Result<Option<ResultRow>> {
     Ok(sqlx::query_as(
-        "SELECT run_id, unit, village_code, decision, score, items FROM rule_results \
+        "SELECT run_id, unit, village_code, decision, score, items, inputs FROM rule_results \
          WHERE run_id = $1 AND unit = $2",
     )
     .bind(run_id)

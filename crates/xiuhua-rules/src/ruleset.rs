@@ -204,13 +204,20 @@ pub struct ItemDef {
     pub unconfirmed: bool,
 }
 
-/// When a set with score items holds.
+/// When a set with score items holds: a fixed cut-off score, or a quota (规模控制: the `quota`
+/// lowest- or highest-scoring eligible units of a batch run), or both (the quota then applies
+/// among those past the cut-off).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scoring {
     /// The cut-off score.
-    pub cutoff: f64,
-    /// `below`: holds when the total is below the cut-off (lower = poorer); `above`: the opposite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<f64>,
+    /// How many units hold, by rank, in a batch run over a county.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<u64>,
+    /// `below`: holds when the total is below the cut-off / ranks lowest (lower = poorer);
+    /// `above`: the opposite.
     pub holds_when: String,
 }
 
@@ -342,6 +349,14 @@ pub struct SetOutcome {
     pub score: Option<f64>,
     /// One per item, in file order.
     pub items: Vec<ItemOutcome>,
+    /// The decision without the score criterion (required items, vetoes, triggers): what a quota
+    /// ranks among.
+    #[serde(default = "unknown_outcome")]
+    pub eligible: Outcome,
+}
+
+fn unknown_outcome() -> Outcome {
+    Outcome::Unknown
 }
 
 /// Parameter values for one year, ready for evaluation.
@@ -611,6 +626,14 @@ impl RuleSet {
                     "[scoring] without score items".into(),
                 ));
             }
+            (Some(s), true) if s.cutoff.is_none() && s.quota.is_none() => {
+                return Err(fail(
+                    None,
+                    None,
+                    "[scoring] 需要 cutoff（分数线）或 quota（规模）".into(),
+                    "[scoring] needs a cutoff or a quota".into(),
+                ));
+            }
             (Some(s), true) if s.holds_when != "below" && s.holds_when != "above" => {
                 return Err(fail(
                     None,
@@ -755,18 +778,20 @@ impl RuleSet {
         if let Some(t) = trigger {
             decision = decision.and(t);
         }
+        let eligible = decision;
         let mut total = None;
         if let Some(s) = &self.def.scoring {
             total = score;
-            let by_score = match score {
-                None => Outcome::Unknown,
-                Some(x)
-                    if (s.holds_when == "below" && x < s.cutoff)
-                        || (s.holds_when == "above" && x > s.cutoff) =>
+            let by_score = match (score, s.cutoff) {
+                // Only a quota: decided by rank in a batch run.
+                (_, None) => Outcome::Unknown,
+                (None, _) => Outcome::Unknown,
+                (Some(x), Some(c))
+                    if (s.holds_when == "below" && x < c) || (s.holds_when == "above" && x > c) =>
                 {
                     Outcome::Pass
                 }
-                Some(_) => Outcome::Fail,
+                (Some(_), Some(_)) => Outcome::Fail,
             };
             decision = decision.and(by_score);
         }
@@ -774,7 +799,49 @@ impl RuleSet {
             decision,
             score: total,
             items,
+            eligible,
         }
+    }
+
+    /// The quota of `[scoring]`, if the set has one.
+    pub fn quota(&self) -> Option<u64> {
+        self.def.scoring.as_ref().and_then(|s| s.quota)
+    }
+
+    /// Applies the quota of `[scoring]` to the outcomes of one batch (one county): among the units
+    /// that are eligible, scored and (with a cut-off) past it, the `quota` best-ranked hold —
+    /// lowest scores first for `below` — and the others do not; ties keep batch order. Returns
+    /// false (and changes nothing) when the set has no quota.
+    pub fn apply_quota(&self, outcomes: &mut [SetOutcome]) -> bool {
+        let Some(s) = &self.def.scoring else {
+            return false;
+        };
+        let Some(quota) = s.quota else {
+            return false;
+        };
+        let mut ranked: Vec<(usize, f64)> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                o.eligible == Outcome::Pass
+                    && o.score.is_some()
+                    && (s.cutoff.is_none() || o.decision == Outcome::Pass)
+            })
+            .filter_map(|(i, o)| Some((i, o.score?)))
+            .collect();
+        if s.holds_when == "above" {
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        } else {
+            ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+        }
+        for (rank, (i, _)) in ranked.into_iter().enumerate() {
+            outcomes[i].decision = if (rank as u64) < quota {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            };
+        }
+        true
     }
 
     /// The value of a referenced name, shown for a reader.

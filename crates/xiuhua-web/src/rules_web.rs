@@ -499,6 +499,7 @@ pub async fn run_store(
         f.region.as_deref().filter(|r| !r.trim().is_empty()),
         as_of,
         true,
+        &rules::UnitInputs::new(),
         &|_| {},
     )
     .await

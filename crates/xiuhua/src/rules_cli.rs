@@ -62,6 +62,10 @@ pub enum RulesCommand {
         /// Store the results (with the rule-set version and the as-of date).
         #[arg(long)]
         store: bool,
+        /// Values of declared inputs: a CSV (UTF-8 or GBK) whose first column is the 户编号 or
+        /// region code and whose other columns are input names (是/否, true/false, numbers, text).
+        #[arg(long)]
+        facts: Option<PathBuf>,
     },
     /// What-if: apply a rule set with changed parameters next to the one in force, and report
     /// who would enter or leave. Changes nothing.
@@ -306,7 +310,12 @@ pub async fn run(args: &Args, cmd: &RulesCommand) -> anyhow::Result<()> {
             region,
             as_of,
             store,
+            facts,
         } => {
+            let inputs = match facts {
+                Some(f) => read_facts(f)?,
+                None => Default::default(),
+            };
             let s = open(args).await?;
             let total = xiuhua_db::households::total(
                 &mut *s.db.acquire().await.map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -320,6 +329,7 @@ pub async fn run(args: &Args, cmd: &RulesCommand) -> anyhow::Result<()> {
                 region.as_deref(),
                 *as_of,
                 *store,
+                &inputs,
                 &|n| pb.set_position(n as u64),
             )
             .await
@@ -620,6 +630,56 @@ pub fn bench(households: usize, seed: u64, out: Option<&Path>) -> anyhow::Result
         );
     }
     Ok(())
+}
+
+/// Reads an inputs file: first column the unit (户编号 or region code), then one column per input.
+fn read_facts(path: &Path) -> anyhow::Result<xiuhua_app::rules::UnitInputs> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t.trim_start_matches('\u{feff}').to_string(),
+        Err(_) => encoding_rs::GB18030.decode(&bytes).0.into_owned(),
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers()?.iter().map(|h| h.trim().to_string()).collect();
+    if header.len() < 2 {
+        bail!(
+            "{}: needs a unit column and at least one input column",
+            path.display()
+        );
+    }
+    let mut out = xiuhua_app::rules::UnitInputs::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.with_context(|| format!("{}: row {}", path.display(), i + 2))?;
+        let unit = rec.get(0).unwrap_or("").trim().to_string();
+        if unit.is_empty() {
+            bail!(
+                "{}: row {}: the first column (户编号 or region code) is empty",
+                path.display(),
+                i + 2
+            );
+        }
+        let mut values = BTreeMap::new();
+        for (name, v) in header.iter().zip(rec.iter()).skip(1) {
+            let v = v.trim();
+            let value = match v {
+                "" => continue,
+                "是" | "true" | "TRUE" | "有" => serde_json::Value::Bool(true),
+                "否" | "false" | "FALSE" | "无" => serde_json::Value::Bool(false),
+                _ => match (v.parse::<i64>(), v.parse::<f64>()) {
+                    (Ok(n), _) => n.into(),
+                    (_, Ok(x)) => serde_json::Number::from_f64(x)
+                        .map(serde_json::Value::Number)
+                        .unwrap_or_else(|| v.into()),
+                    _ => v.into(),
+                },
+            };
+            values.insert(name.clone(), value);
+        }
+        out.insert(unit, values);
+    }
+    Ok(out)
 }
 
 async fn household_id(s: &Services, household: &str, county: &str) -> anyhow::Result<i64> {

@@ -90,6 +90,7 @@ async fn a_stored_decision_is_explained_as_made_even_after_a_backdated_correctio
         Some("451228"),
         Some(d(2024, 12, 31)),
         true,
+        &Default::default(),
         &|_| {},
     )
     .await
@@ -113,6 +114,7 @@ async fn a_stored_decision_is_explained_as_made_even_after_a_backdated_correctio
             None,
             Some(d(2024, 12, 31)),
             true,
+            &Default::default(),
             &|_| {}
         )
         .await
@@ -332,4 +334,58 @@ async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
         .unwrap();
     assert_eq!(again.rules().get("quality", None).unwrap().def.version, 2);
     assert!(again.rules().get("quality-451228", None).is_some());
+}
+
+#[tokio::test]
+async fn declared_inputs_given_to_a_run_are_stored_with_its_results() {
+    let c = ctx().await;
+    let b = lifted(&c, "H002", VILLAGE_B, 21, 9_000).await;
+    let inputs: xiuhua_app::rules::UnitInputs = BTreeMap::from([(
+        "H002".to_string(),
+        BTreeMap::from([("sudden_hardship".to_string(), json!(true))]),
+    )]);
+    let r = xiuhua_app::rules::run(
+        &c.s,
+        &admin(),
+        MONITORING,
+        None,
+        Some(d(2024, 12, 31)),
+        true,
+        &inputs,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.total.holds, 1,
+        "a sudden hardship brings H002 in despite its income"
+    );
+    let (_, list, same) = xiuhua_app::rules::explain_stored(&c.s, &admin(), r.run_id.unwrap(), b)
+        .await
+        .unwrap();
+    assert!(same, "recomputed with the stored inputs");
+    let item = list
+        .items
+        .iter()
+        .find(|i| i.code == "sudden_hardship")
+        .unwrap();
+    assert_eq!(item.outcome, Outcome::Pass);
+    // A misspelt input is refused, not silently unknown.
+    let typo: xiuhua_app::rules::UnitInputs = BTreeMap::from([(
+        "H002".to_string(),
+        BTreeMap::from([("sudden_hardshp".to_string(), json!(true))]),
+    )]);
+    let e = xiuhua_app::rules::run(
+        &c.s,
+        &admin(),
+        MONITORING,
+        None,
+        None,
+        false,
+        &typo,
+        &|_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("sudden_hardshp"), "{e}");
 }

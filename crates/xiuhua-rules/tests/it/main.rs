@@ -192,6 +192,75 @@ holds_when = "below"
     assert_eq!(r.decision, Outcome::Fail);
 }
 
+#[test]
+fn a_quota_ranks_the_eligible_households_of_a_batch() {
+    let text = r#"
+id = "test-quota"
+version = 1
+name = "规模控制"
+level = "household"
+purpose = "identification"
+years = [2015]
+
+[inputs.owns_car]
+type = "bool"
+label = "有车"
+
+[[items]]
+code = "car"
+label = "有车"
+kind = "veto"
+expr = "owns_car"
+
+[[items]]
+code = "income"
+label = "收入"
+kind = "score"
+expr = "income_per_capita / 100.0"
+
+[scoring]
+quota = 2
+holds_when = "below"
+"#;
+    let set = RuleSet::load("quota.toml", text).unwrap();
+    assert_eq!(set.quota(), Some(2));
+    let p = set.params_for(2015, &BTreeMap::new());
+    let no_car = set.inputs_from(&BTreeMap::from([("owns_car".into(), false.into())]));
+    let car = set.inputs_from(&BTreeMap::from([("owns_car".into(), true.into())]));
+    let mut outs: Vec<_> = [
+        (3000, &no_car),
+        (1000, &car),
+        (2000, &no_car),
+        (4000, &no_car),
+        (2500, &no_car),
+    ]
+    .into_iter()
+    .map(|(income, inputs)| {
+        let h = household(income, 1, "A");
+        set.evaluate(&Facts::household(&h, day(2015)), &p, inputs)
+    })
+    .collect();
+    assert!(
+        outs.iter().all(|o| o.decision != Outcome::Pass),
+        "undecided before ranking"
+    );
+    assert!(set.apply_quota(&mut outs));
+    let holds: Vec<Outcome> = outs.iter().map(|o| o.decision).collect();
+    // The poorest (1,000) is vetoed; the two lowest eligible scores (2,000 and 2,500) hold.
+    assert_eq!(
+        holds,
+        vec![
+            Outcome::Fail,
+            Outcome::Fail,
+            Outcome::Pass,
+            Outcome::Fail,
+            Outcome::Pass
+        ]
+    );
+    let e = RuleSet::load("q.toml", &text.replace("quota = 2\n", "")).unwrap_err();
+    assert!(e.message_en.contains("cutoff or a quota"), "{e}");
+}
+
 fn load_err(text: &str) -> xiuhua_rules::LoadError {
     RuleSet::load("bad.toml", text).expect_err("must be refused")
 }
