@@ -1440,6 +1440,10 @@ pub async fn import_ledger(
         drop(tx);
     } else {
         xiuhua_db::commit(tx).await?;
+        // Best effort: a checkpoint that cannot run now (readers) runs later by itself.
+        if let Err(e) = s.db.checkpoint().await {
+            tracing::warn!("checkpoint after import: {e}");
+        }
     }
     Ok(run.report)
 }

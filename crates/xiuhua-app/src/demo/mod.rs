@@ -310,5 +310,6 @@ pub async fn load(
     xiuhua_db::commit(tx).await?;
     // Fresh statistics let both query planners pick the right indexes on the new data.
     s.db.analyze().await?;
+    s.db.checkpoint().await?;
     Ok(stats)
 }
