@@ -310,20 +310,36 @@ pub async fn reset_password(s: &Services, username: &str, password: &str) -> Res
 pub const SESSION_HOURS: i64 = 12;
 
 /// Checks credentials and opens a session. Returns the cookie token and the user.
-pub async fn login(s: &Services, username: &str, password: &str) -> Result<(String, CurrentUser)> {
+pub async fn login(
+    s: &Services,
+    username: &str,
+    password: &str,
+    client: &str,
+) -> Result<(String, CurrentUser)> {
+    let username = username.trim();
+    // After repeated failures the account is locked for a while, even for the right password.
+    if let Some(minutes) = crate::audit::locked_for(s, username).await? {
+        crate::audit::record(s, username, "login_locked", username, "", client).await?;
+        return Err(crate::audit::locked(minutes));
+    }
     let mut conn = s.db.acquire().await?;
-    let row = xiuhua_db::users::find_by_username(&mut conn, username.trim()).await?;
+    let row = xiuhua_db::users::find_by_username(&mut conn, username).await?;
+    drop(conn);
     let Some(row) = row.filter(|u| u.is_active == 1) else {
         // Hash anyway so that unknown names take as long as wrong passwords.
         let _ = verify_password(
             password,
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         );
+        crate::audit::login_failed(s, username, client).await?;
         return Err(Error::BadCredentials);
     };
     if !verify_password(password, &row.password_hash) {
+        crate::audit::login_failed(s, username, client).await?;
         return Err(Error::BadCredentials);
     }
+    crate::audit::login_succeeded(s, username, client).await?;
+    let mut conn = s.db.acquire().await?;
     let token = random_token();
     let csrf = random_token();
     let now = s.clock.now();

@@ -17,6 +17,12 @@ pub enum Error {
     /// Login failed (wrong name or password, or inactive account).
     #[error("invalid user name or password")]
     BadCredentials,
+    /// Too many failed logins: the account is locked for a while.
+    #[error("too many failed logins: try again in {minutes} minutes")]
+    Locked {
+        /// Minutes until it opens again.
+        minutes: i64,
+    },
     /// Input is invalid; every problem is listed.
     #[error("invalid input: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
@@ -68,6 +74,9 @@ impl Error {
             Error::NotFound { .. } => "未找到，或不在您的管辖范围内".into(),
             Error::Forbidden(_) => "您没有执行此操作的权限".into(),
             Error::BadCredentials => "用户名或密码错误".into(),
+            Error::Locked { minutes } => {
+                format!("连续登录失败次数过多，账户已临时锁定，请 {minutes} 分钟后再试")
+            }
             Error::Invalid(errs) => errs
                 .iter()
                 .map(|e| format!("{}：{}：{}", e.record, e.field, e.message_zh))

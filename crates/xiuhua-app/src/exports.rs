@@ -313,6 +313,23 @@ pub async fn export_registry(
     let names = region_names(s, &region).await?;
     let codes = s.codes();
     let full = user.role.sees_personal_data();
+    crate::audit::record(
+        s,
+        &user.username,
+        "export_registry",
+        &region,
+        &format!(
+            "{}{}{}",
+            match format {
+                ExportFormat::Xlsx => "xlsx",
+                ExportFormat::Csv => "csv",
+            },
+            as_of.map(|d| format!(" as_of={d}")).unwrap_or_default(),
+            if full { " full_id_numbers" } else { " masked" }
+        ),
+        "",
+    )
+    .await?;
     let columns = ledger_columns();
     let err = |e: xiuhua_xlsx::write::WriteError| Error::Unexpected(anyhow::anyhow!("export: {e}"));
     let mut rows = 0usize;

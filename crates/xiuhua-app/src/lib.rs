@@ -5,6 +5,7 @@
 //! **Invariant:** the CLI and the web call the same functions here; authorisation (role and
 //! region scope) is checked here, so a handler cannot forget it.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod codes;

@@ -179,6 +179,16 @@ pub async fn load(
     )
     .await?;
     reload(s, &mut conn).await?;
+    drop(conn);
+    crate::audit::record(
+        s,
+        &user.username,
+        "load_rules",
+        &set.def.id,
+        &format!("version {} from {file}", set.def.version),
+        "",
+    )
+    .await?;
     s.rules()
         .get(&set.def.id, Some(set.def.version))
         .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("rule set vanished after loading")))

@@ -5,6 +5,7 @@
 //! explicit casts on aggregates. Repository functions take `&mut AnyConnection`, so they work
 //! on a pooled connection and inside a transaction alike.
 
+pub mod audit;
 pub mod codes;
 pub mod events;
 pub mod households;

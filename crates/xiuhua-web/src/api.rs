@@ -66,12 +66,14 @@ fn me(u: &xiuhua_app::CurrentUser) -> MeResponse {
 
 /// Log in; sets the session cookie and returns the CSRF token.
 #[utoipa::path(post, path = "/api/v1/session", request_body = CreateSessionBody,
-    responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 async fn create_session(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(b): Json<CreateSessionBody>,
 ) -> Result<Response, WebError> {
-    let (token, user) = xiuhua_app::auth::login(&state.services, &b.username, &b.password)
+    let client = crate::auth::client_address(&headers);
+    let (token, user) = xiuhua_app::auth::login(&state.services, &b.username, &b.password, &client)
         .await
         .map_err(WebError::api)?;
     Ok((
@@ -264,6 +266,7 @@ pub struct HouseholdDto {
 async fn get_household(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<AsOfParams>,
 ) -> Result<Json<HouseholdDto>, WebError> {
@@ -272,6 +275,18 @@ async fn get_household(
         .await
         .map_err(WebError::api)?;
     let full = v.full_personal_data;
+    if full {
+        xiuhua_app::audit::record(
+            &state.services,
+            &auth.user.username,
+            "view_personal",
+            &id.to_string(),
+            "api",
+            &crate::auth::client_address(&headers),
+        )
+        .await
+        .map_err(WebError::api)?;
+    }
     let _ = member_names(&v.events);
     let members = v
         .state

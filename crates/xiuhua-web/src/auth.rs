@@ -92,3 +92,15 @@ impl Auth {
         }
     }
 }
+
+/// The client's address for the access log: the first `X-Forwarded-For` entry or `X-Real-IP` set
+/// by a reverse proxy, else empty (the server itself does not see through a proxy).
+pub fn client_address(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()))
+        .map(|v| v.trim().chars().take(64).collect())
+        .unwrap_or_default()
+}

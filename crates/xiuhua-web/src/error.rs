@@ -93,6 +93,7 @@ fn status_and_code(e: &xiuhua_app::Error) -> (StatusCode, String) {
         E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found".into()),
         E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden".into()),
         E::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials".into()),
+        E::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked".into()),
         E::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid".into()),
         E::Conflict { code, .. } => (StatusCode::CONFLICT, (*code).into()),
         E::Unexpected(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal".into()),

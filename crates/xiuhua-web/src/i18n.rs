@@ -51,6 +51,12 @@ const TEXT: &[(&str, &str, &str)] = &[
         "用户名或密码错误",
         "Invalid user name or password",
     ),
+    (
+        "locked_login",
+        "连续登录失败次数过多，账户已临时锁定，请稍后再试",
+        "Too many failed logins: the account is locked for a while",
+    ),
+    ("minutes", "分钟", "minutes"),
     ("home", "首页", "Home"),
     ("households", "农户查询", "Households"),
     ("search", "查询", "Search"),

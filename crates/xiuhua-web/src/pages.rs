@@ -80,12 +80,15 @@ pub fn error_page(t: &T, status: u16, message: &str) -> String {
 struct LoginPage {
     l: Layout,
     failed: bool,
+    /// Minutes an account stays locked (0: not locked).
+    locked: i64,
 }
 
 /// Query of the login page.
 #[derive(Deserialize)]
 pub struct LoginQuery {
     failed: Option<String>,
+    locked: Option<i64>,
 }
 
 /// GET /login
@@ -107,6 +110,7 @@ pub async fn login_form(
         &LoginPage {
             l,
             failed: q.failed.is_some(),
+            locked: q.locked.unwrap_or(0).clamp(0, 1440),
         },
         lang,
     )
@@ -125,7 +129,8 @@ pub async fn login(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
-    match xiuhua_app::auth::login(&state.services, &f.username, &f.password).await {
+    let client = crate::auth::client_address(&headers);
+    match xiuhua_app::auth::login(&state.services, &f.username, &f.password, &client).await {
         Ok((token, _)) => Ok((
             [(header::SET_COOKIE, session_cookie(&token))],
             Redirect::to("/"),
@@ -133,6 +138,9 @@ pub async fn login(
             .into_response()),
         Err(xiuhua_app::Error::BadCredentials) => {
             Ok(Redirect::to("/login?failed=1").into_response())
+        }
+        Err(xiuhua_app::Error::Locked { minutes }) => {
+            Ok(Redirect::to(&format!("/login?locked={minutes}")).into_response())
         }
         Err(e) => Err(WebError::page(e, lang(&headers))),
     }
@@ -731,6 +739,7 @@ pub fn member_names(events: &[Event]) -> std::collections::HashMap<i64, String> 
 pub async fn household(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<AsOfQuery>,
 ) -> Result<Html<String>, WebError> {
@@ -739,6 +748,21 @@ pub async fn household(
     let v: HouseholdView = registry::household(&state.services, &auth.user, id, as_of)
         .await
         .map_err(|e| WebError::page(e, lang))?;
+    if v.full_personal_data {
+        xiuhua_app::audit::record(
+            &state.services,
+            &auth.user.username,
+            "view_personal",
+            &id.to_string(),
+            &format!(
+                "page{}",
+                as_of.map(|d| format!(" as_of={d}")).unwrap_or_default()
+            ),
+            &crate::auth::client_address(&headers),
+        )
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    }
     let t = &auth.t;
     let codes = state.services.codes();
     let f = &v.state.fields;

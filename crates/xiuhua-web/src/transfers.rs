@@ -512,6 +512,26 @@ pub async fn export_list(
         WebError::page(xiuhua_app::Error::Unexpected(anyhow::anyhow!("{e}")), lang)
     };
     let mut t = XlsxTable::new("农户名单", columns).map_err(err)?;
+    xiuhua_app::audit::record(
+        &state.services,
+        &auth.user.username,
+        "export_list",
+        q.region.as_deref().unwrap_or(&auth.user.region_code),
+        &format!(
+            "q={} status={} monitoring={}{}",
+            q.q.as_deref().unwrap_or(""),
+            q.status.as_deref().unwrap_or(""),
+            q.monitoring.as_deref().unwrap_or(""),
+            if auth.user.role.sees_personal_data() {
+                " full_id_numbers"
+            } else {
+                " masked"
+            }
+        ),
+        "",
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
     let mut page = 1;
     loop {
         let params = SearchParams {

@@ -156,6 +156,31 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+    /// Search the access log (logins, views of personal data, exports, rule loads); registry
+    /// changes are in each household's history.
+    Audit {
+        /// User name.
+        #[arg(long)]
+        user: Option<String>,
+        /// Target: household id, region code, rule set or user name.
+        #[arg(long)]
+        target: Option<String>,
+        /// Action: login, login_failed, login_locked, view_personal, export_registry, export_list, load_rules.
+        #[arg(long)]
+        action: Option<String>,
+        /// From this date (inclusive).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Up to this date (inclusive).
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// At most this many entries, newest first.
+        #[arg(long, default_value_t = 200)]
+        limit: i64,
+        /// Also write the entries to this .xlsx.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Rule sets (policy as data): check, load, list, show, eval, run, simulate.
     Rules {
         /// What to do with rule sets.
@@ -486,6 +511,41 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             println!("statistics written to {}", out.display());
         }
         Command::Rules { cmd } => crate::rules_cli::run(&args, cmd).await?,
+        Command::Audit {
+            user,
+            target,
+            action,
+            since,
+            until,
+            limit,
+            out,
+        } => {
+            let s = open(&args).await?;
+            let f = xiuhua_db::audit::AccessFilter {
+                username: user.clone(),
+                target: target.clone(),
+                action: action.clone(),
+                since: since.map(|d| d.to_string()),
+                until: until.and_then(|d| d.succ_opt()).map(|d| d.to_string()),
+                limit: *limit,
+            };
+            let rows = xiuhua_app::audit::search(&s, &CurrentUser::system(), &f)
+                .await
+                .map_err(cli_error)?;
+            for r in &rows {
+                println!(
+                    "{}  {:<12} {:<16} {:<16} {} {}",
+                    r.at, r.username, r.action, r.target, r.detail, r.client
+                );
+            }
+            println!("{} entries", rows.len());
+            if let Some(out) = out {
+                let bytes = xiuhua_app::audit::workbook(&rows).map_err(cli_error)?;
+                std::fs::write(out, bytes)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!("written to {}", out.display());
+            }
+        }
         Command::Stats { region, as_of } => {
             let s = open(&args).await?;
             let started = Instant::now();

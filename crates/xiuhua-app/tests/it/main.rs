@@ -1,6 +1,7 @@
 //! Service tests of the registry use cases against a real database: SQLite by default,
 //! PostgreSQL when `XIUHUA_TEST_DATABASE_URL` is set.
 
+mod audit;
 mod demo;
 mod imports;
 mod registry;

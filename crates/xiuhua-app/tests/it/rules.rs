@@ -328,6 +328,24 @@ async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
         vec![1, 2]
     );
     assert_eq!(history[1].origin, "admin");
+    // Each load is in the access log.
+    let loads = xiuhua_app::audit::search(
+        &c.s,
+        &admin(),
+        &xiuhua_db::audit::AccessFilter {
+            action: Some("load_rules".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(loads.len(), 2);
+    assert!(
+        loads
+            .iter()
+            .any(|r| r.target == "quality-451228" && r.username == "county-451228")
+    );
     // Loaded versions survive a restart (new services over the same database).
     let again = Services::new(c.s.db.clone(), c.s.clock.clone())
         .await

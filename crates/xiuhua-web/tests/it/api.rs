@@ -129,3 +129,72 @@ async fn roles_and_regions_are_enforced_on_every_api_route() {
         "raw change payloads carry ID numbers"
     );
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_account_and_views_of_personal_data_are_logged() {
+    let app = TestApp::new().await;
+    for _ in 0..5 {
+        let r = app
+            .json(
+                "POST",
+                "/api/v1/session",
+                serde_json::json!({"username": "gaoling", "password": "wrong"}),
+                None,
+                false,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .json(
+            "POST",
+            "/api/v1/session",
+            serde_json::json!({"username": "gaoling", "password": PASSWORD}),
+            None,
+            false,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "locked");
+    assert!(
+        r.json()["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("临时锁定")
+    );
+    // The login form says so too.
+    let r = app
+        .post_form(
+            "/login",
+            &format!("username=gaoling&password={PASSWORD}"),
+            None,
+        )
+        .await;
+    assert!(
+        r.location().starts_with("/login?locked="),
+        "{}",
+        r.location()
+    );
+    let r = app.get(r.location(), None).await;
+    assert!(r.body.contains("id=\"locked\""));
+    // An admin viewing a household with full identity numbers leaves an entry.
+    let admin = app.login("admin").await;
+    let r = app
+        .get(&format!("/households/{}", app.household_a), Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let log = xiuhua_app::audit::search(
+        &app._services,
+        &xiuhua_app::CurrentUser::system(),
+        &xiuhua_db::audit::AccessFilter {
+            action: Some("view_personal".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].username, "admin");
+    assert_eq!(log[0].target, app.household_a.to_string());
+}

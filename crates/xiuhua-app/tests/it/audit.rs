@@ -1,0 +1,157 @@
+//! Temporary lockout after repeated failed logins, and the access log.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use xiuhua_app::auth::{NewUser, Role};
+use xiuhua_app::{FixedClock, Services};
+use xiuhua_db::audit::AccessFilter;
+
+use crate::support::*;
+
+const PW: &str = "Xiuhua-2026-strong";
+
+async fn with_user(c: &Ctx) {
+    xiuhua_app::auth::create_user(
+        &c.s,
+        &admin(),
+        NewUser {
+            username: "gl".into(),
+            password: PW.into(),
+            display_name: "高岭".into(),
+            role: Role::Township,
+            region_code: "451228101".into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// Services over the same database, `minutes` after the test's start.
+async fn at_minutes(c: &Ctx, minutes: i64) -> Services {
+    let t = Utc
+        .with_ymd_and_hms(TODAY.0, TODAY.1, TODAY.2, 2, 0, 0)
+        .unwrap()
+        + chrono::Duration::minutes(minutes);
+    Services::new(c.s.db.clone(), Arc::new(FixedClock(t)))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn five_failed_logins_lock_the_account_for_a_while() {
+    let c = ctx().await;
+    with_user(&c).await;
+    for i in 0..5 {
+        let s = at_minutes(&c, i).await;
+        let e = xiuhua_app::auth::login(&s, "gl", "wrong", "10.0.0.9")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, xiuhua_app::Error::BadCredentials), "{e:?}");
+    }
+    // Even the right password is refused now, with how long to wait.
+    let e = xiuhua_app::auth::login(&at_minutes(&c, 5).await, "gl", PW, "10.0.0.9")
+        .await
+        .unwrap_err();
+    match e {
+        xiuhua_app::Error::Locked { minutes } => {
+            assert_eq!(minutes, 14, "15 minutes after the 5th failure")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e_zh_mentions_lock(&at_minutes(&c, 6).await).await);
+    // After the window it opens, and a success clears the count.
+    xiuhua_app::auth::login(&at_minutes(&c, 20).await, "gl", PW, "10.0.0.9")
+        .await
+        .unwrap();
+    let e = xiuhua_app::auth::login(&at_minutes(&c, 21).await, "gl", "wrong", "")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, xiuhua_app::Error::BadCredentials));
+    xiuhua_app::auth::login(&at_minutes(&c, 22).await, "gl", PW, "")
+        .await
+        .unwrap();
+    // Unknown names lock too (no telling which names exist).
+    for _ in 0..5 {
+        let _ = xiuhua_app::auth::login(&c.s, "nobody", "x", "").await;
+    }
+    assert!(matches!(
+        xiuhua_app::auth::login(&c.s, "nobody", "x", "")
+            .await
+            .unwrap_err(),
+        xiuhua_app::Error::Locked { .. }
+    ));
+
+    let log = xiuhua_app::audit::search(
+        &c.s,
+        &admin(),
+        &AccessFilter {
+            username: Some("gl".into()),
+            limit: 100,
+            ..AccessFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    let actions: Vec<&str> = log.iter().rev().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_locked",
+            "login_locked",
+            "login",
+            "login_failed",
+            "login"
+        ]
+    );
+    assert_eq!(log.last().unwrap().client, "10.0.0.9");
+}
+
+async fn e_zh_mentions_lock(s: &Services) -> bool {
+    let e = xiuhua_app::auth::login(s, "gl", PW, "").await.unwrap_err();
+    e.message_zh().contains("账户已临时锁定")
+}
+
+#[tokio::test]
+async fn exports_are_logged_and_only_county_staff_read_the_log() {
+    let c = ctx().await;
+    household(&c, "H001", VILLAGE_A, 11).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.csv");
+    xiuhua_app::exports::export_registry(
+        &c.s,
+        &admin(),
+        Some("451228"),
+        None,
+        xiuhua_app::exports::ExportFormat::Csv,
+        &out,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let f = AccessFilter {
+        action: Some("export_registry".into()),
+        limit: 10,
+        ..AccessFilter::default()
+    };
+    let rows = xiuhua_app::audit::search(&c.s, &admin(), &f).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].target, "451228");
+    assert!(
+        rows[0].detail.contains("csv") && rows[0].detail.contains("full_id_numbers"),
+        "{:?}",
+        rows[0]
+    );
+    let e = xiuhua_app::audit::search(&c.s, &user(Role::Village, VILLAGE_A), &f)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, xiuhua_app::Error::Forbidden(_)));
+    // The log exports to a workbook.
+    let bytes = xiuhua_app::audit::workbook(&rows).unwrap();
+    assert!(bytes.starts_with(b"PK"));
+}

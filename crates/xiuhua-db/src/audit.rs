@@ -1,0 +1,128 @@
+//! Login failures and the access log.
+
+use sqlx::AnyConnection;
+
+use crate::Result;
+use crate::sql::Sql;
+
+/// Records a failed login.
+pub async fn insert_login_failure(
+    conn: &mut AnyConnection,
+    username: &str,
+    at: &str,
+    client: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO login_failures (username, failed_at, client) VALUES ($1, $2, $3)")
+        .bind(username)
+        .bind(at)
+        .bind(client)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Times (RFC 3339, oldest first) of a user's failed logins since `since`.
+pub async fn login_failures_since(
+    conn: &mut AnyConnection,
+    username: &str,
+    since: &str,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT failed_at FROM login_failures WHERE username = $1 AND failed_at >= $2 ORDER BY failed_at",
+    )
+    .bind(username)
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Forgets a user's failed logins (after a successful one).
+pub async fn clear_login_failures(conn: &mut AnyConnection, username: &str) -> Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE username = $1")
+        .bind(username)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One access-log entry.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccessRow {
+    /// Id.
+    pub id: i64,
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// Who.
+    pub username: String,
+    /// What: `login`, `login_failed`, `login_locked`, `view_personal`, `export`, `load_rules` …
+    pub action: String,
+    /// On what: a household id, a region code, a file, a rule set.
+    pub target: String,
+    /// Details (why, filters, counts).
+    pub detail: String,
+    /// The client address, when known.
+    pub client: String,
+}
+
+const COLS: &str = "id, at, username, action, target, detail, client";
+
+/// Appends an entry.
+pub async fn insert_access(conn: &mut AnyConnection, r: &AccessRow) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO access_log ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )))
+    .bind(r.id)
+    .bind(&r.at)
+    .bind(&r.username)
+    .bind(&r.action)
+    .bind(&r.target)
+    .bind(&r.detail)
+    .bind(&r.client)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What to look for in the access log (all filters optional).
+#[derive(Clone, Debug, Default)]
+pub struct AccessFilter {
+    /// Exact user name.
+    pub username: Option<String>,
+    /// Exact target (household id, region code …).
+    pub target: Option<String>,
+    /// Exact action.
+    pub action: Option<String>,
+    /// From this time (inclusive, RFC 3339 or a date).
+    pub since: Option<String>,
+    /// Before this time (exclusive).
+    pub until: Option<String>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// Entries matching the filter, newest first.
+pub async fn search_access(conn: &mut AnyConnection, f: &AccessFilter) -> Result<Vec<AccessRow>> {
+    let mut sql = Sql::new(&format!("SELECT {COLS} FROM access_log WHERE 1 = 1"));
+    if let Some(u) = &f.username {
+        sql.push(" AND username = ").bind(u.clone());
+    }
+    if let Some(t) = &f.target {
+        sql.push(" AND target = ").bind(t.clone());
+    }
+    if let Some(a) = &f.action {
+        sql.push(" AND action = ").bind(a.clone());
+    }
+    if let Some(s) = &f.since {
+        sql.push(" AND at >= ").bind(s.clone());
+    }
+    if let Some(u) = &f.until {
+        sql.push(" AND at < ").bind(u.clone());
+    }
+    sql.push(" ORDER BY at DESC, id DESC LIMIT ")
+        .bind(f.limit.max(1));
+    Ok(sql
+        .query_for(conn)
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}
