@@ -321,7 +321,17 @@ pub async fn household_checklists(
     inputs: &BTreeMap<String, serde_json::Value>,
 ) -> Result<Vec<Checklist>> {
     let view = crate::registry::household(s, user, id, as_of).await?;
-    let on = as_of.unwrap_or_else(|| s.clock.today());
+    Ok(checklists_of(s, &view, inputs))
+}
+
+/// The checklists of a household already read (and scope-checked) by `registry::household`:
+/// pure evaluation, no database access.
+pub fn checklists_of(
+    s: &Services,
+    view: &crate::registry::HouseholdView,
+    inputs: &BTreeMap<String, serde_json::Value>,
+) -> Vec<Checklist> {
+    let on = view.as_of.unwrap_or_else(|| s.clock.today());
     let codes = s.codes();
     let facts = Facts::household(&view.state, on);
     let mut out = Vec::new();
@@ -336,7 +346,7 @@ pub async fn household_checklists(
         let r = set.evaluate(&facts, &params, &inp);
         out.push(checklist(&set, &facts, &params, &inp, &r, on, &codes));
     }
-    Ok(out)
+    out
 }
 
 /// Tallies of decisions.
@@ -1105,9 +1115,17 @@ pub async fn household_results(
     household_id: i64,
 ) -> Result<Vec<(xiuhua_db::rules::RunRow, Outcome, Option<String>)>> {
     // Scope check through the household itself.
-    crate::registry::household(s, user, household_id, None).await?;
+    let view = crate::registry::household(s, user, household_id, None).await?;
+    results_of(s, &view).await
+}
+
+/// The stored results of a household already read (and scope-checked) by `registry::household`.
+pub async fn results_of(
+    s: &Services,
+    view: &crate::registry::HouseholdView,
+) -> Result<Vec<(xiuhua_db::rules::RunRow, Outcome, Option<String>)>> {
     let mut conn = s.db.acquire().await?;
-    let rows = xiuhua_db::rules::results_for_unit(&mut conn, &household_id.to_string(), 20).await?;
+    let rows = xiuhua_db::rules::results_for_unit(&mut conn, &view.id.to_string(), 20).await?;
     let book = s.rules();
     Ok(rows
         .into_iter()

@@ -869,16 +869,8 @@ pub async fn household(
         })
         .collect();
     let (checklists, stored) = if exists {
-        let lists = xiuhua_app::rules::household_checklists(
-            &state.services,
-            &auth.user,
-            id,
-            as_of,
-            &Default::default(),
-        )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
-        let stored = xiuhua_app::rules::household_results(&state.services, &auth.user, id)
+        let lists = xiuhua_app::rules::checklists_of(&state.services, &v, &Default::default());
+        let stored = xiuhua_app::rules::results_of(&state.services, &v)
             .await
             .map_err(|e| WebError::page(e, lang))?
             .into_iter()
