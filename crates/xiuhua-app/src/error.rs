@@ -35,6 +35,9 @@ pub enum Error {
         message_zh: String,
         /// English message for logs and the CLI.
         message_en: String,
+        /// Machine-readable details (for `stale_version`: both versions, see
+        /// `registry::write_event`).
+        details: Option<serde_json::Value>,
     },
     /// Anything unexpected (database down, corrupt row); logged, shown generically.
     #[error(transparent)]
@@ -48,6 +51,7 @@ impl Error {
             code,
             message_zh: zh.into(),
             message_en: en.into(),
+            details: None,
         }
     }
 

@@ -228,17 +228,43 @@ pub(crate) async fn write_event(
     if let (Some(h), Some(v)) = (&existing, expected_version)
         && h.version != v
     {
-        return Err(Error::conflict(
-            "stale_version",
-            format!(
-                "{record}已被他人修改（当前版本{}，您编辑的是版本{v}），请刷新后重新提交",
+        // Both versions, so the second editor can merge instead of overwriting: the stored state
+        // now, the changes made since the version they edited (who, when, what), and theirs.
+        let mut by_id: Vec<&Event> = events.iter().collect();
+        by_id.sort_by_key(|e| e.id);
+        let since: Vec<serde_json::Value> = by_id
+            .iter()
+            .skip(usize::try_from(v).unwrap_or(0))
+            .map(|e| {
+                serde_json::json!({
+                    "actor": e.actor,
+                    "recorded_at": e.recorded_at,
+                    "effective_date": e.effective_date,
+                    "kind": e.kind.as_str(),
+                    "reason": e.reason,
+                    "changes": e.changes,
+                })
+            })
+            .collect();
+        let current = event::fold(events.iter()).ok().flatten();
+        return Err(Error::Conflict {
+            code: "stale_version",
+            message_zh: format!(
+                "{record}已被他人修改（当前版本{}，您编辑的是版本{v}），请对照两个版本后重新提交",
                 h.version
             ),
-            format!(
+            message_en: format!(
                 "{record} was changed by someone else (version {} now, you edited {v})",
                 h.version
             ),
-        ));
+            details: Some(serde_json::json!({
+                "current_version": h.version,
+                "your_version": v,
+                "current": current,
+                "changes_since_your_version": since,
+                "yours": changes,
+            })),
+        });
     }
     check_closed_year(conn, &county, meta, &record).await?;
     let event_id = ids::reserve_county(conn, "event", &county, 1).await?;

@@ -78,6 +78,12 @@ pub struct ErrorBody {
     pub message_zh: String,
     /// Field problems (for `invalid`).
     pub fields: Vec<FieldErrorDto>,
+    /// For `stale_version`: `current_version`, `your_version`, `current` (the household as
+    /// stored now), `changes_since_your_version` (who changed what, when) and `yours` (the
+    /// changes you sent), so both versions can be shown side by side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 /// The JSON error envelope.
@@ -107,6 +113,17 @@ fn envelope(
     message_zh: String,
     fields: Vec<FieldErrorDto>,
 ) -> Response {
+    envelope_with(status, code, message, message_zh, fields, None)
+}
+
+fn envelope_with(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    message_zh: String,
+    fields: Vec<FieldErrorDto>,
+    details: Option<serde_json::Value>,
+) -> Response {
     (
         status,
         Json(ErrorEnvelope {
@@ -115,6 +132,7 @@ fn envelope(
                 message,
                 message_zh,
                 fields,
+                details,
             },
         }),
     )
@@ -170,7 +188,11 @@ impl IntoResponse for WebError {
                             .collect(),
                         _ => vec![],
                     };
-                    envelope(status, &code, en, zh, fields)
+                    let details = match &error {
+                        xiuhua_app::Error::Conflict { details, .. } => details.clone(),
+                        _ => None,
+                    };
+                    envelope_with(status, &code, en, zh, fields, details)
                 } else {
                     let t = T { lang };
                     let msg = if lang == Lang::Zh { zh } else { en };

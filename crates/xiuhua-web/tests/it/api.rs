@@ -69,10 +69,25 @@ async fn edits_need_csrf_and_the_current_version() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["version"], 2);
-    // The same version again is a conflict, shown with both versions.
-    let r = app.json("PATCH", &path, body, Some(&admin), true).await;
+    // A second editor who started from version 1 is refused, and shown both versions: the
+    // household as stored now, what changed since version 1 (who, when, what), and theirs.
+    let second = json!({"version": 1, "effective_date": "2018-12-01", "reason": "另一人的修改", "fields": {"phone": "13900000000"}});
+    let r = app.json("PATCH", &path, second, Some(&admin), true).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(r.json()["error"]["code"], "stale_version");
+    let e = r.json();
+    assert_eq!(e["error"]["code"], "stale_version");
+    let d = &e["error"]["details"];
+    assert_eq!(d["current_version"], 2);
+    assert_eq!(d["your_version"], 1);
+    assert_eq!(d["current"]["fields"]["status"], "lifted");
+    let since = d["changes_since_your_version"].as_array().unwrap();
+    assert_eq!(since.len(), 1);
+    assert_eq!(since[0]["actor"], "admin");
+    assert_eq!(since[0]["reason"], "达到脱贫标准");
+    assert!(d["yours"].to_string().contains("13900000000"), "{d}");
+    // Nothing was overwritten.
+    let now = app.get(&path, Some(&admin)).await.json();
+    assert_eq!(now["version"], 2);
     // Invalid input names field and reason in both languages.
     let bad = json!({"version": 2, "effective_date": "2019-01-01", "reason": "x", "fields": {"main_cause": "77"}});
     let r = app.json("PATCH", &path, bad, Some(&admin), true).await;
