@@ -5,5 +5,6 @@ mod api;
 mod openapi;
 mod pages;
 mod rules;
+mod scope;
 mod support;
 mod transfers;
