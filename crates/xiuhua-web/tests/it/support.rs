@@ -83,6 +83,9 @@ impl TestApp {
             ("gaoling", Role::Township, "451228101"),
             ("disu", Role::Township, "451228102"),
             ("viewer", Role::Viewer, "451228"),
+            ("nongli", Role::Village, "451228101201"),
+            ("cadre_b", Role::Cadre, "451228102201"),
+            ("gongcheng", Role::Viewer, "450332"),
         ] {
             let new = NewUser {
                 username: name.into(),
