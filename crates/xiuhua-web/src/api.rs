@@ -77,7 +77,10 @@ async fn create_session(
         .await
         .map_err(WebError::api)?;
     Ok((
-        [(header::SET_COOKIE, session_cookie(&token))],
+        [(
+            header::SET_COOKIE,
+            session_cookie(&token, state.config.secure_cookies),
+        )],
         Json(me(&user)),
     )
         .into_response())

@@ -25,10 +25,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The `Set-Cookie` value that stores a session token.
-pub fn session_cookie(token: &str) -> String {
+pub fn session_cookie(token: &str, secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
-        xiuhua_app::auth::SESSION_HOURS * 3600
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+        xiuhua_app::auth::SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
     )
 }
 

@@ -28,6 +28,16 @@ pub struct AppState {
     pub error_workbooks: transfers::ErrorWorkbooks,
     /// Running and finished imports.
     pub jobs: transfers::Jobs,
+    /// Deployment settings.
+    pub config: WebConfig,
+}
+
+/// Deployment settings of the web server.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WebConfig {
+    /// Mark the session cookie `Secure` (served over HTTPS, e.g. behind a TLS reverse proxy):
+    /// browsers then never send it over plain HTTP.
+    pub secure_cookies: bool,
 }
 
 /// The OpenAPI document's fixed parts; paths come from the handlers.
@@ -70,10 +80,16 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 
 /// The whole application router.
 pub fn router(services: Services) -> Router {
+    router_with(services, WebConfig::default())
+}
+
+/// The application router with deployment settings.
+pub fn router_with(services: Services, config: WebConfig) -> Router {
     let state = AppState {
         services,
         error_workbooks: transfers::ErrorWorkbooks::default(),
         jobs: transfers::Jobs::default(),
+        config,
     };
     let (api_router, api_doc) = api::router().split_for_parts();
     let mut doc = ApiDoc::openapi();
@@ -134,8 +150,12 @@ pub fn router(services: Services) -> Router {
 }
 
 /// Serves until Ctrl-C / SIGTERM.
-pub async fn serve(listener: tokio::net::TcpListener, services: Services) -> std::io::Result<()> {
-    axum::serve(listener, router(services))
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    services: Services,
+    config: WebConfig,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with(services, config))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

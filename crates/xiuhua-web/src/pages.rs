@@ -132,7 +132,10 @@ pub async fn login(
     let client = crate::auth::client_address(&headers);
     match xiuhua_app::auth::login(&state.services, &f.username, &f.password, &client).await {
         Ok((token, _)) => Ok((
-            [(header::SET_COOKIE, session_cookie(&token))],
+            [(
+                header::SET_COOKIE,
+                session_cookie(&token, state.config.secure_cookies),
+            )],
             Redirect::to("/"),
         )
             .into_response()),

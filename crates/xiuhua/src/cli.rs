@@ -43,6 +43,10 @@ pub enum Command {
         /// Demo size when --demo loads it.
         #[arg(long, default_value_t = DEFAULT_HOUSEHOLDS)]
         households: usize,
+        /// Mark the session cookie Secure: use when users reach xiuhua over HTTPS (a TLS reverse
+        /// proxy); browsers then never send the session over plain HTTP.
+        #[arg(long, env = "XIUHUA_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Generate the demo county (modelled on 都安) into an empty registry.
     Demo {
@@ -292,6 +296,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             bind,
             demo,
             households,
+            secure_cookies,
         } => {
             let s = open(&args).await?;
             if *demo && xiuhua_db::households::total(&mut *s.db.acquire().await?).await? == 0 {
@@ -321,7 +326,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
             println!("xiuhua is serving on http://{}", listener.local_addr()?);
-            xiuhua_web::serve(listener, s).await?;
+            let config = xiuhua_web::WebConfig {
+                secure_cookies: *secure_cookies,
+            };
+            xiuhua_web::serve(listener, s, config).await?;
         }
         Command::ImportRegions { file } => {
             let s = open(&args).await?;

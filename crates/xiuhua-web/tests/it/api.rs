@@ -213,3 +213,43 @@ async fn repeated_wrong_passwords_lock_the_account_and_views_of_personal_data_ar
     assert_eq!(log[0].username, "admin");
     assert_eq!(log[0].target, app.household_a.to_string());
 }
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_served_over_https() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    let login = || {
+        Request::post("/api/v1/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"username": "admin", "password": PASSWORD}).to_string(),
+            ))
+            .unwrap()
+    };
+    let plain = xiuhua_web::router(app._services.clone())
+        .oneshot(login())
+        .await
+        .unwrap();
+    let cookie = plain.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let config = xiuhua_web::WebConfig {
+        secure_cookies: true,
+    };
+    let https = xiuhua_web::router_with(app._services.clone(), config)
+        .oneshot(login())
+        .await
+        .unwrap();
+    let cookie = https.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
