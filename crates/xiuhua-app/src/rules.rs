@@ -9,11 +9,14 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use xiuhua_domain::HouseholdState;
 use xiuhua_rules::{
-    AreaCounts, Facts, Kind, Level, LoadError, Outcome, ParamValue, RuleSet, SetOutcome, Val,
+    AreaCounts, Facts, Level, LoadError, Outcome, ParamValue, RuleSet, SetOutcome, Val,
 };
 use xiuhua_xlsx::write::{Column, Kind as ColKind, Out, tables_workbook};
 
 use crate::{CurrentUser, Error, Result, Services};
+
+/// A stored evaluation run (shown on the rule-set pages).
+pub use xiuhua_db::rules::RunRow;
 
 /// Every loaded rule-set version; the latest version of each id is the one in force.
 #[derive(Default)]
@@ -462,7 +465,7 @@ pub fn evaluate_many(
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    let no_inputs: Vec<Val<'static>> = set.input_types.iter().map(|_| Val::Unknown).collect();
+    let no_inputs = set.unknown_inputs();
     let eval = |chunk: &[(i64, HouseholdState)]| -> Vec<SetOutcome> {
         chunk
             .iter()
@@ -894,7 +897,7 @@ pub async fn simulate(
     let mut after = Tally::default();
     let mut villages: BTreeMap<String, SimVillage> = BTreeMap::new();
     let mut flips = Vec::new();
-    let no_inputs: Vec<Val<'static>> = set.input_types.iter().map(|_| Val::Unknown).collect();
+    let no_inputs = set.unknown_inputs();
     let mut done = 0usize;
     crate::exports::each_page(s, &region, as_of, None, &mut |page| {
         let a = evaluate_many(&set, &base, &page, on, &UnitInputs::new());
@@ -1156,11 +1159,6 @@ pub fn parse_override(text: &str) -> Option<(String, ParamValue)> {
         ParamValue::Str(v.to_string())
     };
     Some((k.trim().to_string(), value))
-}
-
-/// Items that are not true/false questions are never shown as 达标 (re-exported for pages).
-pub fn kind_of(set: &RuleSet, item: usize) -> Kind {
-    set.items[item].def.kind
 }
 
 /// The latest stored runs the user may see (runs over regions inside the user's scope).

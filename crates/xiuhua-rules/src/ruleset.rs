@@ -708,6 +708,11 @@ impl RuleSet {
         Ok(())
     }
 
+    /// Every declared input unknown (nothing given).
+    pub fn unknown_inputs(&self) -> Vec<Val<'static>> {
+        vec![Val::Unknown; self.input_types.len()]
+    }
+
     /// Input values by name (missing names are unknown), in declaration order.
     pub fn inputs_from(&self, facts: &BTreeMap<String, serde_json::Value>) -> Vec<Val<'static>> {
         self.input_types

@@ -81,28 +81,10 @@ fn summary(s: &RuleSet) -> RuleSetSummary {
 struct RulesPage {
     l: Layout,
     sets: Vec<RuleSetSummary>,
-    runs: Vec<xiuhua_db_run::RunView>,
+    runs: Vec<rules::RunRow>,
     can_load: bool,
     message: String,
     error: bool,
-}
-
-/// Run rows as the page shows them (kept apart so the page does not depend on storage types).
-mod xiuhua_db_run {
-    /// One stored run.
-    pub struct RunView {
-        pub id: i64,
-        pub rule_set: String,
-        pub version: i64,
-        pub region_code: String,
-        pub as_of: String,
-        pub units: i64,
-        pub holds: i64,
-        pub fails: i64,
-        pub unknowns: i64,
-        pub actor: String,
-        pub started_at: String,
-    }
 }
 
 async fn rules_page(
@@ -114,22 +96,7 @@ async fn rules_page(
     let lang = auth.t.lang;
     let runs = rules::recent_runs(&state.services, &auth.user, 20)
         .await
-        .map_err(|e| WebError::page(e, lang))?
-        .into_iter()
-        .map(|r| xiuhua_db_run::RunView {
-            id: r.id,
-            rule_set: r.rule_set,
-            version: r.version,
-            region_code: r.region_code,
-            as_of: r.as_of,
-            units: r.units,
-            holds: r.holds,
-            fails: r.fails,
-            unknowns: r.unknowns,
-            actor: r.actor,
-            started_at: r.started_at,
-        })
-        .collect();
+        .map_err(|e| WebError::page(e, lang))?;
     let page = RulesPage {
         l: Layout::new(auth, auth.t.s("rules")),
         sets: state

@@ -514,24 +514,22 @@ pub fn bench(households: usize, seed: u64, out: Option<&Path>) -> anyhow::Result
         // Evaluation: facts from the state plus every item of every set, on all cores.
         let t = Instant::now();
         let size = states.len().div_ceil(threads).max(1);
+        let no_inputs: Vec<Vec<xiuhua_rules::Val<'static>>> =
+            sets.iter().map(|s| s.unknown_inputs()).collect();
         let partial: Vec<Vec<Vec<[u64; 3]>>> = std::thread::scope(|sc| {
             let handles: Vec<_> = states
                 .chunks(size)
                 .map(|chunk| {
                     let sets = &sets;
                     let params = &params;
+                    let no_inputs = &no_inputs;
                     sc.spawn(move || {
                         let mut c: Vec<Vec<[u64; 3]>> =
                             sets.iter().map(|s| vec![[0; 3]; s.items.len()]).collect();
                         for st in chunk {
                             let facts = Facts::household(st, on);
                             for (si, set) in sets.iter().enumerate() {
-                                let inputs: Vec<xiuhua_rules::Val<'static>> = set
-                                    .input_types
-                                    .iter()
-                                    .map(|_| xiuhua_rules::Val::Unknown)
-                                    .collect();
-                                let r = set.evaluate(&facts, &params[si], &inputs);
+                                let r = set.evaluate(&facts, &params[si], &no_inputs[si]);
                                 for (ii, o) in r.items.iter().enumerate() {
                                     let k = match o.outcome {
                                         Outcome::Pass => 0,
