@@ -6,6 +6,7 @@
 //! on a pooled connection and inside a transaction alike.
 
 pub mod audit;
+pub mod backup;
 pub mod codes;
 pub mod events;
 pub mod households;
@@ -137,6 +138,7 @@ impl Db {
             }
             _ => url.to_string(),
         };
+        let read_only = backend == Backend::Sqlite && url.contains("mode=ro");
         let opts = AnyConnectOptions::from_str(&url).map_err(ConnectError::Connect)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
@@ -151,7 +153,11 @@ impl Db {
                         conn.execute("SET plan_cache_mode = force_custom_plan")
                             .await?;
                     }
-                    if backend == Backend::Sqlite {
+                    if read_only {
+                        // A file opened read-only (a backup being checked): no WAL switch.
+                        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = 1;")
+                            .await?;
+                    } else if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
                              PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \

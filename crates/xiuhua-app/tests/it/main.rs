@@ -2,6 +2,7 @@
 //! PostgreSQL when `XIUHUA_TEST_DATABASE_URL` is set.
 
 mod audit;
+mod backup;
 mod demo;
 mod imports;
 mod registry;
