@@ -222,7 +222,7 @@ pub fn random_password() -> String {
     s
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
@@ -243,8 +243,15 @@ pub struct NewUser {
 
 /// Creates a user.
 pub async fn create_user(s: &Services, by: &CurrentUser, new: NewUser) -> Result<i64> {
-    if by.role != Role::Admin {
-        return Err(Error::Forbidden("only administrators manage users".into()));
+    crate::users::check_grant(by, new.role, &new.region_code)?;
+    if new.username.trim().is_empty() || new.username.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(
+            "用户",
+            "username",
+            "bad_username",
+            "用户名不能为空，也不能含空格",
+            "the user name must be non-empty and without spaces",
+        ));
     }
     check_password_policy(&new.password)?;
     let hash = hash_password(&new.password)?;

@@ -8,15 +8,18 @@
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod check;
 pub mod clock;
 pub mod codes;
 pub mod demo;
+pub mod departments;
 pub mod error;
 pub mod exports;
 pub mod imports;
 pub mod regions;
 pub mod registry;
 pub mod rules;
+pub mod users;
 
 use std::sync::{Arc, RwLock};
 

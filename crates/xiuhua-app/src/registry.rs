@@ -220,6 +220,21 @@ pub(crate) async fn write_event(
         ));
     }
     let existing = xiuhua_db::households::find(conn, household_id).await?;
+    // Outside the user's region, or not there at all: the same answer, before anything else
+    // (a version conflict would otherwise show the stored household).
+    match &existing {
+        Some(h) if !user.can_see(&h.village_code) => {
+            return Err(Error::NotFound {
+                what: format!("household {household_id}"),
+            });
+        }
+        None if kind != EventKind::Created => {
+            return Err(Error::NotFound {
+                what: format!("household {household_id}"),
+            });
+        }
+        _ => {}
+    }
     let mut events = xiuhua_db::events::list_for_household(conn, household_id).await?;
     let record = match &existing {
         Some(h) => format!("户 {}", h.household_no),
@@ -802,7 +817,8 @@ pub async fn search(
         status: p.status.map(|x| x.as_str().to_string()),
         monitoring: p.monitoring.map(|x| x.as_str().to_string()),
         limit: per_page,
-        offset: (p.page.max(1) - 1) * per_page,
+        // Pages past the last are empty; the bound keeps the offset from overflowing.
+        offset: (p.page.clamp(1, 1_000_000_000) - 1) * per_page,
     };
     let mut conn = s.db.acquire().await?;
     let rows = xiuhua_db::households::search(&mut conn, &f).await?;

@@ -34,6 +34,9 @@ pub const TABLES: &[&str] = &[
     "year_snapshots",
     "village_counts",
     "users",
+    "api_tokens",
+    "department_batches",
+    "department_records",
     "rule_sets",
     "rule_runs",
     "rule_results",
@@ -214,7 +217,7 @@ pub async fn table_names(conn: &mut AnyConnection) -> Result<Vec<String>> {
 /// Starts a read transaction that sees one consistent snapshot for all the statements in it
 /// (PostgreSQL: `REPEATABLE READ`; SQLite in WAL mode: a read transaction is a snapshot).
 pub async fn begin_snapshot(db: &crate::Db) -> Result<crate::Tx> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_read().await?;
     if db.backend() == crate::Backend::Postgres {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)

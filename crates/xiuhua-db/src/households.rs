@@ -520,3 +520,78 @@ pub async fn find_by_nos(
     }
     Ok(out)
 }
+
+/// Stored periods of several households of one county, in (household, valid_from) order.
+pub async fn periods_for_households(
+    conn: &mut AnyConnection,
+    county: &str,
+    household_ids: &[i64],
+) -> Result<Vec<PeriodRow>> {
+    if household_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(&format!(
+        "SELECT {PERIOD_COLS} FROM household_periods WHERE county_code = "
+    ));
+    sql.bind(county).push(" AND household_id IN (");
+    for (i, id) in household_ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*id);
+    }
+    sql.push(") ORDER BY household_id, valid_from");
+    Ok(sql
+        .query_for(conn)
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// One cell of the village counts: (village, status, monitoring, households, people).
+pub type CountCell = (String, String, String, i64, i64);
+
+/// The maintained `village_counts` cells of a county that are not zero, in key order.
+pub async fn stored_counts(conn: &mut AnyConnection, county: &str) -> Result<Vec<CountCell>> {
+    Ok(sqlx::query_as(
+        "SELECT village_code, status, monitoring, households, people FROM village_counts \
+         WHERE county_code = $1 AND (households <> 0 OR people <> 0) ORDER BY village_code, status, monitoring",
+    )
+    .bind(county)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The same cells recounted from the county's households.
+pub async fn recount(conn: &mut AnyConnection, county: &str) -> Result<Vec<CountCell>> {
+    Ok(sqlx::query_as(
+        "SELECT village_code, status, monitoring, CAST(COUNT(*) AS BIGINT), \
+         CAST(COALESCE(SUM(member_count), 0) AS BIGINT) FROM households WHERE county_code = $1 \
+         GROUP BY village_code, status, monitoring ORDER BY village_code, status, monitoring",
+    )
+    .bind(county)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Events, members and periods of the county whose household does not exist: (table, rows).
+pub async fn orphans(conn: &mut AnyConnection, county: &str) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for (table, key) in [
+        ("events", "household_id"),
+        ("members", "household_id"),
+        ("household_periods", "household_id"),
+    ] {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} t WHERE t.county_code = $1 AND NOT EXISTS \
+             (SELECT 1 FROM households h WHERE h.county_code = t.county_code AND h.id = t.{key})"
+        )))
+        .bind(county)
+        .fetch_one(&mut *conn)
+        .await?;
+        if n > 0 {
+            out.push((table.to_string(), n));
+        }
+    }
+    Ok(out)
+}

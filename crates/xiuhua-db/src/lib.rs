@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod backup;
 pub mod codes;
+pub mod departments;
 pub mod events;
 pub mod households;
 pub mod ids;
@@ -200,8 +201,19 @@ impl Db {
         self.backend
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction that may write. On SQLite it is `BEGIN IMMEDIATE`: it takes the
+    /// write lock at the start (waiting up to the busy timeout for another writer), so a
+    /// transaction that reads and then writes is never refused with "database is locked" when
+    /// a concurrent writer committed in between (a deferred transaction cannot upgrade then).
     pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Starts a transaction that only reads (it does not block writers on SQLite).
+    pub async fn begin_read(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
     }
 

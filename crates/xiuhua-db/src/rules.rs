@@ -207,3 +207,19 @@ pub async fn find_result(
     .fetch_optional(conn)
     .await?)
 }
+
+/// Runs inside `region` whose number of stored results differs from their `units`:
+/// (run id, units, results stored).
+pub async fn incomplete_runs(
+    conn: &mut AnyConnection,
+    region: &str,
+) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT r.id, r.units, CAST((SELECT COUNT(*) FROM rule_results x WHERE x.run_id = r.id) AS BIGINT) AS n \
+         FROM rule_runs r WHERE r.region_code LIKE $1 \
+         AND r.units <> (SELECT COUNT(*) FROM rule_results x WHERE x.run_id = r.id) ORDER BY r.id",
+    )
+    .bind(format!("{region}%"))
+    .fetch_all(conn)
+    .await?)
+}

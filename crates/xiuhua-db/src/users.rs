@@ -162,3 +162,143 @@ pub async fn purge_sessions(conn: &mut AnyConnection, now: &str) -> Result<u64> 
         .await?
         .rows_affected())
 }
+
+/// Changes a user's name, role, region and active flag.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    display_name: &str,
+    role: &str,
+    region_code: &str,
+    is_active: i16,
+) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE users SET display_name = $1, role = $2, region_code = $3, is_active = $4 WHERE id = $5",
+    )
+    .bind(display_name)
+    .bind(role)
+    .bind(region_code)
+    .bind(is_active)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if n == 1 { Ok(()) } else { Err(Error::NotFound) }
+}
+
+/// Ends every session of a user.
+pub async fn delete_sessions_of(conn: &mut AnyConnection, user_id: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Ends every session of a user except the one with this CSRF token (the caller's own).
+pub async fn delete_other_sessions(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    keep_csrf: &str,
+) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND csrf_token <> $2")
+            .bind(user_id)
+            .bind(keep_csrf)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// A stored API token (only the hash of its secret).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct TokenRow {
+    /// Id.
+    pub id: i64,
+    /// SHA-256 of the secret.
+    pub token_hash: String,
+    /// What it is for.
+    pub name: String,
+    /// What it may do.
+    pub scope: String,
+    /// Department code.
+    pub department: String,
+    /// Region the pushed data may concern.
+    pub region_code: String,
+    /// Who created it.
+    pub created_by: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+    /// RFC 3339 UTC, if revoked.
+    pub revoked_at: Option<String>,
+    /// RFC 3339 UTC of the last use.
+    pub last_used_at: Option<String>,
+}
+
+const TOKEN_COLS: &str = "id, token_hash, name, scope, department, region_code, created_by, created_at, expires_at, revoked_at, last_used_at";
+
+/// Stores a token.
+pub async fn insert_token(conn: &mut AnyConnection, t: &TokenRow) -> Result<()> {
+    crate::sql::insert_rows(
+        conn,
+        &format!("INSERT INTO api_tokens ({TOKEN_COLS})"),
+        "",
+        vec![vec![
+            t.id.into(),
+            t.token_hash.clone().into(),
+            t.name.clone().into(),
+            t.scope.clone().into(),
+            t.department.clone().into(),
+            t.region_code.clone().into(),
+            t.created_by.clone().into(),
+            t.created_at.clone().into(),
+            t.expires_at.clone().into(),
+            t.revoked_at.clone().into(),
+            t.last_used_at.clone().into(),
+        ]],
+    )
+    .await?;
+    Ok(())
+}
+
+/// All tokens, newest first.
+pub async fn list_tokens(conn: &mut AnyConnection) -> Result<Vec<TokenRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id DESC"
+    )))
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The token with this secret hash.
+pub async fn find_token(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<TokenRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1"
+    )))
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Marks a token revoked.
+pub async fn revoke_token(conn: &mut AnyConnection, id: i64, at: &str) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the last use of a token.
+pub async fn touch_token(conn: &mut AnyConnection, id: i64, at: &str) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_households))
         .routes(routes!(get_household, update_household))
         .routes(routes!(get_region))
+        .routes(routes!(crate::admin_web::push_department_data))
         .merge(crate::rules_web::api_router())
 }
 

@@ -206,3 +206,42 @@ impl IntoResponse for WebError {
         }
     }
 }
+
+/// Rewrites the plain-text rejections that axum's extractors produce for API requests (a body
+/// that is not JSON, a path id that is not a number, a missing `Content-Type` …) into the same
+/// JSON error envelope as every other API error, keeping their status.
+pub async fn api_rejections_as_json(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let plain = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !api || !plain || !res.status().is_client_error() {
+        return res;
+    }
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&bytes).into_owned();
+    let code = match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        _ => "bad_request",
+    };
+    envelope(
+        status,
+        code,
+        detail.clone(),
+        format!("请求格式错误：{detail}"),
+        vec![],
+    )
+}

@@ -4,6 +4,7 @@
 //! **Invariant:** this is the only crate that knows HTTP, HTML and JSON wire shapes; it runs no
 //! SQL of its own and holds no business rules — every handler calls `xiuhua-app`.
 
+pub mod admin_web;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -124,6 +125,28 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
             "/rules/runs/{run}/households/{household}",
             get(rules_web::explain_stored),
         )
+        .route(
+            "/admin/users",
+            get(admin_web::users_list).post(admin_web::user_create),
+        )
+        .route(
+            "/admin/users/{id}",
+            get(admin_web::user_show).post(admin_web::user_update),
+        )
+        .route(
+            "/admin/users/{id}/password",
+            post(admin_web::user_reset_password),
+        )
+        .route(
+            "/admin/tokens",
+            get(admin_web::tokens_list).post(admin_web::token_create),
+        )
+        .route("/admin/tokens/{id}/revoke", post(admin_web::token_revoke))
+        .route("/departments", get(admin_web::department_batches))
+        .route(
+            "/account/password",
+            get(admin_web::password_form).post(admin_web::password_change),
+        )
         .route("/static/app.css", get(app_css))
         .route("/healthz", get(healthz))
         .route(
@@ -135,6 +158,7 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
         )
         .merge(api_router)
         .with_state(state)
+        .layer(axum::middleware::from_fn(error::api_rejections_as_json))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(
                 header::X_CONTENT_TYPE_OPTIONS,

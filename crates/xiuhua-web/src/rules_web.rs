@@ -704,10 +704,36 @@ pub struct SimulationDto {
     pub entered: i64,
     /// No longer holding.
     pub left: i64,
-    /// Per village: code, name, entered, left (villages with changes only).
-    pub villages: Vec<(String, String, i64, i64)>,
-    /// Households whose decision changes: id, 户编号, before, after.
-    pub households: Vec<(i64, String, String, String)>,
+    /// Villages with changes.
+    pub villages: Vec<SimulatedVillageDto>,
+    /// Households whose decision changes.
+    pub households: Vec<SimulatedHouseholdDto>,
+}
+
+/// One village's changes in a simulation.
+#[derive(Serialize, ToSchema)]
+pub struct SimulatedVillageDto {
+    /// 行政村 code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Households that would newly hold.
+    pub entered: i64,
+    /// Households that would no longer hold.
+    pub left: i64,
+}
+
+/// A household whose decision a simulation changes.
+#[derive(Serialize, ToSchema)]
+pub struct SimulatedHouseholdDto {
+    /// Household id.
+    pub id: i64,
+    /// 户编号.
+    pub household_no: String,
+    /// Decision under the rules in force.
+    pub before: String,
+    /// Decision with the changed parameters.
+    pub after: String,
 }
 
 /// Evaluate a rule set with changed parameters against the registry; nothing is written.
@@ -762,18 +788,21 @@ async fn simulate_rule_set(
             .villages
             .iter()
             .filter(|v| v.entered + v.left > 0)
-            .map(|v| (v.code.clone(), v.name.clone(), v.entered, v.left))
+            .map(|v| SimulatedVillageDto {
+                code: v.code.clone(),
+                name: v.name.clone(),
+                entered: v.entered,
+                left: v.left,
+            })
             .collect(),
         households: sim
             .flips
             .iter()
-            .map(|f| {
-                (
-                    f.household_id,
-                    f.household_no.clone(),
-                    f.before.as_str().into(),
-                    f.after.as_str().into(),
-                )
+            .map(|f| SimulatedHouseholdDto {
+                id: f.household_id,
+                household_no: f.household_no.clone(),
+                before: f.before.as_str().into(),
+                after: f.after.as_str().into(),
             })
             .collect(),
     }))

@@ -191,6 +191,13 @@ pub enum Command {
         #[command(subcommand)]
         cmd: crate::rules_cli::RulesCommand,
     },
+    /// Check a county's stored registry against its event log (rows, members, periods,
+    /// counts) and stored rule runs for completeness; exits non-zero on any difference.
+    Check {
+        /// County code.
+        #[arg(long, default_value = xiuhua_app::demo::COUNTY_CODE)]
+        county: String,
+    },
     /// Back up the whole database (online: the server may keep running) into one SQLite file
     /// with a fingerprint of every table; works the same from SQLite and PostgreSQL.
     Backup {
@@ -574,6 +581,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 std::fs::write(out, bytes)
                     .with_context(|| format!("cannot write {}", out.display()))?;
                 println!("written to {}", out.display());
+            }
+        }
+        Command::Check { county } => {
+            let s = open(&args).await?;
+            let started = Instant::now();
+            let r = xiuhua_app::check::check_county(&s, &CurrentUser::system(), county)
+                .await
+                .map_err(cli_error)?;
+            for p in &r.problems {
+                println!("PROBLEM: {p}");
+            }
+            println!(
+                "checked {} households, {} events of county {county} in {:.1} s: {} problems",
+                r.households,
+                r.events,
+                started.elapsed().as_secs_f64(),
+                r.problems.len()
+            );
+            if !r.problems.is_empty() {
+                bail!("county {county} is not consistent");
             }
         }
         Command::Backup { out } => {

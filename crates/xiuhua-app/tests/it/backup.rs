@@ -239,3 +239,48 @@ async fn a_backup_never_overwrites_and_needs_the_system_administrator() {
     }
     assert!(!other.exists());
 }
+
+#[tokio::test]
+async fn the_consistency_check_passes_on_a_clean_registry_and_names_each_damage() {
+    let c = populated().await;
+    let r = xiuhua_app::check::check_county(&c.s, &admin(), "451228")
+        .await
+        .unwrap();
+    assert_eq!(r.households, 80);
+    assert!(r.events >= 80);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+
+    let mut conn = c.s.db.acquire().await.unwrap();
+    for damage in [
+        "DELETE FROM members WHERE id = (SELECT MIN(id) FROM members)",
+        "UPDATE village_counts SET people = people + 1 WHERE village_code = (SELECT MIN(village_code) FROM village_counts)",
+        "UPDATE households SET version = version + 1 WHERE id = (SELECT MAX(id) FROM households)",
+        "DELETE FROM rule_results WHERE unit = (SELECT MIN(unit) FROM rule_results)",
+    ] {
+        xiuhua_db::sql::Sql::new(damage)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let r = xiuhua_app::check::check_county(&c.s, &admin(), "451228")
+        .await
+        .unwrap();
+    let all = r.problems.join("\n");
+    assert_eq!(r.problems.len(), 4, "{all}");
+    for what in [
+        "members table",
+        "village counts",
+        "stored row differs",
+        "rule run",
+    ] {
+        assert!(all.contains(what), "{what} not reported:\n{all}");
+    }
+    let e = xiuhua_app::check::check_county(
+        &c.s,
+        &user(xiuhua_app::auth::Role::Township, "451228101"),
+        "451228",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, xiuhua_app::Error::Forbidden(_)), "{e:?}");
+}

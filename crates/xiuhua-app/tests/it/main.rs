@@ -9,4 +9,5 @@ mod registry;
 mod rules;
 mod scope;
 mod support;
+mod users;
 mod years;

@@ -41,6 +41,16 @@ async fn a_township_user_cannot_read_or_write_another_township() {
         registry::edit_household(&c.s, &u, a, 1, p.clone(), &meta(d(2020, 1, 1))).await,
         Err(Error::NotFound { .. })
     ));
+    // A stale version must not turn into a conflict that shows the foreign household, and a
+    // household that does not exist answers like one outside the region.
+    assert!(matches!(
+        registry::edit_household(&c.s, &u, a, 7, p.clone(), &meta(d(2020, 1, 1))).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        registry::edit_household(&c.s, &u, b + 999, 1, p.clone(), &meta(d(2020, 1, 1))).await,
+        Err(Error::NotFound { .. })
+    ));
     let viewer = user(Role::Viewer, "451228");
     assert!(matches!(
         registry::edit_household(&c.s, &viewer, b, 1, p, &meta(d(2020, 1, 1))).await,

@@ -1,6 +1,7 @@
 //! In-process HTTP tests: the real router over a real database (SQLite, or PostgreSQL when
 //! `XIUHUA_TEST_DATABASE_URL` is set), requests sent with `tower::ServiceExt::oneshot`.
 
+mod admin;
 mod api;
 mod openapi;
 mod pages;

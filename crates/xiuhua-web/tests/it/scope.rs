@@ -110,7 +110,20 @@ async fn no_route_reads_or_writes_another_townships_households() {
                 .replace("{code}", other_region);
             let (path, body) = match (method.as_str(), template.as_str()) {
                 ("POST", "/api/v1/session") => continue, // logging in is not scoped
-                ("GET", "/api/v1/me") => continue,       // only the caller's own account
+                ("POST", "/api/v1/department-data") => {
+                    // Department tokens only: a session is not accepted at all.
+                    let r = app
+                        .json(method, template, json!(null), Some(&c), true)
+                        .await;
+                    assert_eq!(
+                        r.status,
+                        StatusCode::UNAUTHORIZED,
+                        "{name} pushed with a session"
+                    );
+                    checked += 1;
+                    continue;
+                }
+                ("GET", "/api/v1/me") => continue, // only the caller's own account
                 ("GET", "/api/v1/rule-sets") | ("GET", "/api/v1/rule-sets/{id}") => continue, // policy, not personal data
                 ("POST", "/api/v1/rule-sets") => (
                     path,

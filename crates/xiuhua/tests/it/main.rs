@@ -2,6 +2,7 @@
 //! start-up errors for a damaged data directory or an unreachable database. They run on
 //! SQLite, and on PostgreSQL too when `XIUHUA_TEST_DATABASE_URL` is set.
 
+mod durability;
 mod tidy;
 
 use std::io::{BufRead, BufReader, Read, Write};
