@@ -168,7 +168,14 @@ pub async fn copy_table(
         if dst.is_some() {
             if head.is_none() {
                 let cols: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
-                head = Some(format!("INSERT INTO {table} ({})", cols.join(", ")));
+                // The comment keeps the text apart from the application's own INSERTs: sqlx
+                // caches prepared statements by text per connection, and PostgreSQL fixes the
+                // parameter types at the first prepare (e.g. INT4 for a year bound as i32),
+                // which then refuses the BIGINT values bound here.
+                head = Some(format!(
+                    "INSERT /* xiuhua copy */ INTO {table} ({})",
+                    cols.join(", ")
+                ));
             }
             batch.push(values);
             if batch.len() == BATCH {

@@ -7,6 +7,7 @@
 pub mod admin_web;
 pub mod api;
 pub mod auth;
+pub mod edit_web;
 pub mod error;
 pub mod i18n;
 pub mod pages;
@@ -105,6 +106,7 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
         .route("/households", get(pages::households))
         .route("/households/{id}", get(pages::household))
         .route("/households/export", get(transfers::export_list))
+        .route("/households/{id}/edit", post(edit_web::edit))
         .route(
             "/imports",
             get(transfers::import_form)

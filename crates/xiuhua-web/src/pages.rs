@@ -608,6 +608,9 @@ struct HouseholdPage {
     checklists: Vec<xiuhua_app::rules::Checklist>,
     /// Stored decisions: run id, rule-set name, version, as-of date, decision.
     stored: Vec<(i64, String, i64, String, String)>,
+    /// Writing roles get the edit form (current state only, not "as of").
+    can_edit: bool,
+    edit: crate::edit_web::EditForm,
 }
 
 /// A JSON value shown to a person, with code labels where the field has a code list.
@@ -934,6 +937,17 @@ pub async fn household(
         history,
         checklists,
         stored,
+        can_edit: exists && as_of.is_none() && auth.user.role.can_write(),
+        edit: crate::edit_web::edit_form(
+            lang,
+            v.version,
+            serde_json::to_value(&v.state.fields)
+                .ok()
+                .and_then(|x| x.as_object().cloned())
+                .as_ref()
+                .unwrap_or(&serde_json::Map::new()),
+            &state.services.clock.today().to_string(),
+        ),
     };
     render(&page, lang)
 }

@@ -149,3 +149,76 @@ async fn malformed_api_requests_get_the_json_error_envelope() {
         "a page past the end is empty, not a crash"
     );
 }
+
+#[tokio::test]
+async fn a_second_save_of_the_same_household_shows_both_versions_and_overwrites_nothing() {
+    let app = TestApp::new().await;
+    let a = app.login("admin").await;
+    let b = app.login("gaoling").await;
+    let id = app.household_a;
+    // Both open the page: the form carries version 1.
+    for c in [&a, &b] {
+        let page = app.get(&format!("/households/{id}"), Some(c)).await;
+        assert!(
+            page.body.contains("edit-household")
+                && page.body.contains("name=\"version\" value=\"1\""),
+            "{}",
+            page.body
+        );
+    }
+    let form = |c: &Client, phone: &str| {
+        format!(
+            "csrf={}&version=1&phone={phone}&orig_phone=&cause_note=&orig_cause_note=&housing_area_m2=&orig_housing_area_m2=&farmland_mu=&orig_farmland_mu=&forest_mu=&orig_forest_mu=&effective_date=2026-11-20&reason=%E6%A0%B8%E5%AE%9E",
+            c.csrf
+        )
+    };
+    let r = app
+        .post_form(
+            &format!("/households/{id}/edit"),
+            &form(&a, "13800000001"),
+            Some(&a),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app
+        .post_form(
+            &format!("/households/{id}/edit"),
+            &form(&b, "13900000002"),
+            Some(&b),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("两个版本对照"), "{}", r.body);
+    assert!(
+        r.body.contains("13900000002") && r.body.contains("13800000001"),
+        "both values shown: {}",
+        r.body
+    );
+    assert!(
+        r.body.contains("name=\"version\" value=\"2\""),
+        "the form is refilled against version 2"
+    );
+    // The first save stands.
+    let v = app
+        .get(&format!("/api/v1/households/{id}"), Some(&a))
+        .await
+        .json();
+    assert_eq!(v["fields"]["phone"], "13800000001");
+    assert_eq!(v["version"], 2);
+    // A viewer gets no form, and posting is refused.
+    let viewer = app.login("viewer").await;
+    assert!(
+        !app.get(&format!("/households/{id}"), Some(&viewer))
+            .await
+            .body
+            .contains("edit-household")
+    );
+    let r = app
+        .post_form(
+            &format!("/households/{id}/edit"),
+            &form(&viewer, "1").replace("version=1", "version=2"),
+            Some(&viewer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
