@@ -34,6 +34,8 @@ const LEDGER: &[(Field, Kind)] = &[
     (Field::HouseholdNo, Kind::Text),
     (Field::HeadName, Kind::Text),
     (Field::Phone, Kind::Text),
+    (Field::BankName, Kind::Text),
+    (Field::BankAccount, Kind::Text),
     (Field::IdentificationStandard, Kind::Text),
     (Field::Attribute, Kind::Text),
     (Field::MainCause, Kind::Text),
@@ -83,6 +85,7 @@ pub fn ledger_columns() -> Vec<Column> {
                 Field::IdNumber => c.width(21.0),
                 Field::HouseholdNo | Field::VillageCode => c.width(18.0),
                 Field::Phone | Field::MemberPhone => c.width(13.0),
+                Field::BankAccount => c.width(22.0),
                 _ => c,
             }
         })
@@ -129,6 +132,12 @@ fn ledger_rows(
         Out::from(head),
         if full {
             Out::from(f.phone.clone())
+        } else {
+            Out::Empty
+        },
+        Out::from(f.bank_name.clone()),
+        if full {
+            Out::from(f.bank_account.clone())
         } else {
             Out::Empty
         },

@@ -400,6 +400,22 @@ fn interpret(
     if let Some((_, v)) = hv(Field::Phone) {
         f.phone = Some(text(v));
     }
+    if let Some((_, v)) = hv(Field::BankName) {
+        f.bank_name = Some(text(v));
+    }
+    if let Some((r, v)) = hv(Field::BankAccount) {
+        // Account numbers are longer than the 15 digits a spreadsheet number keeps.
+        match xiuhua_xlsx::cell::id_number_text(v) {
+            Ok(t) => f.bank_account = Some(t),
+            Err(_) => p.cell(
+                r,
+                Field::BankAccount,
+                v,
+                "银行账号被Excel存成了数字，后几位已丢失；请把该列设为文本后重新填写".into(),
+                "the bank account was stored as a number and lost its last digits".into(),
+            ),
+        }
+    }
     coded(
         p,
         Field::IdentificationStandard,

@@ -708,7 +708,7 @@ pub async fn household(
     if !user.can_see(&row.village_code) {
         return Err(not_found());
     }
-    let events = xiuhua_db::events::list_for_household(&mut conn, id).await?;
+    let mut events = xiuhua_db::events::list_for_household(&mut conn, id).await?;
     let state = match as_of {
         Some(d) => event::state_as_of(&events, d).map_err(|e| Error::Unexpected(e.into()))?,
         None => {
@@ -722,7 +722,20 @@ pub async fn household(
             })
         }
     };
-    let state = state.unwrap_or_default();
+    let mut state = state.unwrap_or_default();
+    if !user.role.sees_personal_data() {
+        // Phones, bank accounts and identity numbers never leave here in full for this role.
+        state.mask_personal_data();
+        for e in &mut events {
+            // The history carries the same values (a phone set, a member added).
+            if let Ok(mut v) = serde_json::to_value(&e.changes) {
+                xiuhua_domain::household::mask_json(&mut v);
+                if let Ok(masked) = serde_json::from_value(v) {
+                    e.changes = masked;
+                }
+            }
+        }
+    }
     let mut region_names = Vec::new();
     let code = if state.fields.village_code.is_empty() {
         row.village_code.clone()

@@ -179,6 +179,10 @@ pub struct HouseholdFields {
     pub group_code: Option<String>,
     /// 联系电话
     pub phone: Option<String>,
+    /// 开户银行 (bank of the account that receives subsidies).
+    pub bank_name: Option<String>,
+    /// 银行账号 (the 一卡通 / subsidy account).
+    pub bank_account: Option<String>,
     /// 识别标准 (code list `identification_standard`).
     pub identification_standard: Option<String>,
     /// 贫困户属性 (code list `household_attribute`).
@@ -329,5 +333,93 @@ impl HouseholdState {
     }
 }
 
+/// A phone number for people who may not see it: the first 3 and last 4 digits kept
+/// (`138****5678`); short numbers keep only their last 2.
+pub fn mask_phone(p: &str) -> String {
+    let chars: Vec<char> = p.trim().chars().collect();
+    let n = chars.len();
+    if n >= 8 {
+        chars[..3].iter().collect::<String>()
+            + &"*".repeat(n - 7)
+            + &chars[n - 4..].iter().collect::<String>()
+    } else {
+        "*".repeat(n.saturating_sub(2)) + &chars[n.saturating_sub(2)..].iter().collect::<String>()
+    }
+}
+
+/// A bank account for people who may not see it: only the last 4 characters kept.
+pub fn mask_account(a: &str) -> String {
+    let chars: Vec<char> = a.trim().chars().collect();
+    let keep = chars.len().min(4);
+    "*".repeat(chars.len() - keep) + &chars[chars.len() - keep..].iter().collect::<String>()
+}
+
+/// An identity number for people who may not see it: first 4 and last 4 kept.
+pub fn mask_id_number(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() < 9 {
+        return "*".repeat(chars.len());
+    }
+    let n = chars.len();
+    chars[..4].iter().collect::<String>()
+        + &"*".repeat(n - 8)
+        + &chars[n - 4..].iter().collect::<String>()
+}
+
+/// Personal data in a JSON patch or payload masked in place (`phone`, `bank_account`,
+/// `id_number`, at any depth).
+pub fn mask_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                match (k.as_str(), &*x) {
+                    ("phone", serde_json::Value::String(s)) => *x = mask_phone(s).into(),
+                    ("bank_account", serde_json::Value::String(s)) => *x = mask_account(s).into(),
+                    ("id_number", serde_json::Value::String(s)) => *x = mask_id_number(s).into(),
+                    _ => mask_json(x),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(mask_json),
+        _ => {}
+    }
+}
+
+impl HouseholdState {
+    /// Masks phones, bank accounts and identity numbers in place (for roles without
+    /// personal-data rights).
+    pub fn mask_personal_data(&mut self) {
+        let f = &mut self.fields;
+        f.phone = f.phone.as_deref().map(mask_phone);
+        f.bank_account = f.bank_account.as_deref().map(mask_account);
+        for m in &mut self.members {
+            m.phone = m.phone.as_deref().map(mask_phone);
+            m.id_number = mask_id_number(&m.id_number);
+        }
+    }
+}
+
 /// A JSON object of changed fields, keyed by field name (the event-log patch format).
 pub type FieldPatch = BTreeMap<String, serde_json::Value>;
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+
+    #[test]
+    fn personal_data_is_masked_keeping_only_what_identifies_nothing() {
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("0778-5212345"), "077*****2345");
+        assert_eq!(mask_phone("12345"), "***45");
+        assert_eq!(mask_account("6217002870012345678"), "***************5678");
+        assert_eq!(mask_account("12"), "12");
+        assert_eq!(mask_id_number("45122819700102011X"), "4512**********011X");
+        let mut v = serde_json::json!({"op": "set_fields", "patch": {"phone": "13812345678", "bank_account": "6217002870012345678", "note": "x"},
+            "members": [{"id_number": "45122819700102011X", "name": "韦"}]});
+        mask_json(&mut v);
+        assert_eq!(v["patch"]["phone"], "138****5678");
+        assert_eq!(v["patch"]["bank_account"], "***************5678");
+        assert_eq!(v["patch"]["note"], "x");
+        assert_eq!(v["members"][0]["id_number"], "4512**********011X");
+    }
+}

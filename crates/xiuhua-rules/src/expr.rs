@@ -129,8 +129,51 @@ pub struct Scope<'a> {
     pub inputs: &'a [(String, Ty)],
 }
 
+/// The most operator characters (`+ - * / % < > = ! & | [ . ?`) one expression may hold.
+///
+/// Each operator can add a level to the syntax tree, which the `cel` parser, the compiler and
+/// the evaluator all walk recursively, and the parser limits only nesting in brackets: a chain
+/// such as `1 + 1 + … + 1` of a few thousand terms overflowed the stack and aborted the whole
+/// process (found with the `rule_file` fuzz target). The shipped rule sets use at most 39.
+pub const MAX_OPERATORS: usize = 256;
+
+/// The deepest syntax tree the compiler accepts. The compiler and the evaluator recurse once per
+/// level, and an unoptimised build overflowed a 2 MiB thread stack (the default of spawned and
+/// tokio threads) at about 150 levels. `&&` and `||` chains are balanced by the parser, so long
+/// lists of conditions stay shallow; the shipped rule sets reach 10.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses an expression with more than [`MAX_OPERATORS`] operator characters, pointing at the
+/// first one past the limit.
+fn check_size(source: &str) -> Result<(), ExprError> {
+    let (mut line, mut column, mut operators) = (1, 1, 0);
+    for c in source.chars() {
+        if "+-*/%<>=!&|[.?".contains(c) {
+            operators += 1;
+            if operators > MAX_OPERATORS {
+                return Err(ExprError {
+                    line,
+                    column,
+                    message_zh: format!("表达式过于复杂：运算符超过 {MAX_OPERATORS} 个，请简化"),
+                    message_en: format!(
+                        "expression too complex: more than {MAX_OPERATORS} operators"
+                    ),
+                });
+            }
+        }
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Parses and compiles one expression.
 pub fn compile(source: &str, scope: &Scope<'_>) -> Result<Compiled, ExprError> {
+    check_size(source)?;
     let parser = cel::Env::default().parser();
     let (ast, info) = parser.parse_with_source_info(source).map_err(|errs| {
         let first = errs.errors.first();
@@ -152,6 +195,7 @@ pub fn compile(source: &str, scope: &Scope<'_>) -> Result<Compiled, ExprError> {
         locals: Vec::new(),
         refs: Vec::new(),
         seen: BTreeSet::new(),
+        depth: 0,
     };
     let (node, ty) = c.expr(&ast)?;
     Ok(Compiled {
@@ -168,6 +212,8 @@ struct Compiler<'s> {
     locals: Vec<(String, Ty)>,
     refs: Vec<Ref>,
     seen: BTreeSet<Ref>,
+    /// Levels of [`Compiler::expr`] currently entered.
+    depth: usize,
 }
 
 type R = Result<(Node, Ty), ExprError>;
@@ -229,6 +275,20 @@ impl Compiler<'_> {
     }
 
     fn expr(&mut self, e: &IdedExpr) -> R {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(
+                e,
+                format!("表达式嵌套过深（超过 {MAX_DEPTH} 层），请简化"),
+                format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
+            ));
+        }
+        self.depth += 1;
+        let r = self.expr_at_depth(e);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_at_depth(&mut self, e: &IdedExpr) -> R {
         match &e.expr {
             Expr::Literal(l) => self.literal(e, l),
             Expr::Ident(name) => self.ident(e, name),
@@ -1123,6 +1183,30 @@ mod tests {
         assert!(e.message_zh.contains("未知的函数"), "{e:?}");
         let e = err("exit_year == null");
         assert!(e.message_zh.contains("null"), "{e:?}");
+    }
+
+    #[test]
+    fn long_operator_chains_are_refused_not_a_stack_overflow() {
+        // Found with the `rule_file` fuzz target: a chain of 3,000 `+` overflowed the
+        // compiler's stack (10,000 the `cel` parser's) and aborted the process instead of
+        // refusing the file.
+        let chain = |terms: usize| vec!["people"; terms].join(" + ") + " > 0";
+        let e = err(&chain(10_000));
+        // At the first operator past the limit: the 257th `+`, each term being 9 characters.
+        assert_eq!((e.line, e.column), (1, 9 * (MAX_OPERATORS + 1) - 1));
+        assert!(e.message_en.contains("too complex"), "{e:?}");
+        let e = err(&(vec!["people"; 300].join("\n + ") + " > 0"));
+        // Lines are counted too: the 257th `+` starts line 258.
+        assert_eq!((e.line, e.column), (MAX_OPERATORS + 2, 2));
+        // A chain of n terms is n + 1 levels deep (`>`, n - 1 `+`, a name).
+        let e = err(&chain(MAX_DEPTH));
+        assert!(e.message_en.contains("nested too deeply"), "{e:?}");
+        // The deepest expression allowed compiles and evaluates within a test thread's stack
+        // (2 MiB), unoptimised.
+        assert_eq!(run(&chain(MAX_DEPTH - 1), &household()), Val::Bool(true));
+        // Long lists of conditions are balanced by the parser: not deep.
+        let any = vec!["people > 0"; 80].join(" || ");
+        assert_eq!(run(&any, &household()), Val::Bool(true));
     }
 
     #[test]

@@ -324,6 +324,8 @@ pub const FIELD_LABELS: &[(&str, &str, &str, Option<&str>)] = &[
     ("village_code", "行政村", "Village", None),
     ("group_code", "村民小组", "Group", None),
     ("phone", "联系电话", "Phone", None),
+    ("bank_name", "开户银行", "Bank", None),
+    ("bank_account", "银行账号", "Bank account", None),
     (
         "identification_standard",
         "识别标准",

@@ -31,6 +31,10 @@ pub enum Field {
     HeadName,
     /// 户联系电话
     Phone,
+    /// 开户银行
+    BankName,
+    /// 银行账号
+    BankAccount,
     /// 识别标准
     IdentificationStandard,
     /// 贫困户属性
@@ -165,6 +169,18 @@ pub const COLUMNS: &[(Field, Level, &str, &[&str])] = &[
         Level::Household,
         "phone",
         &["户联系电话", "联系电话", "家庭联系电话"],
+    ),
+    (
+        Field::BankName,
+        Level::Household,
+        "bank_name",
+        &["开户银行", "开户行", "银行名称"],
+    ),
+    (
+        Field::BankAccount,
+        Level::Household,
+        "bank_account",
+        &["银行账号", "银行卡号", "一卡通账号", "开户账号", "收款账号"],
     ),
     (
         Field::IdentificationStandard,

@@ -154,14 +154,61 @@ fn data(v: &calamine::Data) -> CellValue {
     }
 }
 
+/// What filling in merged cells may cost in one sheet, in steps (rows visited, merged regions
+/// looked at, cells filled): this many, plus [`FILL_STEPS_PER_CELL`] for every non-empty cell
+/// read. The work depends on the merges and the row numbers, not on the file's size: a 5 KB
+/// workbook merging `A3:XFD1048576` with one cell in its last row asked for 17 billion steps
+/// (found with the `ledger_xlsx` fuzz target). The base covers visiting every row of a sheet
+/// (1,048,576) once.
+const FILL_STEPS_BASE: u64 = 1_200_000;
+
+/// Steps allowed per non-empty cell read: a ledger row merges fewer household cells than it
+/// has cells of its own (members' names, numbers, relations …) times this.
+const FILL_STEPS_PER_CELL: u64 = 8;
+
 /// Fills cells covered by vertical or horizontal merges with the merge's top-left value.
 struct Merges {
+    /// Regions sorted by first row, each with the value of its top-left cell once read.
     regions: Vec<(Dimensions, Option<CellValue>)>,
+    /// Regions before this index start at or above the last row applied.
+    next: usize,
+    /// Indices of the regions that may cover the current row: a row costs only these.
+    active: Vec<usize>,
+    /// Steps taken so far.
+    steps: u64,
+    /// Steps allowed so far (grows with the cells read).
+    budget: u64,
 }
 
 impl Merges {
-    fn apply(&mut self, row0: u32, cells: &mut Vec<CellValue>) {
-        for (dim, value) in &mut self.regions {
+    fn new(mut regions: Vec<Dimensions>) -> Merges {
+        regions.sort_by_key(|d| d.start.0);
+        Merges {
+            regions: regions.into_iter().map(|d| (d, None)).collect(),
+            next: 0,
+            active: Vec::new(),
+            steps: 0,
+            budget: FILL_STEPS_BASE,
+        }
+    }
+
+    /// Fills row `row0`; refuses the sheet once filling costs more than its budget.
+    fn apply(&mut self, row0: u32, cells: &mut Vec<CellValue>) -> Result<(), ReadError> {
+        let read = cells.iter().filter(|c| !c.is_empty()).count() as u64;
+        self.budget = self.budget.saturating_add(read * FILL_STEPS_PER_CELL);
+        // Rows arrive in increasing order (in a well-formed sheet): regions that ended above
+        // this row are done, those starting at or above it join.
+        let regions = &self.regions;
+        self.active.retain(|i| regions[*i].0.end.0 >= row0);
+        while let Some((dim, _)) = self.regions.get(self.next)
+            && dim.start.0 <= row0
+        {
+            self.active.push(self.next);
+            self.next += 1;
+        }
+        self.steps += 1 + self.active.len() as u64;
+        for i in &self.active {
+            let (dim, value) = &mut self.regions[*i];
             if row0 < dim.start.0 || row0 > dim.end.0 {
                 continue;
             }
@@ -169,6 +216,10 @@ impl Merges {
                 *value = cells.get(dim.start.1 as usize).cloned();
             }
             let Some(v) = value.clone() else { continue };
+            self.steps += u64::from(dim.end.1.saturating_sub(dim.start.1)) + 1;
+            if self.steps > self.budget {
+                break;
+            }
             for c in dim.start.1..=dim.end.1 {
                 let c = c as usize;
                 if cells.len() <= c {
@@ -179,6 +230,15 @@ impl Merges {
                 }
             }
         }
+        if self.steps > self.budget {
+            return Err(ReadError::Corrupt(format!(
+                "合并单元格覆盖的范围远超表中的数据（第{}行），请取消多余的合并或删除多余的行后再导入 \
+                 (merged cells cover far more than the data, at row {})",
+                row0 + 1,
+                row0 + 1
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -186,36 +246,35 @@ fn read_xlsx(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resu
     let mut wb: Xlsx<BufReader<File>> = calamine::open_workbook(path).map_err(xlsx_error)?;
     for sheet in wb.sheet_names() {
         let merged = wb.merge_cells_by_sheet_name(&sheet).map_err(xlsx_error)?;
-        let mut merges = Merges {
-            regions: merged.into_iter().map(|d| (d, None)).collect(),
-        };
+        let mut merges = Merges::new(merged);
         let mut reader = wb.worksheet_cells_reader(&sheet).map_err(xlsx_error)?;
         let mut current: Option<u32> = None;
         let mut cells: Vec<CellValue> = Vec::new();
-        let mut flush = |r: u32, cells: &mut Vec<CellValue>| -> ControlFlow<()> {
-            merges.apply(r, cells);
-            if cells.iter().all(CellValue::is_empty) {
+        let mut flush =
+            |r: u32, cells: &mut Vec<CellValue>| -> Result<ControlFlow<()>, ReadError> {
+                merges.apply(r, cells)?;
+                if cells.iter().all(CellValue::is_empty) {
+                    cells.clear();
+                    return Ok(ControlFlow::Continue(()));
+                }
+                let flow = f(Row {
+                    sheet: &sheet,
+                    row: r as usize + 1,
+                    cells,
+                });
                 cells.clear();
-                return ControlFlow::Continue(());
-            }
-            let flow = f(Row {
-                sheet: &sheet,
-                row: r as usize + 1,
-                cells,
-            });
-            cells.clear();
-            flow
-        };
+                Ok(flow)
+            };
         while let Some(cell) = reader.next_cell().map_err(xlsx_error)? {
             let (r, c) = cell.get_position();
             if current != Some(r) {
                 if let Some(prev) = current {
-                    if flush(prev, &mut cells).is_break() {
+                    if flush(prev, &mut cells)?.is_break() {
                         return Ok(());
                     }
                     // Rows between the previous and this one may be covered by merges only.
                     for gap in prev + 1..r {
-                        if flush(gap, &mut cells).is_break() {
+                        if flush(gap, &mut cells)?.is_break() {
                             return Ok(());
                         }
                     }
@@ -229,7 +288,7 @@ fn read_xlsx(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resu
             cells[c] = data_ref(cell.get_value());
         }
         if let Some(prev) = current
-            && flush(prev, &mut cells).is_break()
+            && flush(prev, &mut cells)?.is_break()
         {
             return Ok(());
         }
@@ -249,19 +308,12 @@ fn read_xls(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resul
             .worksheet_range(&sheet)
             .map_err(|e: calamine::XlsError| ReadError::Corrupt(e.to_string()))?;
         let (r0, c0) = range.start().unwrap_or((0, 0));
-        let mut merges = Merges {
-            regions: wb
-                .merge_cells_by_sheet_name(&sheet)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|d| (d, None))
-                .collect(),
-        };
+        let mut merges = Merges::new(wb.merge_cells_by_sheet_name(&sheet).unwrap_or_default());
         for (i, row) in range.rows().enumerate() {
             let mut cells = vec![CellValue::Empty; c0 as usize];
             cells.extend(row.iter().map(data));
             let r = r0 + i as u32;
-            merges.apply(r, &mut cells);
+            merges.apply(r, &mut cells)?;
             if cells.iter().all(CellValue::is_empty) {
                 continue;
             }
@@ -402,4 +454,109 @@ fn read_csv(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> CellValue {
+        CellValue::Text(s.into())
+    }
+
+    #[test]
+    fn merges_fill_title_household_cells_and_gap_rows() {
+        // Out of row order on purpose: the reader sorts them.
+        let mut m = Merges::new(vec![
+            Dimensions::new((3, 0), (4, 0)),
+            Dimensions::new((0, 0), (0, 3)),
+            Dimensions::new((5, 1), (7, 1)),
+        ]);
+        let mut title = vec![text("台账")];
+        m.apply(0, &mut title).unwrap();
+        assert_eq!(title, vec![text("台账"); 4]);
+        let mut rows: Vec<Vec<CellValue>> = vec![
+            vec![text("户1"), text("甲")],
+            vec![CellValue::Empty, text("乙")],
+            vec![text("户2"), text("丙"), text("x")],
+            vec![],
+            vec![text("户3")],
+        ];
+        for (i, cells) in rows.iter_mut().enumerate() {
+            m.apply(3 + i as u32, cells).unwrap();
+        }
+        assert_eq!(rows[1], vec![text("户1"), text("乙")]);
+        assert_eq!(rows[2], vec![text("户2"), text("丙"), text("x")]);
+        // A gap row inside a merge gets the merge's value only.
+        assert_eq!(rows[3], vec![CellValue::Empty, text("丙")]);
+        assert_eq!(rows[4], vec![text("户3"), text("丙")]);
+    }
+
+    #[test]
+    fn a_merge_ending_above_its_start_fills_nothing() {
+        // `<mergeCell ref="A2:G1"/>`: calamine 0.38 computes its size with an unchecked
+        // subtraction (a panic with overflow checks, a reversed region without).
+        let mut m = Merges::new(vec![Dimensions::new((1, 6), (0, 0))]);
+        for row in 0..3 {
+            let mut cells = vec![text("x")];
+            m.apply(row, &mut cells).unwrap();
+            assert_eq!(cells, vec![text("x")]);
+        }
+    }
+
+    #[test]
+    fn a_merge_over_the_whole_sheet_is_refused_not_a_hang() {
+        // Found with the `ledger_xlsx` fuzz target: `A3:XFD1048576` and a cell in the last row
+        // made the reader fill 16,384 cells in each of a million rows.
+        let mut m = Merges::new(vec![Dimensions::new((2, 0), (1_048_575, 16_383))]);
+        let mut refused = None;
+        for row in 2..1_048_576 {
+            let mut cells = if row == 2 {
+                vec![CellValue::Number(1.0)]
+            } else {
+                Vec::new()
+            };
+            if let Err(e) = m.apply(row, &mut cells) {
+                refused = Some((row, e));
+                break;
+            }
+            assert_eq!(cells.len(), 16_384);
+        }
+        let (row, e) = refused.expect("refused");
+        assert!(row < 1_000, "{row}");
+        assert!(e.message_zh().contains("合并单元格"), "{e}");
+    }
+
+    #[test]
+    fn a_large_ledger_with_merged_household_cells_is_read() {
+        // A million member rows, households of four, twelve household columns merged over their
+        // members and twenty member columns.
+        let regions = (0..250_000u32)
+            .flat_map(|h| (0..12).map(move |c| Dimensions::new((4 * h, c), (4 * h + 3, c))))
+            .collect();
+        let mut m = Merges::new(regions);
+        for row in 0..1_000_000u32 {
+            let mut cells = vec![CellValue::Empty; 12];
+            if row % 4 == 0 {
+                cells.fill(CellValue::Number(1.0));
+            }
+            cells.extend(std::iter::repeat_n(CellValue::Number(2.0), 20));
+            m.apply(row, &mut cells).unwrap();
+            assert!(!cells[11].is_empty());
+        }
+    }
+
+    #[test]
+    fn rows_far_apart_cost_only_the_merges_that_cover_them() {
+        // Many small merges near the top and rows far below: each row looks only at the merges
+        // that cover it, so a million rows take a million steps, not a million times 10,000.
+        let regions = (0..10_000)
+            .map(|i| Dimensions::new((i, 0), (i, 1)))
+            .collect();
+        let mut m = Merges::new(regions);
+        for row in 0..1_048_576 {
+            m.apply(row, &mut Vec::new()).unwrap();
+        }
+        assert!(m.steps < 1_100_000, "{}", m.steps);
+    }
 }

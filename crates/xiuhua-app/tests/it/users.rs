@@ -292,3 +292,60 @@ async fn a_department_token_pushes_all_rows_or_none_and_stops_working_when_revok
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn bank_accounts_import_as_text_and_are_masked_for_roles_without_rights() {
+    let c = ctx().await;
+    let dir = tempfile::tempdir().unwrap();
+    let head = idn(d(1970, 1, 2), 11);
+    let csv = format!(
+        "行政村代码,户编号,户类型,联系电话,开户银行,银行账号,姓名,身份证号,与户主关系\n\
+         451228101201,H9001,一般农户,13812345678,农村信用社,6217002870012345678,韦桂英,{head},户主\n"
+    );
+    let file = dir.path().join("台账.csv");
+    std::fs::write(&file, csv).unwrap();
+    let o = xiuhua_app::imports::ImportOptions {
+        county: "451228".into(),
+        effective_date: d(2024, 3, 1),
+        dry_run: false,
+        mapping: Vec::new(),
+        file_name: "台账.csv".into(),
+        reason: "台账导入".into(),
+    };
+    let r = xiuhua_app::imports::import_ledger(&c.s, &admin(), &file, &o, &|_| {})
+        .await
+        .unwrap();
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let (list, _) = xiuhua_app::registry::search(
+        &c.s,
+        &admin(),
+        &xiuhua_app::registry::SearchParams {
+            region: Some("451228".into()),
+            page: 1,
+            per_page: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = list[0].id;
+    let full = xiuhua_app::registry::household(&c.s, &admin(), id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        full.state.fields.bank_account.as_deref(),
+        Some("6217002870012345678")
+    );
+    let viewer = user(Role::Viewer, "451228");
+    let masked = xiuhua_app::registry::household(&c.s, &viewer, id, None)
+        .await
+        .unwrap();
+    let f = &masked.state.fields;
+    assert_eq!(f.bank_account.as_deref(), Some("***************5678"));
+    assert_eq!(f.phone.as_deref(), Some("138****5678"));
+    assert_eq!(
+        masked.state.members[0].id_number,
+        format!("{}**********{}", &head[..4], &head[14..])
+    );
+    assert_eq!(f.bank_name.as_deref(), Some("农村信用社"));
+}

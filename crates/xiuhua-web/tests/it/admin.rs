@@ -205,14 +205,22 @@ async fn a_second_save_of_the_same_household_shows_both_versions_and_overwrites_
         .json();
     assert_eq!(v["fields"]["phone"], "13800000001");
     assert_eq!(v["version"], 2);
-    // A viewer gets no form, and posting is refused.
+    // A viewer gets no form, sees the phone masked (page and API), and posting is refused.
     let viewer = app.login("viewer").await;
+    let page = app
+        .get(&format!("/households/{id}"), Some(&viewer))
+        .await
+        .body;
+    assert!(!page.contains("edit-household"));
     assert!(
-        !app.get(&format!("/households/{id}"), Some(&viewer))
-            .await
-            .body
-            .contains("edit-household")
+        page.contains("138****0001") && !page.contains("13800000001"),
+        "{page}"
     );
+    let api = app
+        .get(&format!("/api/v1/households/{id}"), Some(&viewer))
+        .await
+        .body;
+    assert!(!api.contains("13800000001"), "{api}");
     let r = app
         .post_form(
             &format!("/households/{id}/edit"),
