@@ -307,28 +307,67 @@ async fn region_names(s: &Services, region: &str) -> Result<BTreeMap<String, Str
     Ok(names)
 }
 
+/// What a registry export covers.
+#[derive(Clone, Copy, Debug)]
+pub struct RegistryExport<'a> {
+    /// Region (default: the user's scope).
+    pub region: Option<&'a str>,
+    /// The registry as it stood at the end of this date (default: now).
+    pub as_of: Option<NaiveDate>,
+    /// xlsx or csv.
+    pub format: ExportFormat,
+    /// 用途, required when the user sees full personal data (see [`require_purpose`]).
+    pub purpose: &'a str,
+}
+
+/// An export that carries full identity numbers, phones or bank accounts needs its purpose
+/// (用途), which goes into the access log with the export; a masked export may omit it.
+/// Returns the log suffix (` purpose=…`).
+pub fn require_purpose(full: bool, purpose: &str) -> Result<String> {
+    let p = purpose.trim();
+    if full && p.is_empty() {
+        return Err(Error::invalid(
+            "导出",
+            "purpose",
+            "purpose_required",
+            "导出含完整身份证号等个人信息的数据，须填写用途（将记入访问日志）",
+            "an export with full identity numbers needs a purpose (it is written to the access log)",
+        ));
+    }
+    Ok(if p.is_empty() {
+        String::new()
+    } else {
+        format!(" purpose={}", p.chars().take(200).collect::<String>())
+    })
+}
+
 /// Exports the registry of a region (now, or as of a date) as a ledger file. Returns the
-/// number of member rows written.
+/// number of member rows written. `purpose` is required when the user sees full personal data.
 pub async fn export_registry(
     s: &Services,
     user: &CurrentUser,
-    region: Option<&str>,
-    as_of: Option<NaiveDate>,
-    format: ExportFormat,
+    what: &RegistryExport<'_>,
     out: &Path,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<usize> {
+    let RegistryExport {
+        region,
+        as_of,
+        format,
+        purpose,
+    } = *what;
     let region = user.narrow(region)?;
     let names = region_names(s, &region).await?;
     let codes = s.codes();
     let full = user.role.sees_personal_data();
+    let purpose = require_purpose(full, purpose)?;
     crate::audit::record(
         s,
         &user.username,
         "export_registry",
         &region,
         &format!(
-            "{}{}{}",
+            "{}{}{}{purpose}",
             match format {
                 ExportFormat::Xlsx => "xlsx",
                 ExportFormat::Csv => "csv",

@@ -265,6 +265,16 @@ const TEXT: &[(&str, &str, &str)] = &[
         "Your changes are filled in against the current version; save again after checking — nothing of the other change is overwritten.",
     ),
     ("effective_date", "生效日期", "Effective date"),
+    (
+        "export_purpose",
+        "导出用途（必填）",
+        "Purpose of the export (required)",
+    ),
+    (
+        "export_purpose_note",
+        "含完整身份证号的导出须写明用途，记入访问日志",
+        "Exports with full ID numbers need a purpose; it is written to the access log",
+    ),
     ("error", "出错了", "Something went wrong"),
     ("back", "返回", "Back"),
     ("poor_village", "贫困村", "poor village"),

@@ -427,7 +427,8 @@ struct ListRow {
 #[template(path = "households.html")]
 struct ListPage {
     l: Layout,
-    export_link: String,
+    /// The list's filters, carried by the export form.
+    export_params: Vec<(&'static str, String)>,
     matched_regions: Vec<(String, String)>,
     region: String,
     region_name: String,
@@ -526,7 +527,15 @@ pub async fn households(
         )
     };
     let page_view = ListPage {
-        export_link: format!("/households/export?{base}"),
+        export_params: [
+            ("region", &q.region),
+            ("q", &q.q),
+            ("status", &q.status),
+            ("monitoring", &q.monitoring),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect(),
         l: Layout::new(&auth, t.s("households")),
         matched_regions,
         region,

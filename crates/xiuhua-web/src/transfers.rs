@@ -412,6 +412,8 @@ pub struct ExportQuery {
     region: Option<String>,
     as_of: Option<String>,
     format: Option<String>,
+    /// 用途: required for exports with full personal data.
+    purpose: Option<String>,
 }
 
 /// GET /exports/registry: the registry of a region as a ledger (xlsx, or csv with `format=csv`).
@@ -432,9 +434,12 @@ pub async fn export_registry(
     exports::export_registry(
         &state.services,
         &auth.user,
-        q.region.as_deref(),
-        as_of,
-        format,
+        &exports::RegistryExport {
+            region: q.region.as_deref(),
+            as_of,
+            format,
+            purpose: q.purpose.as_deref().unwrap_or(""),
+        },
         &path,
         &|_| {},
     )
@@ -489,6 +494,8 @@ pub struct ListExportQuery {
     q: Option<String>,
     status: Option<String>,
     monitoring: Option<String>,
+    /// 用途: required for exports with full personal data.
+    purpose: Option<String>,
 }
 
 /// GET /households/export: the household list, as filtered on the page, as `.xlsx`.
@@ -512,13 +519,22 @@ pub async fn export_list(
         WebError::page(xiuhua_app::Error::Unexpected(anyhow::anyhow!("{e}")), lang)
     };
     let mut t = XlsxTable::new("农户名单", columns).map_err(err)?;
+    // Outside the region: not found, before anything else is said.
+    auth.user
+        .narrow(q.region.as_deref())
+        .map_err(|e| WebError::page(e, lang))?;
+    let purpose = xiuhua_app::exports::require_purpose(
+        auth.user.role.sees_personal_data(),
+        q.purpose.as_deref().unwrap_or(""),
+    )
+    .map_err(|e| WebError::page(e, lang))?;
     xiuhua_app::audit::record(
         &state.services,
         &auth.user.username,
         "export_list",
         q.region.as_deref().unwrap_or(&auth.user.region_code),
         &format!(
-            "q={} status={} monitoring={}{}",
+            "q={} status={} monitoring={}{}{purpose}",
             q.q.as_deref().unwrap_or(""),
             q.status.as_deref().unwrap_or(""),
             q.monitoring.as_deref().unwrap_or(""),

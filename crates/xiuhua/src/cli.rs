@@ -148,6 +148,10 @@ pub enum Command {
         /// Export the registry as it stood at the end of this date.
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// Why the data leaves the system (用途); written to the access log. Required: the
+        /// export carries full identity numbers.
+        #[arg(long)]
+        purpose: String,
     },
     /// Export the standard statistics tables of a region (.xlsx).
     ExportStats {
@@ -503,7 +507,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 &report.sha256[..16],
             );
         }
-        Command::Export { out, region, as_of } => {
+        Command::Export {
+            out,
+            region,
+            as_of,
+            purpose,
+        } => {
             let s = open(&args).await?;
             let format = if out
                 .extension()
@@ -518,9 +527,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let rows = xiuhua_app::exports::export_registry(
                 &s,
                 &CurrentUser::system(),
-                region.as_deref(),
-                *as_of,
-                format,
+                &xiuhua_app::exports::RegistryExport {
+                    region: region.as_deref(),
+                    as_of: *as_of,
+                    format,
+                    purpose,
+                },
                 out,
                 &|n| pb.set_position(n as u64),
             )

@@ -123,12 +123,32 @@ async fn exports_are_logged_and_only_county_staff_read_the_log() {
     household(&c, "H001", VILLAGE_A, 11).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("a.csv");
+    // Full identity numbers leave only with a stated purpose.
+    let e = xiuhua_app::exports::export_registry(
+        &c.s,
+        &admin(),
+        &xiuhua_app::exports::RegistryExport {
+            region: Some("451228"),
+            as_of: None,
+            format: xiuhua_app::exports::ExportFormat::Csv,
+            purpose: "  ",
+        },
+        &out,
+        &|_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, xiuhua_app::Error::Invalid(_)), "{e:?}");
+    assert!(!out.exists());
     xiuhua_app::exports::export_registry(
         &c.s,
         &admin(),
-        Some("451228"),
-        None,
-        xiuhua_app::exports::ExportFormat::Csv,
+        &xiuhua_app::exports::RegistryExport {
+            region: Some("451228"),
+            as_of: None,
+            format: xiuhua_app::exports::ExportFormat::Csv,
+            purpose: "2026年动态调整核对",
+        },
         &out,
         &|_| {},
     )
@@ -142,6 +162,11 @@ async fn exports_are_logged_and_only_county_staff_read_the_log() {
     let rows = xiuhua_app::audit::search(&c.s, &admin(), &f).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].target, "451228");
+    assert!(
+        rows[0].detail.contains("purpose=2026年动态调整核对"),
+        "{}",
+        rows[0].detail
+    );
     assert!(
         rows[0].detail.contains("csv") && rows[0].detail.contains("full_id_numbers"),
         "{:?}",

@@ -247,10 +247,20 @@ async fn export_then_import_changes_nothing_in_xlsx_and_csv() {
         } else {
             ExportFormat::Xlsx
         };
-        let rows =
-            exports::export_registry(&c.s, &admin(), Some("451228"), None, format, &path, &|_| {})
-                .await
-                .unwrap();
+        let rows = exports::export_registry(
+            &c.s,
+            &admin(),
+            &exports::RegistryExport {
+                region: Some("451228"),
+                as_of: None,
+                format,
+                purpose: "往返测试",
+            },
+            &path,
+            &|_| {},
+        )
+        .await
+        .unwrap();
         assert!(rows > 300);
         let before = total_events(&c).await;
         let r = import(&c, &path, &opts(name)).await;
@@ -271,9 +281,12 @@ async fn export_then_import_changes_nothing_in_xlsx_and_csv() {
     let rows_2017 = exports::export_registry(
         &c.s,
         &admin(),
-        Some("451228"),
-        Some(d(2017, 6, 30)),
-        ExportFormat::Xlsx,
+        &exports::RegistryExport {
+            region: Some("451228"),
+            as_of: Some(d(2017, 6, 30)),
+            format: ExportFormat::Xlsx,
+            purpose: "往返测试",
+        },
         &past,
         &|_| {},
     )

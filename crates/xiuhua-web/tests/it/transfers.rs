@@ -184,7 +184,10 @@ async fn exports_respect_region_and_role() {
     let app = TestApp::new().await;
     let admin = app.login("admin").await;
     let r = app
-        .get("/exports/registry?region=451228", Some(&admin))
+        .get(
+            "/exports/registry?region=451228&purpose=check",
+            Some(&admin),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
@@ -194,7 +197,10 @@ async fn exports_respect_region_and_role() {
             .contains("attachment")
     );
     let r = app
-        .get("/exports/registry?region=451228&format=csv", Some(&admin))
+        .get(
+            "/exports/registry?region=451228&format=csv&purpose=check",
+            Some(&admin),
+        )
         .await;
     assert!(
         r.body.starts_with('\u{feff}')
@@ -225,9 +231,21 @@ async fn exports_respect_region_and_role() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app
-        .get("/households/export?region=451228&status=poor", Some(&admin))
+        .get(
+            "/households/export?region=451228&status=poor&purpose=check",
+            Some(&admin),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
+    // Without a purpose, full personal data does not leave; the page says why.
+    for path in [
+        "/exports/registry?region=451228",
+        "/households/export?region=451228&status=poor",
+    ] {
+        let r = app.get(path, Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(r.body.contains("须填写用途"), "{}", r.body);
+    }
 }
 
 #[tokio::test]
