@@ -618,10 +618,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Backup { out } => {
             let s = open(&args).await?;
             let pb = ProgressBar::new_spinner();
-            let r = xiuhua_app::backup::backup(&s, &CurrentUser::system(), out, &mut |t, n| {
-                pb.set_message(t.to_string());
-                pb.inc(n);
-            })
+            let r = xiuhua_app::backup::backup(
+                &s,
+                &CurrentUser::system(),
+                out,
+                &mut table_progress(&pb),
+            )
             .await
             .map_err(cli_error)?;
             pb.finish_and_clear();
@@ -657,12 +659,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot open database {}", redact(&url)))?;
             let pb = ProgressBar::new_spinner();
-            let r = xiuhua_app::backup::restore(&db, file, *force, &mut |t, n| {
-                pb.set_message(t.to_string());
-                pb.inc(n);
-            })
-            .await
-            .map_err(cli_error)?;
+            let r = xiuhua_app::backup::restore(&db, file, *force, &mut table_progress(&pb))
+                .await
+                .map_err(cli_error)?;
             pb.finish_and_clear();
             print_tables(&r.tables);
             println!(
@@ -709,6 +708,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Progress of a table-by-table copy: the table's name and the rows so far.
+fn table_progress(pb: &ProgressBar) -> impl FnMut(&str, u64) + Send + '_ {
+    |table, rows| {
+        pb.set_message(table.to_string());
+        pb.inc(rows);
+    }
 }
 
 fn print_tables(tables: &[xiuhua_db::backup::TableDigest]) {
