@@ -872,6 +872,9 @@ struct Run<'a> {
     bad_rows: Vec<(usize, Vec<CellValue>, Vec<RowProblem>)>,
     header: Vec<String>,
     more_problems: usize,
+    /// Households and people added per (village, 户类型, 监测状态), applied to `village_counts`
+    /// once at the end rather than per chunk (a chunk touches many villages).
+    counts: HashMap<(String, &'static str, &'static str), (i64, i64)>,
 }
 
 impl Run<'_> {
@@ -1282,7 +1285,6 @@ impl Run<'_> {
         let mut members = Vec::new();
         let mut events = Vec::new();
         let mut periods = Vec::new();
-        let mut counts: HashMap<(String, &'static str, &'static str), (i64, i64)> = HashMap::new();
         let now = xiuhua_db::events::format_ts(self.s.clock.now());
         for NewHousehold {
             mut state,
@@ -1310,7 +1312,8 @@ impl Run<'_> {
                 hid,
                 &event::periods(&evs).map_err(|e| Error::Unexpected(e.into()))?,
             ));
-            let c = counts
+            let c = self
+                .counts
                 .entry((
                     state.fields.village_code.clone(),
                     state.fields.status.as_str(),
@@ -1328,6 +1331,13 @@ impl Run<'_> {
         xiuhua_db::members::insert_many(conn, &members).await?;
         xiuhua_db::events::insert_many(conn, &events).await?;
         xiuhua_db::households::insert_periods(conn, &periods).await?;
+        Ok(())
+    }
+
+    /// Adds the new households to the village count cells (in a fixed order).
+    async fn apply_counts(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let mut counts: Vec<_> = std::mem::take(&mut self.counts).into_iter().collect();
+        counts.sort_unstable();
         for ((village, status, monitoring), (h, p)) in counts {
             xiuhua_db::households::adjust_counts(conn, &village, status, monitoring, h, p).await?;
         }
@@ -1388,6 +1398,7 @@ pub async fn import_ledger(
         bad_rows: Vec::new(),
         header: Vec::new(),
         more_problems: 0,
+        counts: HashMap::new(),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(4);
     let path_buf = path.to_path_buf();
@@ -1448,6 +1459,7 @@ pub async fn import_ledger(
         drop(tx);
         return Ok(run.report);
     }
+    run.apply_counts(&mut tx).await?;
     let new_groups = std::mem::take(&mut run.regions.new_groups);
     if !new_groups.is_empty() {
         xiuhua_db::regions::upsert_many(&mut tx, &new_groups).await?;
