@@ -34,6 +34,7 @@ use xiuhua_xlsx::write::RowProblem;
 use xiuhua_xlsx::{Field, LedgerRow, SheetHeader, read_ledger};
 
 use crate::registry::{household_row, period_rows};
+use crate::tx_task::{ConnFuture, Reply, TxTask};
 use crate::{CurrentUser, Error, Result, Services};
 
 /// How to import.
@@ -855,6 +856,108 @@ struct NewHousehold {
     last_row: usize,
 }
 
+/// What the database holds about the households and people of one batch, looked up before the
+/// batch is interpreted (queued ahead of the previous batch's writes, see [`import_ledger`]).
+#[derive(Default)]
+struct Lookups {
+    /// Stored households by 户编号.
+    existing_by_no: HashMap<String, xiuhua_db::households::HouseholdRow>,
+    /// Their current members.
+    members_of: HashMap<i64, Vec<MemberRow>>,
+    /// Stored members by identity number (first 18 characters), with their 户编号.
+    holders: HashMap<String, (MemberRow, String)>,
+}
+
+impl Lookups {
+    /// Queues the lookups for `groups`.
+    async fn ask(db: &TxTask, county: &str, groups: &[Group]) -> Result<Reply<Lookups>> {
+        let county = county.to_string();
+        let nos: Vec<String> = groups
+            .iter()
+            .filter_map(|g| g.rows[0].get(Field::HouseholdNo).map(text))
+            .collect();
+        let id_numbers: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g.rows.iter())
+            .filter_map(|r| r.get(Field::IdNumber))
+            .filter_map(|v| id_number_text(v).ok())
+            .filter_map(|t| {
+                parse_member_id_number(&t)
+                    .ok()
+                    .map(|id| id.as_str().to_string())
+            })
+            .collect();
+        db.ask(move |conn: &mut AnyConnection| -> ConnFuture<'_, Lookups> {
+            Box::pin(async move {
+                let mut out = Lookups::default();
+                for h in xiuhua_db::households::find_by_nos(conn, &county, &nos).await? {
+                    out.existing_by_no.insert(h.household_no.clone(), h);
+                }
+                let ids: Vec<i64> = out.existing_by_no.values().map(|h| h.id).collect();
+                for m in xiuhua_db::members::list_for_households(conn, &county, &ids).await? {
+                    out.members_of.entry(m.household_id).or_default().push(m);
+                }
+                for (m, no) in xiuhua_db::members::find_by_id_numbers(conn, &id_numbers).await? {
+                    out.holders.insert(
+                        m.id_number.get(..18).unwrap_or(&m.id_number).to_string(),
+                        (m, no),
+                    );
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+}
+
+/// Ids taken from the county's sequences in blocks (one round trip per block rather than per
+/// batch, so batches need not wait for the database); what is left of a block goes back at the
+/// end ([`IdBlocks::release`]).
+struct IdBlocks {
+    county: String,
+    /// kind → (next free id, end of the block).
+    blocks: HashMap<&'static str, (i64, i64)>,
+}
+
+/// Ids reserved at a time.
+const ID_BLOCK: i64 = 100_000;
+
+impl IdBlocks {
+    /// `n` consecutive ids of `kind` (`household`, `member`, `event`); the first is returned.
+    async fn take(&mut self, db: &TxTask, kind: &'static str, n: i64) -> Result<i64> {
+        let (next, end) = self.blocks.get(kind).copied().unwrap_or((0, 0));
+        if next + n <= end {
+            self.blocks.insert(kind, (next + n, end));
+            return Ok(next);
+        }
+        let size = n.max(ID_BLOCK);
+        let county = self.county.clone();
+        let first = db
+            .run(move |conn: &mut AnyConnection| -> ConnFuture<'_, i64> {
+                Box::pin(async move {
+                    Ok(xiuhua_db::ids::reserve_county(conn, kind, &county, size).await?)
+                })
+            })
+            .await?;
+        if first == end {
+            // Nobody reserved in between: the new block continues the old one.
+            self.blocks.insert(kind, (next + n, end + size));
+            return Ok(next);
+        }
+        // Otherwise the unused rest of the previous block is skipped.
+        self.blocks.insert(kind, (first + n, first + size));
+        Ok(first)
+    }
+
+    /// Gives back the unused ids of the last blocks (when nobody took ids after them).
+    async fn release(&self, conn: &mut AnyConnection) -> Result<()> {
+        for (kind, (next, end)) in &self.blocks {
+            xiuhua_db::ids::release_county(conn, kind, &self.county, *next, *end).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Accumulated state of one import run.
 struct Run<'a> {
     s: &'a Services,
@@ -875,6 +978,9 @@ struct Run<'a> {
     /// Households and people added per (village, 户类型, 监测状态), applied to `village_counts`
     /// once at the end rather than per chunk (a chunk touches many villages).
     counts: HashMap<(String, &'static str, &'static str), (i64, i64)>,
+    ids: IdBlocks,
+    /// The county's latest closed year (年度动态调整), read once at the start.
+    closed_year: Option<i32>,
 }
 
 impl Run<'_> {
@@ -912,44 +1018,34 @@ impl Run<'_> {
         }
     }
 
-    async fn chunk(&mut self, conn: &mut AnyConnection, groups: Vec<Group>) -> Result<()> {
-        let county = self.opts.county.clone();
+    /// Interprets one batch once its lookups are in, and reports progress.
+    async fn batch(
+        &mut self,
+        db: &TxTask,
+        groups: Vec<Group>,
+        found: Reply<Lookups>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<()> {
+        let found = found.get().await?;
+        self.chunk(db, groups, found).await?;
+        progress(self.report.rows);
+        Ok(())
+    }
+
+    async fn chunk(&mut self, db: &TxTask, groups: Vec<Group>, found: Lookups) -> Result<()> {
         let mut new_households: Vec<NewHousehold> = Vec::new();
-        // Look up, per batch rather than per row, the households and identity numbers the batch
-        // mentions.
-        let nos: Vec<String> = groups
-            .iter()
-            .filter_map(|g| g.rows[0].get(Field::HouseholdNo).map(text))
-            .collect();
-        let mut existing_by_no: HashMap<String, xiuhua_db::households::HouseholdRow> =
-            HashMap::new();
-        for h in xiuhua_db::households::find_by_nos(conn, &county, &nos).await? {
-            existing_by_no.insert(h.household_no.clone(), h);
-        }
-        let ids: Vec<i64> = existing_by_no.values().map(|h| h.id).collect();
+        let Lookups {
+            mut existing_by_no,
+            members_of: member_rows,
+            holders,
+        } = found;
         let mut members_of: HashMap<i64, Vec<Member>> = HashMap::new();
-        for m in xiuhua_db::members::list_for_households(conn, &county, &ids).await? {
-            members_of
-                .entry(m.household_id)
-                .or_default()
-                .push(m.decode()?);
-        }
-        let id_numbers: Vec<String> = groups
-            .iter()
-            .flat_map(|g| g.rows.iter())
-            .filter_map(|r| r.get(Field::IdNumber))
-            .filter_map(|v| id_number_text(v).ok())
-            .filter_map(|t| {
-                parse_member_id_number(&t)
-                    .ok()
-                    .map(|id| id.as_str().to_string())
-            })
-            .collect();
-        let mut holders: HashMap<String, (MemberRow, String)> = HashMap::new();
-        for (m, no) in xiuhua_db::members::find_by_id_numbers(conn, &id_numbers).await? {
-            holders.insert(
-                m.id_number.get(..18).unwrap_or(&m.id_number).to_string(),
-                (m, no),
+        for (h, rows) in member_rows {
+            members_of.insert(
+                h,
+                rows.iter()
+                    .map(MemberRow::decode)
+                    .collect::<Result<_, _>>()?,
             );
         }
         for g in groups {
@@ -1094,13 +1190,13 @@ impl Run<'_> {
                     last_row,
                 }),
                 (Some(h), Some(base)) => {
-                    self.update(conn, &g, h.id, h.version, &base, state, first_row, last_row)
+                    self.update(db, &g, h.id, h.version, &base, state, first_row, last_row)
                         .await?
                 }
                 (Some(_), None) => {}
             }
         }
-        self.insert_new(conn, new_households).await
+        self.insert_new(db, new_households).await
     }
 
     fn event(
@@ -1128,7 +1224,7 @@ impl Run<'_> {
     #[expect(clippy::too_many_arguments, reason = "one household's import context")]
     async fn update(
         &mut self,
-        conn: &mut AnyConnection,
+        db: &TxTask,
         g: &Group,
         id: i64,
         version: i64,
@@ -1178,10 +1274,9 @@ impl Run<'_> {
             return Ok(());
         }
         // New members need ids in this county.
-        let county = self.opts.county.clone();
         for c in changes.iter_mut() {
             if let Change::AddMember { member, .. } = c {
-                member.id = xiuhua_db::ids::reserve_county(conn, "member", &county, 1).await?;
+                member.id = self.ids.take(db, "member", 1).await?;
             }
         }
         let kind = if status_change {
@@ -1196,18 +1291,30 @@ impl Run<'_> {
             source_ref: Some(format!("{} 行{first_row}-{last_row}", self.source_ref)),
             correction: false,
         };
-        match crate::registry::write_event(
-            self.s,
-            conn,
-            self.user,
-            id,
-            Some(version),
-            kind,
-            changes,
-            &meta,
-        )
-        .await
-        {
+        let (s, user) = (self.s.clone(), self.user.clone());
+        // The outcome is wanted here (a refused change becomes a problem of its rows), so the
+        // write runs inside the job and its result comes back as a value.
+        let outcome = db
+            .run(
+                move |conn: &mut AnyConnection| -> ConnFuture<'_, Result<()>> {
+                    Box::pin(async move {
+                        Ok(crate::registry::write_event(
+                            &s,
+                            conn,
+                            &user,
+                            id,
+                            Some(version),
+                            kind,
+                            changes,
+                            &meta,
+                        )
+                        .await
+                        .map(|_| ()))
+                    })
+                },
+            )
+            .await?;
+        match outcome {
             Ok(_) => {
                 self.report.changed += 1;
                 self.report.events += 1;
@@ -1256,12 +1363,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn insert_new(&mut self, conn: &mut AnyConnection, new: Vec<NewHousehold>) -> Result<()> {
+    async fn insert_new(&mut self, db: &TxTask, new: Vec<NewHousehold>) -> Result<()> {
         if new.is_empty() {
             return Ok(());
         }
         let county = self.opts.county.clone();
-        if let Some(closed) = xiuhua_db::years::latest_closed(conn, &county).await?
+        if let Some(closed) = self.closed_year
             && chrono::Datelike::year(&self.opts.effective_date) <= closed
         {
             return Err(Error::conflict(
@@ -1278,9 +1385,9 @@ impl Run<'_> {
         }
         let n = new.len() as i64;
         let member_count: i64 = new.iter().map(|h| h.state.members.len() as i64).sum();
-        let mut hid = xiuhua_db::ids::reserve_county(conn, "household", &county, n).await?;
-        let mut mid = xiuhua_db::ids::reserve_county(conn, "member", &county, member_count).await?;
-        let mut eid = xiuhua_db::ids::reserve_county(conn, "event", &county, n).await?;
+        let mut hid = self.ids.take(db, "household", n).await?;
+        let mut mid = self.ids.take(db, "member", member_count).await?;
+        let mut eid = self.ids.take(db, "event", n).await?;
         let mut rows = Vec::new();
         let mut members = Vec::new();
         let mut events = Vec::new();
@@ -1327,11 +1434,17 @@ impl Run<'_> {
             self.report.created += 1;
             self.report.events += 1;
         }
-        xiuhua_db::households::insert_many(conn, &rows).await?;
-        xiuhua_db::members::insert_many(conn, &members).await?;
-        xiuhua_db::events::insert_many(conn, &events).await?;
-        xiuhua_db::households::insert_periods(conn, &periods).await?;
-        Ok(())
+        // Queued: the next batch is interpreted while these are stored.
+        db.send(move |conn: &mut AnyConnection| -> ConnFuture<'_, ()> {
+            Box::pin(async move {
+                xiuhua_db::households::insert_many(conn, &rows).await?;
+                xiuhua_db::members::insert_many(conn, &members).await?;
+                xiuhua_db::events::insert_many(conn, &events).await?;
+                xiuhua_db::households::insert_periods(conn, &periods).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Adds the new households to the village count cells (in a fixed order).
@@ -1380,6 +1493,7 @@ pub async fn import_ledger(
     })?;
     let mut tx = s.db.begin().await?;
     let regions = Regions::load(&mut tx, &opts.county).await?;
+    let closed_year = xiuhua_db::years::latest_closed(&mut tx, &opts.county).await?;
     let mut run = Run {
         s,
         user,
@@ -1399,22 +1513,59 @@ pub async fn import_ledger(
         header: Vec::new(),
         more_problems: 0,
         counts: HashMap::new(),
+        ids: IdBlocks {
+            county: opts.county.clone(),
+            blocks: HashMap::new(),
+        },
+        closed_year,
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(4);
     let path_buf = path.to_path_buf();
     let mapping = opts.mapping.clone();
     let reader = tokio::task::spawn_blocking(move || read_groups(&path_buf, &mapping, &sender));
+    // Three things run at once: the reader thread parses the file, this task interprets batch
+    // k, and the database task stores batch k-1. The lookups for batch k+1 are queued before
+    // batch k's writes, so they wait only for batch k-1: rows of one file never look each
+    // other up in the database (repeats within the file are caught in memory), so what they
+    // find is what was stored before the import.
+    let db = TxTask::spawn(tx);
     let mut outline = None;
+    let mut pending: Option<(Vec<Group>, Reply<Lookups>)> = None;
+    let mut failed = None;
     while let Some(msg) = receiver.recv().await {
         match msg {
             Msg::Groups(groups) => {
-                run.chunk(&mut tx, groups).await?;
-                progress(run.report.rows);
+                let next = match Lookups::ask(&db, &opts.county, &groups).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                };
+                if let Some((groups, found)) = pending.replace((groups, next))
+                    && let Err(e) = run.batch(&db, groups, found, progress).await
+                {
+                    failed = Some(e);
+                    break;
+                }
             }
             Msg::Done(r) => outline = Some(r),
         }
     }
+    if failed.is_none()
+        && let Some((groups, found)) = pending.take()
+        && let Err(e) = run.batch(&db, groups, found, progress).await
+    {
+        failed = Some(e);
+    }
+    drop(receiver); // a reader still running stops at its next send
     reader.await.context("ledger reader thread")?;
+    // A job's own error is the one worth reporting; the error seen here may only say that the
+    // database task had stopped.
+    let mut tx = match (db.finish().await, failed) {
+        (Err(e), _) | (Ok(_), Some(e)) => return Err(e),
+        (Ok(tx), None) => tx,
+    };
     let info = match outline {
         Some(Ok(info)) => info,
         Some(Err(e)) => {
@@ -1460,6 +1611,7 @@ pub async fn import_ledger(
         return Ok(run.report);
     }
     run.apply_counts(&mut tx).await?;
+    run.ids.release(&mut tx).await?;
     let new_groups = std::mem::take(&mut run.regions.new_groups);
     if !new_groups.is_empty() {
         xiuhua_db::regions::upsert_many(&mut tx, &new_groups).await?;

@@ -47,6 +47,28 @@ pub async fn reserve_county(
     reserve(conn, &format!("{kind}:{county}"), n, c * COUNTY_FACTOR + 1).await
 }
 
+/// Gives back ids reserved with [`reserve_county`] but not used: the sequence of `kind` goes
+/// back from `end` (the end of the reservation) to `next` (the first unused id), but only if
+/// nobody reserved after it.
+pub async fn release_county(
+    conn: &mut AnyConnection,
+    kind: &str,
+    county: &str,
+    next: i64,
+    end: i64,
+) -> Result<()> {
+    if next >= end {
+        return Ok(());
+    }
+    sqlx::query("UPDATE id_sequences SET next_value = $1 WHERE name = $2 AND next_value = $3")
+        .bind(next)
+        .bind(format!("{kind}:{county}"))
+        .bind(end)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
