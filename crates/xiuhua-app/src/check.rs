@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use xiuhua_db::households::{HouseholdRow, PeriodRow};
 use xiuhua_db::members::MemberRow;
-use xiuhua_domain::event;
+use xiuhua_domain::{HouseholdFields, Member, event};
 
 use crate::registry::{household_row, period_rows};
 use crate::{CurrentUser, Error, Result, Services};
@@ -102,10 +102,8 @@ pub async fn check_county(s: &Services, user: &CurrentUser, county: &str) -> Res
                 .iter()
                 .filter_map(|m| MemberRow::from_member(&county, id, m).ok())
                 .collect();
-            let mut have = members.remove(&id).unwrap_or_default();
-            have.sort_by_key(|m| m.id);
-            let mut want = expected_members;
-            want.sort_by_key(|m| m.id);
+            let have = member_rows_decoded(members.remove(&id).unwrap_or_default());
+            let want = member_rows_decoded(expected_members);
             if have != want {
                 problem(format!(
                     "members table has {} rows, the events give {}",
@@ -147,6 +145,18 @@ pub async fn check_county(s: &Services, user: &CurrentUser, county: &str) -> Res
         ));
     }
     Ok(report)
+}
+
+/// Member rows in id order with `data` decoded (its JSON form may differ between writers).
+fn member_rows_decoded(mut rows: Vec<MemberRow>) -> Vec<(MemberRow, Option<Member>)> {
+    rows.sort_by_key(|m| m.id);
+    rows.into_iter()
+        .map(|mut m| {
+            let decoded = m.decode().ok();
+            m.data.clear();
+            (m, decoded)
+        })
+        .collect()
 }
 
 /// Names of the columns where two household rows differ (with both values for short ones).
@@ -208,10 +218,13 @@ fn row_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
         want.version.to_string(),
         have.version.to_string(),
     );
-    if want.fields != have.fields {
-        let parse = |s: &str| {
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)
-                .unwrap_or_default()
+    // Compared as values: the same fields may be stored in another JSON form (rows written
+    // before `compact` left empty fields out).
+    let decode = |s: &str| serde_json::from_str::<HouseholdFields>(s).ok();
+    if decode(&want.fields) != decode(&have.fields) {
+        let parse = |s: &str| match decode(s).map(|f| serde_json::to_value(&f)) {
+            Some(Ok(serde_json::Value::Object(m))) => m,
+            _ => serde_json::Map::new(),
         };
         let (w, h) = (parse(&want.fields), parse(&have.fields));
         for (k, v) in &w {

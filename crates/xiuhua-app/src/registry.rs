@@ -96,7 +96,7 @@ pub fn household_row(
         exit_year: f.exit_year,
         member_count: s.members.len() as i32,
         version,
-        fields: serde_json::to_string(f).context("encode household fields")?,
+        fields: xiuhua_domain::compact::to_string(f).context("encode household fields")?,
         created_at: created_at.into(),
         updated_at: updated_at.into(),
     })

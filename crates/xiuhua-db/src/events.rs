@@ -60,7 +60,8 @@ impl EventRow {
             reason: e.reason.clone(),
             source: e.source.as_str().to_string(),
             source_ref: e.source_ref.clone(),
-            changes: serde_json::to_string(&e.changes).map_err(|x| corrupt("events.changes", x))?,
+            changes: xiuhua_domain::compact::to_string(&e.changes)
+                .map_err(|x| corrupt("events.changes", x))?,
         })
     }
 

@@ -41,7 +41,7 @@ impl MemberRow {
             sex: m.sex.clone(),
             birth_date: m.birth_date.map(|d| d.to_string()),
             relation: m.relation.clone(),
-            data: serde_json::to_string(m).map_err(|e| Error::Corrupt {
+            data: xiuhua_domain::compact::to_string(m).map_err(|e| Error::Corrupt {
                 what: "members.data",
                 reason: e.to_string(),
             })?,

@@ -176,66 +176,95 @@ pub struct HouseholdFields {
     /// 12-digit 行政村 code; the county and township codes are its prefixes.
     pub village_code: String,
     /// 村民小组/自然屯 code (village code + 3 digits), if recorded.
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub group_code: Option<String>,
     /// 联系电话
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub phone: Option<String>,
     /// 开户银行 (bank of the account that receives subsidies).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub bank_name: Option<String>,
     /// 银行账号 (the 一卡通 / subsidy account).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub bank_account: Option<String>,
     /// 识别标准 (code list `identification_standard`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub identification_standard: Option<String>,
     /// 贫困户属性 (code list `household_attribute`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub attribute: Option<String>,
     /// 主要致贫原因 (code list `poverty_cause`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub main_cause: Option<String>,
     /// 其他致贫原因, at most two (code list `poverty_cause`).
+    #[serde(skip_serializing_if = "crate::compact::empty")]
     pub other_causes: Vec<String>,
     /// 致贫原因说明
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub cause_note: Option<String>,
     /// 户类型: general, poor or lifted.
     pub status: RegistryStatus,
     /// 识别年度 (first identified as poor).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub identified_year: Option<i32>,
     /// 计划脱贫年度
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub planned_exit_year: Option<i32>,
     /// 脱贫年度
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub exit_year: Option<i32>,
     /// 脱贫批次: 1 = first half-year, 2 = second half-year (code list `exit_batch`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub exit_batch: Option<String>,
     /// 监测状态
     pub monitoring: MonitoringStatus,
     /// 监测对象类型 (code list `monitor_type`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub monitor_type: Option<String>,
     /// 风险识别时间
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub risk_identified_on: Option<NaiveDate>,
     /// 风险消除时间
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub risk_eliminated_on: Option<NaiveDate>,
     /// 是否军烈属
+    #[serde(skip_serializing_if = "crate::compact::no")]
     pub is_military_family: bool,
     /// 是否易地扶贫搬迁户
+    #[serde(skip_serializing_if = "crate::compact::no")]
     pub is_relocated: bool,
     /// 住房面积 in ㎡.
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub housing_area_m2: Option<f64>,
     /// 住房安全等级 (code list `housing_safety`: A/B safe, C/D 危房).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub housing_safety: Option<String>,
     /// 饮水是否安全
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub water_safe: Option<bool>,
     /// 饮水是否困难
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub water_difficult: Option<bool>,
     /// 是否通生活用电
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub has_living_power: Option<bool>,
     /// 是否通生产用电
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub has_production_power: Option<bool>,
     /// 入户路类型 (code list `road_type`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub road_type: Option<String>,
     /// 主要燃料类型 (code list `fuel_type`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub fuel_type: Option<String>,
     /// 有无卫生厕所
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub has_toilet: Option<bool>,
     /// 耕地面积 (亩)
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub farmland_mu: Option<f64>,
     /// 林地面积 (亩)
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub forest_mu: Option<f64>,
     /// 收入构成 of the latest assessed year.
     pub income: Income,
@@ -254,40 +283,57 @@ pub struct Member {
     /// 性别 code ("1" 男, "2" 女), derived from the identity number.
     pub sex: String,
     /// 出生日期, derived from the identity number.
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub birth_date: Option<NaiveDate>,
     /// 与户主关系 (code list `relation`).
     pub relation: String,
     /// 民族 (code list `ethnicity`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub ethnicity: Option<String>,
     /// 政治面貌 (code list `political`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub political: Option<String>,
     /// 婚姻状况 (code list `marital`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub marital: Option<String>,
     /// 文化程度 (code list `education`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub education: Option<String>,
     /// 在校生状况 (code list `schooling`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub schooling: Option<String>,
     /// 健康状况, a set (code list `health`): e.g. 残疾 + 长期慢性病.
+    #[serde(skip_serializing_if = "crate::compact::empty")]
     pub health: Vec<String>,
     /// 残疾类别 (code list `disability_category`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub disability_category: Option<String>,
     /// 残疾等级 (code list `disability_grade`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub disability_grade: Option<String>,
     /// 劳动技能/劳动能力 (code list `labour`).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub labour: Option<String>,
     /// 务工状况 (code list `work_status`); `None` when not working away.
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub work_status: Option<String>,
     /// 务工时间 (months in the year).
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub work_months: Option<i32>,
     /// 是否参加城乡居民基本医疗保险
+    #[serde(skip_serializing_if = "crate::compact::no")]
     pub has_medical_insurance: bool,
     /// 是否参加城乡居民基本养老保险
+    #[serde(skip_serializing_if = "crate::compact::no")]
     pub has_pension_insurance: bool,
     /// 是否享受低保
+    #[serde(skip_serializing_if = "crate::compact::no")]
     pub is_dibao: bool,
     /// 是否特困供养
+    #[serde(skip_serializing_if = "crate::compact::no")]
     pub is_tekun: bool,
     /// 联系电话
+    #[serde(skip_serializing_if = "crate::compact::none")]
     pub phone: Option<String>,
 }
 

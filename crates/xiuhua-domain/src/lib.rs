@@ -5,6 +5,7 @@
 //! are parameters. It can be tested with plain `#[test]`.
 
 pub mod codes;
+pub mod compact;
 pub mod event;
 pub mod household;
 pub mod id_number;

@@ -156,8 +156,11 @@ async fn a_damaged_backup_is_refused_and_the_target_is_left_as_it_was() {
     // Bytes overwritten in the middle of the file.
     let torn = dir.path().join("torn.db");
     let mut bytes = std::fs::read(&file).unwrap();
-    let mid = bytes.len() / 2;
-    for b in &mut bytes[mid..mid + 8192] {
+    // One whole page in the middle (a partial page could fall on its unused space): the page
+    // size is at offset 16 of a SQLite file's header.
+    let page = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    let mid = bytes.len() / 2 / page * page;
+    for b in &mut bytes[mid..mid + page] {
         *b = 0x5a;
     }
     std::fs::write(&torn, bytes).unwrap();
