@@ -140,7 +140,11 @@ impl XlsxTable {
             .set_bold()
             .set_background_color(Color::RGB(0xE8EDF3))
             .set_border(FormatBorder::Thin);
-        let ws = workbook.add_worksheet_with_constant_memory()?;
+        // Rows go to a temporary file as they come; text goes into a shared string table, as
+        // Excel and WPS write it: the sheet is a third smaller than with inline strings and
+        // reads faster (each repeated label — 汉族, 健康, 本人或户主 — is stored once). The
+        // table holds each distinct string once in memory (~60 MB for a 1M-row ledger).
+        let ws = workbook.add_worksheet_with_low_memory()?;
         ws.set_name(sheet)?;
         for (i, c) in columns.iter().enumerate() {
             ws.set_column_width(i as u16, c.width)?;
@@ -340,4 +344,41 @@ pub fn tables_workbook(sheets: &[Sheet]) -> Result<Vec<u8>, WriteError> {
         }
     }
     Ok(workbook.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_goes_into_a_shared_string_table() {
+        let mut t = XlsxTable::new(
+            "台账",
+            vec![
+                Column::new("民族", Kind::Text),
+                Column::new("人数", Kind::Number),
+            ],
+        )
+        .unwrap();
+        for i in 0..100 {
+            t.push(&[Out::Text("汉族".into()), Out::Number(f64::from(i))], &[])
+                .unwrap();
+        }
+        let bytes = t.into_bytes().unwrap();
+        // Member names are stored uncompressed in a zip's directory.
+        let has = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+        assert!(has(b"xl/sharedStrings.xml"));
+        let file = tempfile::Builder::new().suffix(".xlsx").tempfile().unwrap();
+        std::fs::write(file.path(), &bytes).unwrap();
+        let mut rows = 0;
+        crate::source::for_each_row(file.path(), &mut |r| {
+            if r.row > 1 {
+                assert_eq!(r.cells[0], CellValue::Text("汉族".into()));
+                rows += 1;
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(rows, 100);
+    }
 }
