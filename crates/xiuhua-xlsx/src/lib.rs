@@ -9,6 +9,7 @@
 pub mod cell;
 pub mod columns;
 pub mod ledger;
+mod merges;
 pub mod source;
 pub mod write;
 

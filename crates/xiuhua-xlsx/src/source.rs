@@ -245,7 +245,10 @@ impl Merges {
 fn read_xlsx(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Result<(), ReadError> {
     let mut wb: Xlsx<BufReader<File>> = calamine::open_workbook(path).map_err(xlsx_error)?;
     for sheet in wb.sheet_names() {
-        let merged = wb.merge_cells_by_sheet_name(&sheet).map_err(xlsx_error)?;
+        let merged = match crate::merges::sheet_merges(path, &sheet) {
+            Some(found) => found?,
+            None => wb.merge_cells_by_sheet_name(&sheet).map_err(xlsx_error)?,
+        };
         let mut merges = Merges::new(merged);
         let mut reader = wb.worksheet_cells_reader(&sheet).map_err(xlsx_error)?;
         let mut current: Option<u32> = None;
