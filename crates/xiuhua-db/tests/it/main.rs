@@ -179,6 +179,58 @@ async fn constraints_and_optimistic_versions() {
 }
 
 #[tokio::test]
+async fn in_a_transaction_a_failed_insert_leaves_nothing_and_orphans_are_refused_at_commit() {
+    let t = TestDb::new().await;
+    let count = |table: &'static str| {
+        let db = t.db.clone();
+        async move {
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(db.pool())
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    // A repeated identity number half-way through: the whole transaction is undone (on SQLite
+    // `INSERT OR ROLLBACK`; PostgreSQL aborts the transaction), the error is a conflict.
+    let mut tx = t.db.begin().await.unwrap();
+    xiuhua_db::households::insert_many(
+        &mut tx,
+        &[
+            household(1, "451228101201", "poor", 1),
+            household(2, "451228101201", "poor", 1),
+        ],
+    )
+    .await
+    .unwrap();
+    let e = xiuhua_db::members::insert_many(
+        &mut tx,
+        &[
+            member(1, 1, "11010519491231002X"),
+            member(2, 2, "11010519491231002X"),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Conflict { .. }), "{e:?}");
+    drop(tx);
+    assert_eq!((count("households").await, count("members").await), (0, 0));
+
+    // A member whose household is missing: the key is checked at commit (deferred), which
+    // then fails and stores nothing.
+    let mut tx = t.db.begin().await.unwrap();
+    xiuhua_db::households::insert_many(&mut tx, &[household(3, "451228101201", "poor", 1)])
+        .await
+        .unwrap();
+    xiuhua_db::members::insert_many(&mut tx, &[member(3, 99, "440524188001010014")])
+        .await
+        .unwrap();
+    assert!(xiuhua_db::commit(tx).await.is_err());
+    assert_eq!((count("households").await, count("members").await), (0, 0));
+}
+
+#[tokio::test]
 async fn periods_answer_counts_as_of_a_date() {
     let t = TestDb::new().await;
     let mut c = t.db.acquire().await.unwrap();
