@@ -1619,7 +1619,7 @@ pub async fn import_ledger(
     if opts.dry_run {
         drop(tx);
     } else {
-        xiuhua_db::commit(tx).await?;
+        xiuhua_db::commit_bulk(tx).await?;
         // Best effort: a checkpoint that cannot run now (readers) runs later by itself.
         if let Err(e) = s.db.checkpoint().await {
             tracing::warn!("checkpoint after import: {e}");

@@ -228,6 +228,23 @@ async fn in_a_transaction_a_failed_insert_leaves_nothing_and_orphans_are_refused
         .unwrap();
     assert!(xiuhua_db::commit(tx).await.is_err());
     assert_eq!((count("households").await, count("members").await), (0, 0));
+
+    // The same through the bulk commit (generic plans for the checks on PostgreSQL), then a
+    // good member with its household: refused, then stored.
+    for (household_of_member, stored) in [(99, (0, 0)), (4, (1, 1))] {
+        let mut tx = t.db.begin().await.unwrap();
+        xiuhua_db::households::insert_many(&mut tx, &[household(4, "451228101201", "poor", 1)])
+            .await
+            .unwrap();
+        xiuhua_db::members::insert_many(
+            &mut tx,
+            &[member(5, household_of_member, "440524188001010022")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(xiuhua_db::commit_bulk(tx).await.is_ok(), stored.0 == 1);
+        assert_eq!((count("households").await, count("members").await), stored);
+    }
 }
 
 #[tokio::test]
