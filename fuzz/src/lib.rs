@@ -40,12 +40,12 @@ pub fn read_ledger_bytes(data: &[u8], ext: &str) {
     let result = read_ledger(&path, &[], &mut |header, row| {
         rows += 1;
         if debug {
-            eprintln!("row {}:{} {:?}", row.sheet, row.row, row.values);
+            eprintln!("row {}:{} {:?}", row.sheet, row.row, row.values().collect::<Vec<_>>());
         }
         assert!(row.row >= 1, "row numbers are 1-based");
         assert_eq!(header.names.len(), header.fields.len());
-        for (field, value) in &row.values {
-            interpret(*field, value);
+        for (field, value) in row.values() {
+            interpret(field, value);
         }
         for value in &row.raw {
             let _ = value.display();

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -105,9 +106,8 @@ const MAX_PROBLEMS: usize = 10_000;
 
 /// The rows of one household in the file.
 struct Group {
-    sheet: String,
-    header: Vec<String>,
-    fields: Vec<Option<Field>>,
+    /// The header of the sheet the rows are in (sheet name, column names and fields).
+    header: Arc<SheetHeader>,
     rows: Vec<LedgerRow>,
 }
 
@@ -186,15 +186,20 @@ struct Problems<'a> {
 
 impl Problems<'_> {
     fn cell(&mut self, row: &LedgerRow, field: Field, value: &CellValue, zh: String, en: String) {
-        let col = self.group.fields.iter().position(|f| *f == Some(field));
+        let col = self
+            .group
+            .header
+            .fields
+            .iter()
+            .position(|f| *f == Some(field));
         let column = col
-            .and_then(|c| self.group.header.get(c).cloned())
+            .and_then(|c| self.group.header.names.get(c).cloned())
             .unwrap_or_default();
         self.list.push((
             row.row,
             col,
             ImportProblem {
-                sheet: row.sheet.clone(),
+                sheet: row.sheet.to_string(),
                 row: row.row,
                 column,
                 value: value.display(),
@@ -205,7 +210,7 @@ impl Problems<'_> {
     }
 
     fn row(&mut self, row: usize, zh: String, en: String) {
-        let sheet = self.group.sheet.clone();
+        let sheet = self.group.header.sheet.clone();
         self.list.push((
             row,
             None,
@@ -810,33 +815,35 @@ fn read_groups(path: &Path, mapping: &[(String, String)], tx: &tokio::sync::mpsc
         }
         ControlFlow::Continue(())
     };
-    let result = read_ledger(path, mapping, &mut |h: &SheetHeader, row: LedgerRow| {
-        let key = row.get(Field::HouseholdNo).map(text);
-        let continues = match (&current, &key) {
-            (Some((k, g)), Some(new)) => k == new && g.sheet == row.sheet,
-            (Some((_, g)), None) => g.sheet == row.sheet,
-            (None, _) => false,
-        };
-        if continues {
-            if let Some((_, g)) = current.as_mut() {
-                g.rows.push(row);
+    let result = read_ledger(
+        path,
+        mapping,
+        &mut |h: &Arc<SheetHeader>, row: LedgerRow| {
+            let key = row.get(Field::HouseholdNo).map(text);
+            let continues = match (&current, &key) {
+                (Some((k, g)), Some(new)) => k == new && Arc::ptr_eq(&g.header, h),
+                (Some((_, g)), None) => Arc::ptr_eq(&g.header, h),
+                (None, _) => false,
+            };
+            if continues {
+                if let Some((_, g)) = current.as_mut() {
+                    g.rows.push(row);
+                }
+                return ControlFlow::Continue(());
             }
-            return ControlFlow::Continue(());
-        }
-        let group = Group {
-            sheet: row.sheet.clone(),
-            header: h.names.clone(),
-            fields: h.fields.clone(),
-            rows: vec![row],
-        };
-        if let Some((_, g)) = current.replace((key.unwrap_or_default(), group))
-            && send(g, &mut batch).is_break()
-        {
-            closed = true;
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
-    });
+            let group = Group {
+                header: h.clone(),
+                rows: vec![row],
+            };
+            if let Some((_, g)) = current.replace((key.unwrap_or_default(), group))
+                && send(g, &mut batch).is_break()
+            {
+                closed = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        },
+    );
     if closed {
         return;
     }
@@ -989,7 +996,7 @@ impl Run<'_> {
             return;
         }
         if self.header.is_empty() {
-            self.header = group.header.clone();
+            self.header = group.header.names.clone();
         }
         for r in &group.rows {
             let mine: Vec<&(usize, Option<usize>, ImportProblem)> =
@@ -1124,7 +1131,7 @@ impl Run<'_> {
                     self.seen_ids.insert(key, (this, *row as u32));
                 }
             }
-            let present: HashSet<Field> = g.fields.iter().flatten().copied().collect();
+            let present: HashSet<Field> = g.header.fields.iter().flatten().copied().collect();
             let merged: Vec<(usize, Member)> = members
                 .into_iter()
                 .map(|(row, m)| {
@@ -1327,7 +1334,7 @@ impl Run<'_> {
                             first_row,
                             None,
                             ImportProblem {
-                                sheet: g.sheet.clone(),
+                                sheet: g.header.sheet.clone(),
                                 row: first_row,
                                 column: e.field.clone(),
                                 value: String::new(),
@@ -1348,7 +1355,7 @@ impl Run<'_> {
                     first_row,
                     None,
                     ImportProblem {
-                        sheet: g.sheet.clone(),
+                        sheet: g.header.sheet.clone(),
                         row: first_row,
                         column: String::new(),
                         value: String::new(),

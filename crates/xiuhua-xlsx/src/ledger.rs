@@ -4,6 +4,7 @@
 
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::cell::CellValue;
 use crate::columns::{Field, Level, field_of, level};
@@ -15,30 +16,42 @@ const HEADER_SEARCH_ROWS: usize = 30;
 /// A data row of a ledger.
 #[derive(Clone, Debug)]
 pub struct LedgerRow {
-    /// Sheet name.
-    pub sheet: String,
+    /// Sheet name (shared by the rows of a sheet).
+    pub sheet: Arc<str>,
     /// 1-based row number.
     pub row: usize,
-    /// Recognised columns and their values (household and member fields).
-    pub values: Vec<(Field, CellValue)>,
     /// The whole row as read (for the error workbook).
     pub raw: Vec<CellValue>,
+    /// Recognised columns: field and index into `raw` (which may be shorter: trailing empty
+    /// cells are not stored).
+    columns: Columns,
 }
+
+/// A sheet's recognised columns: field and index into the row.
+type Columns = Arc<[(Field, usize)]>;
+
+/// An empty cell, for columns beyond the end of a row.
+static EMPTY: CellValue = CellValue::Empty;
 
 impl LedgerRow {
     /// The value of a field in this row, if the column exists and the cell is not empty.
     pub fn get(&self, f: Field) -> Option<&CellValue> {
-        self.values
-            .iter()
+        self.values()
             .find(|(x, v)| *x == f && !v.is_empty())
             .map(|(_, v)| v)
     }
 
+    /// Recognised columns and their values (household and member fields), left to right.
+    pub fn values(&self) -> impl Iterator<Item = (Field, &CellValue)> {
+        self.columns
+            .iter()
+            .map(|&(f, i)| (f, self.raw.get(i).unwrap_or(&EMPTY)))
+    }
+
     /// Whether the row carries any member data.
     pub fn has_member(&self) -> bool {
-        self.values
-            .iter()
-            .any(|(f, v)| level(*f) == Level::Member && !v.is_empty())
+        self.values()
+            .any(|(f, v)| level(f) == Level::Member && !v.is_empty())
     }
 }
 
@@ -135,73 +148,64 @@ fn make_header(
     }
 }
 
-/// Reads a ledger file and calls `on_row` for each data row. `extra` maps additional header
-/// names to field storage names (from a mapping file).
+/// Reads a ledger file and calls `on_row` for each data row, with the header of its sheet.
+/// `extra` maps additional header names to field storage names (from a mapping file).
 pub fn read_ledger(
     path: &Path,
     extra: &[(String, String)],
-    on_row: &mut dyn FnMut(&SheetHeader, LedgerRow) -> ControlFlow<()>,
+    on_row: &mut dyn FnMut(&Arc<SheetHeader>, LedgerRow) -> ControlFlow<()>,
 ) -> Result<LedgerInfo, LedgerError> {
     let mut info = LedgerInfo::default();
-    let mut current_sheet = String::new();
-    let mut header: Option<SheetHeader> = None;
-    let mut pending: Vec<(usize, Vec<CellValue>)> = Vec::new();
+    let mut current_sheet: Arc<str> = Arc::from("");
+    let mut header: Option<(Arc<SheetHeader>, Columns)> = None;
+    let mut pending = 0;
     let mut seen_sheets: Vec<String> = Vec::new();
-    let mut stopped = false;
     let mut handle = |r: Row<'_>| -> ControlFlow<()> {
-        if r.sheet != current_sheet {
-            current_sheet = r.sheet.to_string();
+        if r.sheet != &*current_sheet {
+            current_sheet = Arc::from(r.sheet);
             header = None;
-            pending.clear();
-            seen_sheets.push(current_sheet.clone());
+            pending = 0;
+            seen_sheets.push(r.sheet.to_string());
         }
         match &header {
             None => {
-                if pending.len() >= HEADER_SEARCH_ROWS {
+                if pending >= HEADER_SEARCH_ROWS {
                     return ControlFlow::Continue(());
                 }
-                pending.push((r.row, r.cells.to_vec()));
+                pending += 1;
                 let (score, usable) = header_score(r.cells, extra);
                 if usable && score >= 3 {
                     // A header row below a title row: take the best-scoring candidate seen so far.
                     let h = make_header(r.sheet, r.row, r.cells, extra);
+                    let columns: Columns = h
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, f)| f.filter(|f| *f != Field::Ignored).map(|f| (f, i)))
+                        .collect();
                     info.sheets.push(h.clone());
-                    header = Some(h);
+                    header = Some((Arc::new(h), columns));
                 }
                 ControlFlow::Continue(())
             }
-            Some(h) => {
-                let values: Vec<(Field, CellValue)> = h
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, f)| {
-                        f.filter(|f| *f != Field::Ignored)
-                            .map(|f| (f, r.cells.get(i).cloned().unwrap_or(CellValue::Empty)))
-                    })
-                    .collect();
+            Some((h, columns)) => {
                 let row = LedgerRow {
-                    sheet: r.sheet.to_string(),
+                    sheet: current_sheet.clone(),
                     row: r.row,
-                    values,
-                    raw: r.cells.to_vec(),
+                    raw: std::mem::take(r.cells),
+                    columns: columns.clone(),
                 };
                 if !row.has_member() && row.get(Field::HouseholdNo).is_none() {
                     // Footers such as 合计 or 填表人: no member and no household on the row.
                     return ControlFlow::Continue(());
                 }
                 info.rows += 1;
-                let flow = on_row(h, row);
-                if flow.is_break() {
-                    stopped = true;
-                }
-                flow
+                on_row(h, row)
             }
         }
     };
     let format = for_each_row(path, &mut handle)?;
     info.format = Some(format);
-    let _ = stopped;
     info.skipped_sheets = seen_sheets
         .into_iter()
         .filter(|s| !info.sheets.iter().any(|h| &h.sheet == s))

@@ -61,8 +61,10 @@ pub struct Row<'a> {
     pub sheet: &'a str,
     /// 1-based row number as the user sees it in Excel.
     pub row: usize,
-    /// The cells, left to right (trailing empty cells may be missing).
-    pub cells: &'a [CellValue],
+    /// The cells, left to right (trailing empty cells may be missing). A handler that keeps
+    /// them takes them (`std::mem::take`) instead of copying; the reader starts the next row
+    /// in a new vector.
+    pub cells: &'a mut Vec<CellValue>,
 }
 
 /// Detects the format of a file from its first bytes.
@@ -260,12 +262,14 @@ fn read_xlsx(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resu
                     cells.clear();
                     return Ok(ControlFlow::Continue(()));
                 }
+                let width = cells.len();
                 let flow = f(Row {
                     sheet: &sheet,
                     row: r as usize + 1,
                     cells,
                 });
                 cells.clear();
+                cells.reserve(width);
                 Ok(flow)
             };
         while let Some(cell) = reader.next_cell().map_err(xlsx_error)? {
@@ -323,7 +327,7 @@ fn read_xls(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resul
             if f(Row {
                 sheet: &sheet,
                 row: r as usize + 1,
-                cells: &cells,
+                cells: &mut cells,
             })
             .is_break()
             {
@@ -449,7 +453,7 @@ fn read_csv(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resul
         if f(Row {
             sheet: "CSV",
             row,
-            cells: &cells,
+            cells: &mut cells,
         })
         .is_break()
         {
