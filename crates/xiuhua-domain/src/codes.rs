@@ -63,7 +63,39 @@ pub fn parse_codes_tsv(text: &str) -> Result<Vec<CodeItem>, CodeFileError> {
 /// All code lists, looked up by list name and by code or Chinese label.
 #[derive(Clone, Debug, Default)]
 pub struct CodeCatalog {
-    lists: HashMap<String, Vec<CodeItem>>,
+    lists: HashMap<String, CodeList>,
+}
+
+/// One list with its lookups (validation asks for every coded cell of a ledger, so lookups
+/// are hashed rather than scanned).
+#[derive(Clone, Debug, Default)]
+struct CodeList {
+    items: Vec<CodeItem>,
+    /// Position of each code.
+    by_code: HashMap<String, usize>,
+    /// First item whose code or Chinese label is the key.
+    exact: HashMap<String, usize>,
+    /// First item whose English label, in ASCII lower case, is the key.
+    folded: HashMap<String, usize>,
+}
+
+impl CodeList {
+    fn new(items: Vec<CodeItem>) -> CodeList {
+        let mut list = CodeList {
+            items,
+            ..CodeList::default()
+        };
+        for (i, item) in list.items.iter().enumerate() {
+            list.by_code.insert(item.code.clone(), i);
+            // The first matching item wins, as a scan in file order would find it.
+            list.exact.entry(item.code.clone()).or_insert(i);
+            list.exact.entry(item.label_zh.clone()).or_insert(i);
+            list.folded
+                .entry(item.label_en.to_ascii_lowercase())
+                .or_insert(i);
+        }
+        list
+    }
 }
 
 impl CodeCatalog {
@@ -77,7 +109,12 @@ impl CodeCatalog {
                 None => list.push(item),
             }
         }
-        CodeCatalog { lists }
+        CodeCatalog {
+            lists: lists
+                .into_iter()
+                .map(|(name, items)| (name, CodeList::new(items)))
+                .collect(),
+        }
     }
 
     /// The catalog of the shipped defaults.
@@ -88,12 +125,16 @@ impl CodeCatalog {
 
     /// The items of one list, in file order.
     pub fn list(&self, list: &str) -> &[CodeItem] {
-        self.lists.get(list).map(Vec::as_slice).unwrap_or(&[])
+        self.lists
+            .get(list)
+            .map(|l| l.items.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Looks up a code.
     pub fn get(&self, list: &str, code: &str) -> Option<&CodeItem> {
-        self.list(list).iter().find(|i| i.code == code)
+        let l = self.lists.get(list)?;
+        l.by_code.get(code).map(|&i| &l.items[i])
     }
 
     /// Whether `code` is in `list`.
@@ -101,15 +142,23 @@ impl CodeCatalog {
         self.get(list, code).is_some()
     }
 
-    /// Resolves user input (a code or a Chinese/English label) to the stored code.
+    /// Resolves user input (a code or a Chinese/English label) to the stored code: the first
+    /// item in file order whose code or Chinese label is the input, or whose English label is
+    /// (ignoring ASCII case).
     pub fn resolve(&self, list: &str, input: &str) -> Option<&str> {
         let input = input.trim();
-        self.list(list)
-            .iter()
-            .find(|i| {
-                i.code == input || i.label_zh == input || i.label_en.eq_ignore_ascii_case(input)
-            })
-            .map(|i| i.code.as_str())
+        let l = self.lists.get(list)?;
+        let exact = l.exact.get(input).copied();
+        let folded = if input.bytes().any(|b| b.is_ascii_uppercase()) {
+            l.folded.get(&input.to_ascii_lowercase()).copied()
+        } else {
+            l.folded.get(input).copied()
+        };
+        let i = match (exact, folded) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(l.items[i].code.as_str())
     }
 
     /// Chinese label of a code, or the code itself if unknown.
@@ -182,6 +231,40 @@ mod tests {
         assert_eq!(cat.resolve("poverty_cause", "因病致贫"), Some("01"));
         assert_eq!(cat.resolve("poverty_cause", "因病"), None);
         assert_eq!(cat.resolve("poverty_cause", " 01 "), Some("01"));
+    }
+
+    #[test]
+    fn resolve_finds_the_first_item_in_file_order_whatever_matched() {
+        let item = |code: &str, zh: &str, en: &str| CodeItem {
+            list: "l".into(),
+            code: code.into(),
+            label_zh: zh.into(),
+            label_en: en.into(),
+        };
+        let cat = CodeCatalog::new([
+            item("1", "甲", "Alpha"),
+            item("2", "1", "Beta"),
+            item("3", "丙", "alpha"),
+            item("B", "丁", "Gamma"),
+        ]);
+        assert_eq!(
+            cat.resolve("l", "1"),
+            Some("1"),
+            "code of item 1 before label of 2"
+        );
+        assert_eq!(
+            cat.resolve("l", "ALPHA"),
+            Some("1"),
+            "English label, any case"
+        );
+        assert_eq!(cat.resolve("l", "beta"), Some("2"));
+        assert_eq!(cat.resolve("l", "b"), None, "codes match exactly");
+        assert_eq!(cat.resolve("l", "B"), Some("B"));
+        assert_eq!(cat.resolve("l", "丁"), Some("B"));
+        assert_eq!(cat.resolve("l", "戊"), None);
+        assert_eq!(cat.resolve("other", "1"), None);
+        assert_eq!(cat.get("l", "3").map(|i| i.label_zh.as_str()), Some("丙"));
+        assert!(!cat.contains("l", "丙"), "get looks up codes only");
     }
 
     #[test]
