@@ -265,9 +265,9 @@ pub async fn commit(tx: Tx) -> Result<()> {
 
 /// Commits a transaction that inserted many member rows (an import). On PostgreSQL the
 /// members → households key is checked at commit, one query per row through a cached plan
-/// that the default plan cache mode plans anew for every row: a third of the server's time in
-/// a large import. Set just before the commit, the generic plan (the primary key's index) is
-/// planned once; the transaction's own queries ran before and are not affected.
+/// that the connections' `force_custom_plan` mode plans anew for every row: a third of the
+/// server's time in a large import. Set just before the commit, the generic plan (the primary
+/// key's index) is planned once; the transaction's own queries ran before and are not affected.
 pub async fn commit_bulk(mut tx: Tx) -> Result<()> {
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
