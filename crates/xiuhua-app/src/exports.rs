@@ -7,9 +7,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event;
-use xiuhua_domain::{CodeCatalog, HouseholdState, MonitoringStatus, RegistryStatus};
-use xiuhua_xlsx::Field;
-use xiuhua_xlsx::columns::header;
+use xiuhua_domain::{
+    CodeCatalog, Field, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, HouseholdState,
+    MonitoringStatus, Personal, Record, RegistryStatus,
+};
 use xiuhua_xlsx::write::{Column, CsvTable, Kind, Out, XlsxTable, tables_workbook};
 
 use crate::registry::mask_id;
@@ -24,68 +25,40 @@ pub enum ExportFormat {
     Csv,
 }
 
-/// The ledger columns of an export, in order, with how they are written.
-const LEDGER: &[(Field, Kind)] = &[
-    (Field::County, Kind::Text),
-    (Field::Township, Kind::Text),
-    (Field::Village, Kind::Text),
-    (Field::Group, Kind::Text),
-    (Field::VillageCode, Kind::Text),
-    (Field::HouseholdNo, Kind::Text),
-    (Field::HeadName, Kind::Text),
-    (Field::Phone, Kind::Text),
-    (Field::BankName, Kind::Text),
-    (Field::BankAccount, Kind::Text),
-    (Field::IdentificationStandard, Kind::Text),
-    (Field::Attribute, Kind::Text),
-    (Field::MainCause, Kind::Text),
-    (Field::OtherCauses, Kind::Text),
-    (Field::Status, Kind::Text),
-    (Field::IdentifiedYear, Kind::Number),
-    (Field::PlannedExitYear, Kind::Number),
-    (Field::ExitYear, Kind::Number),
-    (Field::ExitBatch, Kind::Text),
-    (Field::MonitorType, Kind::Text),
-    (Field::RiskEliminated, Kind::Text),
-    (Field::RiskIdentifiedOn, Kind::Date),
-    (Field::RiskEliminatedOn, Kind::Date),
-    (Field::HousingSafety, Kind::Text),
-    (Field::WaterSafe, Kind::Text),
-    (Field::IncomeYear, Kind::Number),
-    (Field::IncomeWage, Kind::Number),
-    (Field::IncomeBusiness, Kind::Number),
-    (Field::IncomeProperty, Kind::Number),
-    (Field::IncomeTransfer, Kind::Number),
-    (Field::IncomeCost, Kind::Number),
-    (Field::Name, Kind::Text),
-    (Field::IdNumber, Kind::Text),
-    (Field::Relation, Kind::Text),
-    (Field::Sex, Kind::Text),
-    (Field::Ethnicity, Kind::Text),
-    (Field::Political, Kind::Text),
-    (Field::Education, Kind::Text),
-    (Field::Schooling, Kind::Text),
-    (Field::Health, Kind::Text),
-    (Field::Labour, Kind::Text),
-    (Field::WorkStatus, Kind::Text),
-    (Field::WorkMonths, Kind::Number),
-    (Field::MedicalInsurance, Kind::Text),
-    (Field::PensionInsurance, Kind::Text),
-    (Field::Dibao, Kind::Text),
-    (Field::MemberPhone, Kind::Text),
-];
+/// The ledger columns of a catalogue, in export order: the household columns, then the member
+/// columns (each in catalogue order).
+fn ledger_fields(fields: &FieldCatalog) -> Vec<&FieldDef> {
+    let cols = || fields.columns();
+    cols()
+        .filter(|d| d.level == FieldLevel::Household)
+        .chain(cols().filter(|d| d.level == FieldLevel::Member))
+        .collect()
+}
+
+fn kind(ty: FieldType) -> Kind {
+    match ty {
+        FieldType::Year | FieldType::Int | FieldType::Decimal | FieldType::Money => Kind::Number,
+        FieldType::Date => Kind::Date,
+        _ => Kind::Text,
+    }
+}
 
 /// The header columns of a ledger export (plus 出生日期, which the importer ignores).
 pub fn ledger_columns() -> Vec<Column> {
-    let mut cols: Vec<Column> = LEDGER
-        .iter()
-        .map(|(f, k)| {
-            let c = Column::new(header(*f), *k);
-            match f {
-                Field::IdNumber => c.width(21.0),
-                Field::HouseholdNo | Field::VillageCode => c.width(18.0),
-                Field::Phone | Field::MemberPhone => c.width(13.0),
-                Field::BankAccount => c.width(22.0),
+    ledger_columns_with(FieldCatalog::shipped())
+}
+
+/// [`ledger_columns`] of another field catalogue.
+pub fn ledger_columns_with(fields: &FieldCatalog) -> Vec<Column> {
+    let mut cols: Vec<Column> = ledger_fields(fields)
+        .into_iter()
+        .map(|d| {
+            let c = Column::new(d.header(), kind(d.ty));
+            match d.id {
+                Field::ID_NUMBER => c.width(21.0),
+                Field::HOUSEHOLD_NO | Field::VILLAGE_CODE => c.width(18.0),
+                Field::PHONE | Field::MEMBER_PHONE => c.width(13.0),
+                Field::BANK_ACCOUNT => c.width(22.0),
                 _ => c,
             }
         })
@@ -98,12 +71,6 @@ fn yes_no(b: bool) -> Out {
     Out::Text(if b { "是" } else { "否" }.into())
 }
 
-fn label(codes: &CodeCatalog, list: &str, code: &Option<String>) -> Out {
-    code.as_deref()
-        .map(|c| Out::Text(codes.label_zh(list, c).to_string()))
-        .unwrap_or(Out::Empty)
-}
-
 fn yuan(fen: i64) -> Out {
     if fen == 0 {
         Out::Empty
@@ -112,8 +79,45 @@ fn yuan(fen: i64) -> Out {
     }
 }
 
+/// A value as a ledger cell: codes as their Chinese labels, 是/否, money in 元.
+fn cell(def: &FieldDef, v: Option<FieldRef<'_>>, codes: &CodeCatalog) -> Out {
+    let list = def.code_list.as_deref().unwrap_or("");
+    match v {
+        None => Out::Empty,
+        Some(FieldRef::Text(t)) if def.ty == FieldType::Code => {
+            Out::Text(codes.label_zh(list, t).to_string())
+        }
+        Some(FieldRef::Text(t)) => Out::from(t.to_string()),
+        Some(FieldRef::Codes(c)) => Out::from(
+            c.iter()
+                .map(|c| codes.label_zh(list, c).to_string())
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        Some(FieldRef::Bool(b)) => yes_no(b),
+        Some(FieldRef::Int(n)) => Out::from(Some(n)),
+        Some(FieldRef::Decimal(x)) => Out::Number(x),
+        Some(FieldRef::Money(m)) => yuan(m.0),
+        Some(FieldRef::Date(d)) => Out::from(Some(d)),
+    }
+}
+
+/// Personal data for an export without full rights: phones and accounts left out, identity
+/// numbers masked.
+fn personal(def: &FieldDef, out: Out, full: bool) -> Out {
+    match (def.personal, full) {
+        (Personal::Phone | Personal::Account, false) => Out::Empty,
+        (Personal::Id, _) => match out {
+            Out::Text(t) => Out::from(mask_id(&t, full)),
+            other => other,
+        },
+        _ => out,
+    }
+}
+
 /// The ledger rows (one per member) of a household.
 fn ledger_rows(
+    fields: &FieldCatalog,
     s: &HouseholdState,
     names: &BTreeMap<String, String>,
     codes: &CodeCatalog,
@@ -121,91 +125,34 @@ fn ledger_rows(
 ) -> Vec<Vec<Out>> {
     let f = &s.fields;
     let name = |code: &str| Out::from(names.get(code).cloned().unwrap_or_default());
-    let head = s.head().map(|h| h.name.clone()).unwrap_or_default();
-    let household: Vec<Out> = vec![
-        name(f.village_code.get(..6).unwrap_or("")),
-        name(f.village_code.get(..9).unwrap_or("")),
-        name(&f.village_code),
-        f.group_code.as_deref().map(name).unwrap_or(Out::Empty),
-        Out::from(f.village_code.clone()),
-        Out::from(f.household_no.clone()),
-        Out::from(head),
-        if full {
-            Out::from(f.phone.clone())
-        } else {
-            Out::Empty
-        },
-        Out::from(f.bank_name.clone()),
-        if full {
-            Out::from(f.bank_account.clone())
-        } else {
-            Out::Empty
-        },
-        label(codes, "identification_standard", &f.identification_standard),
-        label(codes, "household_attribute", &f.attribute),
-        label(codes, "poverty_cause", &f.main_cause),
-        Out::from(
-            f.other_causes
-                .iter()
-                .map(|c| codes.label_zh("poverty_cause", c).to_string())
-                .collect::<Vec<_>>()
-                .join("、"),
-        ),
-        Out::Text(f.status.label_zh().into()),
-        Out::from(f.identified_year.map(i64::from)),
-        Out::from(f.planned_exit_year.map(i64::from)),
-        Out::from(f.exit_year.map(i64::from)),
-        label(codes, "exit_batch", &f.exit_batch),
-        label(codes, "monitor_type", &f.monitor_type),
-        if f.monitor_type.is_some() {
-            yes_no(f.monitoring == MonitoringStatus::Eliminated)
-        } else {
-            Out::Empty
-        },
-        Out::from(f.risk_identified_on),
-        Out::from(f.risk_eliminated_on),
-        label(codes, "housing_safety", &f.housing_safety),
-        f.water_safe.map(yes_no).unwrap_or(Out::Empty),
-        Out::from(f.income.year.map(i64::from)),
-        yuan(f.income.wage.0),
-        yuan(f.income.business.0),
-        yuan(f.income.property.0),
-        yuan(f.income.transfer.0),
-        yuan(f.income.business_cost.0),
-    ];
+    let defs = ledger_fields(fields);
+    let (household_defs, member_defs): (Vec<&FieldDef>, Vec<&FieldDef>) = defs
+        .into_iter()
+        .partition(|d| d.level == FieldLevel::Household);
+    let household: Vec<Out> = household_defs
+        .iter()
+        .map(|d| match d.id {
+            Field::COUNTY => name(s.county_code()),
+            Field::TOWNSHIP => name(s.township_code()),
+            Field::VILLAGE => name(&f.village_code),
+            Field::GROUP => f.group_code.as_deref().map(name).unwrap_or(Out::Empty),
+            Field::HEAD_NAME => Out::from(s.head().map(|h| h.name.clone()).unwrap_or_default()),
+            Field::STATUS => Out::Text(f.status.label_zh().into()),
+            Field::RISK_ELIMINATED if f.monitor_type.is_some() => {
+                yes_no(f.monitoring == MonitoringStatus::Eliminated)
+            }
+            _ => personal(d, cell(d, f.get(d), codes), full),
+        })
+        .collect();
     s.members
         .iter()
         .map(|m| {
             let mut row = household.clone();
-            row.extend([
-                Out::from(m.name.clone()),
-                Out::from(mask_id(&m.id_number, full)),
-                Out::from(codes.label_zh("relation", &m.relation).to_string()),
-                Out::Text(if m.sex == "1" { "男" } else { "女" }.into()),
-                label(codes, "ethnicity", &m.ethnicity),
-                label(codes, "political", &m.political),
-                label(codes, "education", &m.education),
-                label(codes, "schooling", &m.schooling),
-                Out::from(
-                    m.health
-                        .iter()
-                        .map(|c| codes.label_zh("health", c).to_string())
-                        .collect::<Vec<_>>()
-                        .join("、"),
-                ),
-                label(codes, "labour", &m.labour),
-                label(codes, "work_status", &m.work_status),
-                Out::from(m.work_months.map(i64::from)),
-                yes_no(m.has_medical_insurance),
-                yes_no(m.has_pension_insurance),
-                yes_no(m.is_dibao),
-                if full {
-                    Out::from(m.phone.clone())
-                } else {
-                    Out::Empty
-                },
-                Out::from(m.birth_date),
-            ]);
+            row.extend(member_defs.iter().map(|d| match d.id {
+                Field::SEX => Out::Text(if m.sex == "1" { "男" } else { "女" }.into()),
+                _ => personal(d, cell(d, m.get(d), codes), full),
+            }));
+            row.push(Out::from(m.birth_date));
             row
         })
         .collect()
@@ -385,7 +332,7 @@ pub async fn export_registry(
         ExportFormat::Xlsx => {
             let mut t = XlsxTable::new("农户台账", columns).map_err(err)?;
             each_household(s, &region, as_of, &mut |h| {
-                for r in ledger_rows(&h, &names, &codes, full) {
+                for r in ledger_rows(FieldCatalog::shipped(), &h, &names, &codes, full) {
                     t.push(&r, &[]).map_err(err)?;
                     rows += 1;
                 }
@@ -403,7 +350,7 @@ pub async fn export_registry(
             );
             let mut t = CsvTable::new(file, &columns).map_err(err)?;
             each_household(s, &region, as_of, &mut |h| {
-                for r in ledger_rows(&h, &names, &codes, full) {
+                for r in ledger_rows(FieldCatalog::shipped(), &h, &names, &codes, full) {
                     t.push(&r).map_err(err)?;
                     rows += 1;
                 }

@@ -25,8 +25,9 @@ use xiuhua_domain::event::{self, Change, Event, EventKind, SourceKind};
 use xiuhua_domain::household::FieldPatch;
 use xiuhua_domain::validate::parse_member_id_number;
 use xiuhua_domain::{
-    CodeCatalog, Fen, HouseholdFields, HouseholdState, Member, MonitoringStatus, RegionCode,
-    RegionLevel, RegistryStatus, validate_household,
+    CodeCatalog, Fen, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, FieldValue,
+    HouseholdFields, HouseholdState, Member, MonitoringStatus, Record, RegionCode, RegionLevel,
+    RegistryStatus, validate_household,
 };
 use xiuhua_xlsx::cell::{
     CellValue, IdCellProblem, id_number_text, number_text, parse_bool, parse_date, parse_year,
@@ -287,6 +288,118 @@ fn yuan_to_fen(v: &CellValue) -> Option<Fen> {
     Some(Fen((n * 100.0).round() as i64))
 }
 
+/// Household columns with their own interpretation in [`interpret`] (regions, the household type
+/// and monitoring, account numbers …); every other column is read by [`set_from_cell`].
+const HOUSEHOLD_SPECIAL: &[Field] = &[
+    Field::HOUSEHOLD_NO,
+    Field::VILLAGE_CODE,
+    Field::GROUP,
+    Field::BANK_ACCOUNT,
+    Field::OTHER_CAUSES,
+    Field::STATUS,
+    Field::MONITOR_TYPE,
+    Field::INCOME_YEAR,
+];
+
+/// Member columns with their own interpretation in [`interpret_member`].
+const MEMBER_SPECIAL: &[Field] = &[
+    Field::NAME,
+    Field::ID_NUMBER,
+    Field::SEX,
+    Field::RELATION,
+    Field::HEALTH,
+    Field::WORK_MONTHS,
+];
+
+/// The stored fields of one level among a group's columns that [`set_from_cell`] reads.
+fn generic_fields(g: &Group, level: FieldLevel) -> impl Iterator<Item = &'static FieldDef> {
+    let cat = FieldCatalog::shipped();
+    let mut seen = HashSet::new();
+    g.header
+        .fields
+        .iter()
+        .flatten()
+        .filter(move |f| seen.insert(**f))
+        .map(|f| cat.get(*f))
+        .filter(move |d| d.level == level && d.stored && !HOUSEHOLD_SPECIAL.contains(&d.id))
+}
+
+/// A cell read as a value of a catalogue field's type, or the reason it is not one.
+fn cell_value(
+    def: &FieldDef,
+    v: &CellValue,
+    codes: &CodeCatalog,
+) -> std::result::Result<FieldValue, (String, String)> {
+    let t = text(v);
+    let list = def.code_list.as_deref().unwrap_or("");
+    let bad_code = |t: &str| {
+        (
+            format!("“{t}”不是有效的取值（代码表 {list}）"),
+            format!("{t:?} is not a valid value (code list {list})"),
+        )
+    };
+    match def.ty {
+        FieldType::Text | FieldType::Region | FieldType::IdNumber => Ok(FieldValue::Text(t)),
+        FieldType::Code => resolve(codes, list, &t)
+            .map(|c| FieldValue::Text(c.to_string()))
+            .ok_or_else(|| bad_code(&t)),
+        FieldType::Codes => split_multi(&t)
+            .iter()
+            .map(|part| {
+                resolve(codes, list, part)
+                    .map(String::from)
+                    .ok_or_else(|| bad_code(part))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(FieldValue::Codes),
+        FieldType::Bool => parse_bool(v)
+            .map(FieldValue::Bool)
+            .ok_or_else(|| ("应填“是”或“否”".into(), "expected 是 or 否".into())),
+        FieldType::Year => parse_year(v)
+            .map(|y| FieldValue::Int(i64::from(y)))
+            .ok_or_else(|| (format!("“{t}”不是年份"), format!("{t:?} is not a year"))),
+        FieldType::Int => t.trim().parse().map(FieldValue::Int).map_err(|_| {
+            (
+                format!("“{t}”不是整数"),
+                format!("{t:?} is not a whole number"),
+            )
+        }),
+        FieldType::Decimal => match v {
+            CellValue::Number(n) => Ok(FieldValue::Decimal(*n)),
+            _ => t
+                .trim()
+                .parse()
+                .map(FieldValue::Decimal)
+                .map_err(|_| (format!("“{t}”不是数字"), format!("{t:?} is not a number"))),
+        },
+        FieldType::Money => yuan_to_fen(v)
+            .map(FieldValue::Money)
+            .ok_or_else(|| (format!("“{t}”不是金额"), format!("{t:?} is not an amount"))),
+        FieldType::Date => parse_date(v)
+            .map(FieldValue::Date)
+            .ok_or_else(|| (format!("“{t}”不是日期"), format!("{t:?} is not a date"))),
+    }
+}
+
+/// Sets a field of a record from a cell, or records why the cell cannot be read.
+fn set_from_cell<R: Record>(
+    record: &mut R,
+    def: &FieldDef,
+    r: &LedgerRow,
+    v: &CellValue,
+    codes: &CodeCatalog,
+    p: &mut Problems<'_>,
+) {
+    let result = cell_value(def, v, codes).and_then(|x| {
+        record
+            .set(def, Some(x))
+            .map_err(|e| (format!("应为{}", e.expected), e.to_string()))
+    });
+    if let Err((zh, en)) = result {
+        p.cell(r, def.id, v, zh, en);
+    }
+}
+
 /// Interprets a household's rows: the household fields (applied over `base`) and its members.
 fn interpret(
     g: &Group,
@@ -299,26 +412,11 @@ fn interpret(
     let first = &g.rows[0];
     // The first non-empty value of each household column among the rows.
     let hv = |field: Field| g.rows.iter().find_map(|r| r.get(field).map(|v| (r, v)));
-    let coded = |p: &mut Problems<'_>, field: Field, list: &str, slot: &mut Option<String>| {
-        if let Some((r, v)) = hv(field) {
-            let t = text(v);
-            match resolve(codes, list, &t) {
-                Some(c) => *slot = Some(c.to_string()),
-                None => p.cell(
-                    r,
-                    field,
-                    v,
-                    format!("“{t}”不是有效的取值（代码表 {list}）"),
-                    format!("{t:?} is not a valid value (code list {list})"),
-                ),
-            }
-        }
-    };
-    if let Some((_, v)) = hv(Field::HouseholdNo) {
+    if let Some((_, v)) = hv(Field::HOUSEHOLD_NO) {
         f.household_no = text(v);
     }
     // Village: by code, or by township + village name, or by a village name unique in the county.
-    if let Some((r, v)) = hv(Field::VillageCode) {
+    if let Some((r, v)) = hv(Field::VILLAGE_CODE) {
         let c = text(v);
         match RegionCode::parse(&c) {
             Ok(code) if regions.village_codes.contains(code.as_str()) => {
@@ -326,23 +424,23 @@ fn interpret(
             }
             _ => p.cell(
                 r,
-                Field::VillageCode,
+                Field::VILLAGE_CODE,
                 v,
                 format!("行政村代码“{c}”不在本县区划中"),
                 format!("village code {c:?} is not in the county"),
             ),
         }
-    } else if let Some((r, v)) = hv(Field::Village) {
+    } else if let Some((r, v)) = hv(Field::VILLAGE) {
         let name = text(v);
-        let township = hv(Field::Township).map(|(_, t)| text(t));
+        let township = hv(Field::TOWNSHIP).map(|(_, t)| text(t));
         let found = match &township {
             Some(t) => match regions.townships.get(t) {
                 Some(tc) => regions.villages.get(&(tc.clone(), name.clone())).cloned(),
                 None => {
-                    let (tr, tv) = hv(Field::Township).unwrap_or((r, v));
+                    let (tr, tv) = hv(Field::TOWNSHIP).unwrap_or((r, v));
                     p.cell(
                         tr,
-                        Field::Township,
+                        Field::TOWNSHIP,
                         tv,
                         format!("乡镇“{t}”不在本县区划中"),
                         format!("township {t:?} is not in the county"),
@@ -355,7 +453,7 @@ fn interpret(
                 Some(_) => {
                     p.cell(
                         r,
-                        Field::Village,
+                        Field::VILLAGE,
                         v,
                         format!("本县有多个“{name}”，请增加乡镇列"),
                         format!("several villages are named {name:?}; add a township column"),
@@ -373,7 +471,7 @@ fn interpret(
             {
                 p.cell(
                     r,
-                    Field::Village,
+                    Field::VILLAGE,
                     v,
                     format!("行政村“{name}”不在本县区划中"),
                     format!("village {name:?} is not in the county"),
@@ -388,7 +486,7 @@ fn interpret(
             "the village (or village code) is missing".into(),
         );
     }
-    if let Some((r, v)) = hv(Field::Group)
+    if let Some((r, v)) = hv(Field::GROUP)
         && !f.village_code.is_empty()
     {
         let name = text(v);
@@ -396,55 +494,34 @@ fn interpret(
             Some(code) => f.group_code = Some(code),
             None => p.cell(
                 r,
-                Field::Group,
+                Field::GROUP,
                 v,
                 "村民小组过多（超过999个）".into(),
                 "too many groups in the village".into(),
             ),
         }
     }
-    if let Some((_, v)) = hv(Field::Phone) {
-        f.phone = Some(text(v));
-    }
-    if let Some((_, v)) = hv(Field::BankName) {
-        f.bank_name = Some(text(v));
-    }
-    if let Some((r, v)) = hv(Field::BankAccount) {
+    if let Some((r, v)) = hv(Field::BANK_ACCOUNT) {
         // Account numbers are longer than the 15 digits a spreadsheet number keeps.
         match xiuhua_xlsx::cell::id_number_text(v) {
             Ok(t) => f.bank_account = Some(t),
             Err(_) => p.cell(
                 r,
-                Field::BankAccount,
+                Field::BANK_ACCOUNT,
                 v,
                 "银行账号被Excel存成了数字，后几位已丢失；请把该列设为文本后重新填写".into(),
                 "the bank account was stored as a number and lost its last digits".into(),
             ),
         }
     }
-    coded(
-        p,
-        Field::IdentificationStandard,
-        "identification_standard",
-        &mut f.identification_standard,
-    );
-    coded(p, Field::Attribute, "household_attribute", &mut f.attribute);
-    coded(p, Field::MainCause, "poverty_cause", &mut f.main_cause);
-    coded(p, Field::ExitBatch, "exit_batch", &mut f.exit_batch);
-    coded(
-        p,
-        Field::HousingSafety,
-        "housing_safety",
-        &mut f.housing_safety,
-    );
-    if let Some((r, v)) = hv(Field::OtherCauses) {
+    if let Some((r, v)) = hv(Field::OTHER_CAUSES) {
         let mut out = Vec::new();
         for part in split_multi(&text(v)) {
             match codes.resolve("poverty_cause", &part) {
                 Some(c) => out.push(c.to_string()),
                 None => p.cell(
                     r,
-                    Field::OtherCauses,
+                    Field::OTHER_CAUSES,
                     v,
                     format!("“{part}”不是有效的致贫原因"),
                     format!("{part:?} is not a cause of poverty"),
@@ -453,43 +530,24 @@ fn interpret(
         }
         f.other_causes = out;
     }
-    if let Some((r, v)) = hv(Field::Status) {
+    if let Some((r, v)) = hv(Field::STATUS) {
         match parse_status(&text(v)) {
             Some(s) => f.status = s,
             None => p.cell(
                 r,
-                Field::Status,
+                Field::STATUS,
                 v,
                 format!("户类型“{}”应为一般农户、贫困户或脱贫户", text(v)),
                 format!("unknown household type {:?}", text(v)),
             ),
         }
     }
-    let years = [
-        (Field::IdentifiedYear, &mut f.identified_year),
-        (Field::PlannedExitYear, &mut f.planned_exit_year),
-        (Field::ExitYear, &mut f.exit_year),
-    ];
-    for (field, slot) in years {
-        if let Some((r, v)) = hv(field) {
-            match parse_year(v) {
-                Some(y) => *slot = Some(y),
-                None => p.cell(
-                    r,
-                    field,
-                    v,
-                    format!("“{}”不是年份", text(v)),
-                    format!("{:?} is not a year", text(v)),
-                ),
-            }
-        }
-    }
-    if let Some((r, v)) = hv(Field::MonitorType) {
+    if let Some((r, v)) = hv(Field::MONITOR_TYPE) {
         let t = text(v);
         match codes.resolve("monitor_type", &t) {
             Some(c) => {
                 f.monitor_type = Some(c.to_string());
-                let eliminated = hv(Field::RiskEliminated)
+                let eliminated = hv(Field::RISK_ELIMINATED)
                     .and_then(|(_, v)| parse_bool(v))
                     .unwrap_or(false);
                 f.monitoring = if eliminated {
@@ -500,73 +558,29 @@ fn interpret(
             }
             None => p.cell(
                 r,
-                Field::MonitorType,
+                Field::MONITOR_TYPE,
                 v,
                 format!("“{t}”不是有效的监测对象类型"),
                 format!("{t:?} is not a monitoring type"),
             ),
         }
     }
-    for (field, slot) in [
-        (Field::RiskIdentifiedOn, &mut f.risk_identified_on),
-        (Field::RiskEliminatedOn, &mut f.risk_eliminated_on),
-    ] {
-        if let Some((r, v)) = hv(field) {
-            match parse_date(v) {
-                Some(d) => *slot = Some(d),
-                None => p.cell(
-                    r,
-                    field,
-                    v,
-                    format!("“{}”不是日期", text(v)),
-                    format!("{:?} is not a date", text(v)),
-                ),
-            }
-        }
-    }
-    if let Some((r, v)) = hv(Field::WaterSafe) {
-        match parse_bool(v) {
-            Some(b) => f.water_safe = Some(b),
-            None => p.cell(
-                r,
-                Field::WaterSafe,
-                v,
-                "应填“是”或“否”".into(),
-                "expected 是 or 否".into(),
-            ),
-        }
-    }
-    if let Some((r, v)) = hv(Field::IncomeYear) {
+    if let Some((r, v)) = hv(Field::INCOME_YEAR) {
         match parse_year(v) {
             Some(y) => f.income.year = Some(y),
             None => p.cell(
                 r,
-                Field::IncomeYear,
+                Field::INCOME_YEAR,
                 v,
                 "不是年份".into(),
                 "not a year".into(),
             ),
         }
     }
-    let money = [
-        (Field::IncomeWage, &mut f.income.wage),
-        (Field::IncomeBusiness, &mut f.income.business),
-        (Field::IncomeProperty, &mut f.income.property),
-        (Field::IncomeTransfer, &mut f.income.transfer),
-        (Field::IncomeCost, &mut f.income.business_cost),
-    ];
-    for (field, slot) in money {
-        if let Some((r, v)) = hv(field) {
-            match yuan_to_fen(v) {
-                Some(x) => *slot = x,
-                None => p.cell(
-                    r,
-                    field,
-                    v,
-                    format!("“{}”不是金额", text(v)),
-                    format!("{:?} is not an amount", text(v)),
-                ),
-            }
+    // Every other household column: read as its catalogue type says.
+    for def in generic_fields(g, FieldLevel::Household) {
+        if let Some((r, v)) = hv(def.id) {
+            set_from_cell(&mut f, def, r, v, codes, p);
         }
     }
     let members = g
@@ -581,12 +595,12 @@ fn interpret(
 fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> Option<Member> {
     let mut m = Member::default();
     let mut ok = true;
-    match r.get(Field::Name) {
+    match r.get(Field::NAME) {
         Some(v) => m.name = text(v),
         None => {
             p.cell(
                 r,
-                Field::Name,
+                Field::NAME,
                 &CellValue::Empty,
                 "姓名不能为空".into(),
                 "name is empty".into(),
@@ -594,11 +608,11 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
             ok = false;
         }
     }
-    match r.get(Field::IdNumber) {
+    match r.get(Field::ID_NUMBER) {
         None => {
             p.cell(
                 r,
-                Field::IdNumber,
+                Field::ID_NUMBER,
                 &CellValue::Empty,
                 "证件号码不能为空".into(),
                 "identity number is empty".into(),
@@ -609,7 +623,7 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
             Err(IdCellProblem::PrecisionLost(shown)) => {
                 p.cell(
                     r,
-                    Field::IdNumber,
+                    Field::ID_NUMBER,
                     v,
                     format!("证件号码被Excel存成了数字（{shown}），后几位已丢失，请把该列设为文本后重新填写"),
                     format!("the identity number was stored as a number ({shown}); its last digits are lost"),
@@ -628,19 +642,19 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
                     m.birth_date = id.birth_date();
                 }
                 Err((zh, en)) => {
-                    p.cell(r, Field::IdNumber, v, zh, en);
+                    p.cell(r, Field::ID_NUMBER, v, zh, en);
                     ok = false;
                 }
             },
         },
     }
-    if let Some(v) = r.get(Field::Sex)
+    if let Some(v) = r.get(Field::SEX)
         && ok
         && xiuhua_domain::Sex::parse(&text(v)).map(|s| s.code()) != Some(m.sex.as_str())
     {
         p.cell(
             r,
-            Field::Sex,
+            Field::SEX,
             v,
             "性别与身份证号不符".into(),
             "sex does not match the identity number".into(),
@@ -675,20 +689,14 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
             None => None,
         }
     };
-    m.relation = coded(Field::Relation, "relation", true).unwrap_or_default();
-    m.ethnicity = coded(Field::Ethnicity, "ethnicity", false);
-    m.political = coded(Field::Political, "political", false);
-    m.education = coded(Field::Education, "education", false);
-    m.schooling = coded(Field::Schooling, "schooling", false);
-    m.labour = coded(Field::Labour, "labour", false);
-    m.work_status = coded(Field::WorkStatus, "work_status", false);
-    if let Some(v) = r.get(Field::Health) {
+    m.relation = coded(Field::RELATION, "relation", true).unwrap_or_default();
+    if let Some(v) = r.get(Field::HEALTH) {
         for part in split_multi(&text(v)) {
             match codes.resolve("health", &part) {
                 Some(c) => m.health.push(c.to_string()),
                 None => p.cell(
                     r,
-                    Field::Health,
+                    Field::HEALTH,
                     v,
                     format!("“{part}”不是有效的健康状况"),
                     format!("{part:?} is not a health status"),
@@ -696,7 +704,7 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
             }
         }
     }
-    if let Some(v) = r.get(Field::WorkMonths) {
+    if let Some(v) = r.get(Field::WORK_MONTHS) {
         match text(v)
             .trim_end_matches('月')
             .trim_end_matches('个')
@@ -705,33 +713,19 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
             Ok(n) if (0..=12).contains(&n) => m.work_months = Some(n),
             _ => p.cell(
                 r,
-                Field::WorkMonths,
+                Field::WORK_MONTHS,
                 v,
                 "务工时间应为0到12之间的整数（月）".into(),
                 "work months must be 0-12".into(),
             ),
         }
     }
-    for (field, slot) in [
-        (Field::MedicalInsurance, &mut m.has_medical_insurance),
-        (Field::PensionInsurance, &mut m.has_pension_insurance),
-        (Field::Dibao, &mut m.is_dibao),
-    ] {
-        if let Some(v) = r.get(field) {
-            match parse_bool(v) {
-                Some(b) => *slot = b,
-                None => p.cell(
-                    r,
-                    field,
-                    v,
-                    "应填“是”或“否”".into(),
-                    "expected 是 or 否".into(),
-                ),
-            }
+    for def in FieldCatalog::shipped().stored(FieldLevel::Member) {
+        if !MEMBER_SPECIAL.contains(&def.id)
+            && let Some(v) = r.get(def.id)
+        {
+            set_from_cell(&mut m, def, r, v, codes, p);
         }
-    }
-    if let Some(v) = r.get(Field::MemberPhone) {
-        m.phone = Some(text(v));
     }
     ok.then_some(m)
 }
@@ -739,30 +733,20 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
 /// Fields of a member that a ledger column can set, by column.
 fn merge_member(existing: &Member, imported: &Member, present: &HashSet<Field>) -> Member {
     let mut m = existing.clone();
-    let has = |f: Field| present.contains(&f);
-    if has(Field::Name) {
-        m.name = imported.name.clone();
+    let cat = FieldCatalog::shipped();
+    for f in present {
+        let def = cat.get(*f);
+        if def.level == FieldLevel::Member && def.stored {
+            // The same catalogue's field on the same record type: the value always fits.
+            let _ = m.set(def, imported.get(def).map(FieldRef::to_owned));
+        }
     }
-    if has(Field::Relation) {
-        m.relation = imported.relation.clone();
-    }
-    macro_rules! take {
-        ($($field:ident => $col:expr),*) => { $( if has($col) { m.$field = imported.$field.clone(); } )* };
-    }
-    take!(ethnicity => Field::Ethnicity, political => Field::Political, education => Field::Education,
-          schooling => Field::Schooling, health => Field::Health, labour => Field::Labour,
-          work_status => Field::WorkStatus, work_months => Field::WorkMonths,
-          has_medical_insurance => Field::MedicalInsurance, has_pension_insurance => Field::PensionInsurance,
-          is_dibao => Field::Dibao, phone => Field::MemberPhone);
     m
 }
 
 /// The column a validation problem points at.
 fn field_for(storage: &str) -> Option<Field> {
-    xiuhua_xlsx::columns::COLUMNS
-        .iter()
-        .find(|(_, _, s, _)| *s == storage)
-        .map(|(f, ..)| *f)
+    FieldCatalog::shipped().find(storage).map(|d| d.id)
 }
 
 /// A compact key for a (valid, normalised) identity number: the 17 digits and the check
@@ -819,7 +803,7 @@ fn read_groups(path: &Path, mapping: &[(String, String)], tx: &tokio::sync::mpsc
         path,
         mapping,
         &mut |h: &Arc<SheetHeader>, row: LedgerRow| {
-            let key = row.get(Field::HouseholdNo).map(text);
+            let key = row.get(Field::HOUSEHOLD_NO).map(text);
             let continues = match (&current, &key) {
                 (Some((k, g)), Some(new)) => k == new && Arc::ptr_eq(&g.header, h),
                 (Some((_, g)), None) => Arc::ptr_eq(&g.header, h),
@@ -881,12 +865,12 @@ impl Lookups {
         let county = county.to_string();
         let nos: Vec<String> = groups
             .iter()
-            .filter_map(|g| g.rows[0].get(Field::HouseholdNo).map(text))
+            .filter_map(|g| g.rows[0].get(Field::HOUSEHOLD_NO).map(text))
             .collect();
         let id_numbers: Vec<String> = groups
             .iter()
             .flat_map(|g| g.rows.iter())
-            .filter_map(|r| r.get(Field::IdNumber))
+            .filter_map(|r| r.get(Field::ID_NUMBER))
             .filter_map(|v| id_number_text(v).ok())
             .filter_map(|t| {
                 parse_member_id_number(&t)
@@ -1064,7 +1048,7 @@ impl Run<'_> {
                 group: &g,
                 list: Vec::new(),
             };
-            let Some(no) = g.rows[0].get(Field::HouseholdNo).map(text) else {
+            let Some(no) = g.rows[0].get(Field::HOUSEHOLD_NO).map(text) else {
                 p.row(
                     first_row,
                     "缺少户编号".into(),

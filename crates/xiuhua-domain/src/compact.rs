@@ -43,6 +43,11 @@ pub(crate) fn no(v: &bool) -> bool {
     !*v && on()
 }
 
+/// `skip_serializing_if` for map fields.
+pub(crate) fn empty_map<K, V>(v: &std::collections::BTreeMap<K, V>) -> bool {
+    v.is_empty() && on()
+}
+
 /// `skip_serializing_if` for list fields.
 pub(crate) fn empty<T>(v: &[T]) -> bool {
     v.is_empty() && on()

@@ -333,8 +333,25 @@ where
         .as_object_mut()
         .ok_or_else(|| bad("*", "not an object".into()))?;
     for (k, v) in patch {
-        match obj.get_mut(k) {
-            Some(slot) => *slot = v.clone(),
+        match obj.get_mut(k).map(|slot| *slot = v.clone()) {
+            Some(()) => {}
+            // A catalogue field without a typed slot lives in the record's `extra` map.
+            None if crate::fields::FieldCatalog::shipped()
+                .find(k)
+                .is_some_and(|d| d.stored)
+                && obj.contains_key("extra") =>
+            {
+                let extra = obj
+                    .entry("extra")
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                if let Some(extra) = extra.as_object_mut() {
+                    if v.is_null() {
+                        extra.remove(k);
+                    } else {
+                        extra.insert(k.clone(), v.clone());
+                    }
+                }
+            }
             None => return Err(bad(k, "unknown field".into())),
         }
     }

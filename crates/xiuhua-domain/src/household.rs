@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::fields::FieldValue;
+
 /// Identifier of a household (application-generated, stable across databases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HouseholdId(pub i64);
@@ -268,6 +270,9 @@ pub struct HouseholdFields {
     pub forest_mu: Option<f64>,
     /// 收入构成 of the latest assessed year.
     pub income: Income,
+    /// Catalogue fields without a typed slot, by name ([`crate::fields`]).
+    #[serde(skip_serializing_if = "crate::compact::empty_map")]
+    pub extra: BTreeMap<String, FieldValue>,
 }
 
 /// A member (家庭成员) of a household.
@@ -335,6 +340,9 @@ pub struct Member {
     /// 联系电话
     #[serde(skip_serializing_if = "crate::compact::none")]
     pub phone: Option<String>,
+    /// Catalogue fields without a typed slot, by name ([`crate::fields`]).
+    #[serde(skip_serializing_if = "crate::compact::empty_map")]
+    pub extra: BTreeMap<String, FieldValue>,
 }
 
 impl Member {

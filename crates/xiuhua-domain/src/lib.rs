@@ -7,6 +7,7 @@
 pub mod codes;
 pub mod compact;
 pub mod event;
+pub mod fields;
 pub mod household;
 pub mod id_number;
 pub mod region;
@@ -14,6 +15,9 @@ pub mod validate;
 
 pub use codes::{CodeCatalog, CodeItem};
 pub use event::{Change, Event, EventKind, SourceKind};
+pub use fields::{
+    Field, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, FieldValue, Personal, Record,
+};
 pub use household::{
     Fen, HouseholdFields, HouseholdId, HouseholdState, Income, Member, MemberId, MonitoringStatus,
     RegistryStatus,

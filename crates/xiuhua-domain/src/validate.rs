@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 
 use crate::codes::CodeCatalog;
+use crate::fields::{FieldCatalog, FieldLevel, FieldRef, Record};
 use crate::household::{HouseholdState, Member, MonitoringStatus, RegistryStatus};
 use crate::id_number::IdNumber;
 
@@ -50,35 +51,90 @@ impl std::fmt::Display for FieldError {
     }
 }
 
-/// Field of a household or member with the code list it must come from.
-const HOUSEHOLD_CODED: &[(&str, &str)] = &[
-    ("identification_standard", "identification_standard"),
-    ("attribute", "household_attribute"),
-    ("main_cause", "poverty_cause"),
-    ("exit_batch", "exit_batch"),
-    ("monitor_type", "monitor_type"),
-    ("housing_safety", "housing_safety"),
-    ("road_type", "road_type"),
-    ("fuel_type", "fuel_type"),
+/// Fields whose checks below say more than the catalogue's generic ones (their own messages
+/// for a missing value or an unknown code).
+const CHECKED_HERE: &[&str] = &[
+    "village_code",
+    "other_causes",
+    "id_number",
+    "relation",
+    "health",
 ];
 
-const MEMBER_CODED: &[(&str, &str)] = &[
-    ("ethnicity", "ethnicity"),
-    ("political", "political"),
-    ("marital", "marital"),
-    ("education", "education"),
-    ("schooling", "schooling"),
-    ("disability_category", "disability_category"),
-    ("disability_grade", "disability_grade"),
-    ("labour", "labour"),
-    ("work_status", "work_status"),
-];
+/// The checks every catalogue field gets from its row: a required field is present, a coded
+/// field holds codes of its list, and `extra` holds only fields the catalogue knows.
+fn catalogue_checks<R: Record>(
+    r: &R,
+    level: FieldLevel,
+    fields: &FieldCatalog,
+    codes: &CodeCatalog,
+    push: &mut dyn FnMut(&str, &'static str, String, String),
+) {
+    for def in fields.stored(level) {
+        if CHECKED_HERE.contains(&def.name.as_str()) {
+            continue;
+        }
+        let value = r.get(def);
+        if def.required && value.is_none() {
+            push(
+                &def.name,
+                "required",
+                format!("{}不能为空", def.label_zh),
+                format!("{} is required", def.label_en.to_lowercase()),
+            );
+        }
+        let Some(list) = def.code_list.as_deref().filter(|l| !l.starts_with('@')) else {
+            continue;
+        };
+        let values: &[String] = match value {
+            Some(FieldRef::Codes(c)) => c,
+            _ => &[],
+        };
+        let one = match value {
+            Some(FieldRef::Text(t)) => Some(t),
+            _ => None,
+        };
+        for v in one.into_iter().chain(values.iter().map(String::as_str)) {
+            if !codes.contains(list, v) {
+                push(
+                    &def.name,
+                    "unknown_code",
+                    format!("代码“{v}”不在代码表 {list} 中"),
+                    format!("code {v:?} is not in list {list}"),
+                );
+            }
+        }
+    }
+    for name in r.extra().keys() {
+        if fields
+            .find(name)
+            .is_none_or(|d| d.level != level || !d.stored)
+        {
+            push(
+                name,
+                "unknown_field",
+                format!("字段“{name}”不在字段目录中"),
+                format!("field {name:?} is not in the field catalogue"),
+            );
+        }
+    }
+}
 
-/// Validates a household as it would stand after a change.
+/// Validates a household as it would stand after a change, against the shipped field catalogue.
 ///
 /// `today` bounds dates (no birth dates in the future).
 pub fn validate_household(
     state: &HouseholdState,
+    catalog: &CodeCatalog,
+    today: NaiveDate,
+) -> Vec<FieldError> {
+    validate_household_with(state, FieldCatalog::shipped(), catalog, today)
+}
+
+/// Validates a household against a given field catalogue.
+pub fn validate_household_with(
+    state: &HouseholdState,
+    fields: &FieldCatalog,
     catalog: &CodeCatalog,
     today: NaiveDate,
 ) -> Vec<FieldError> {
@@ -95,14 +151,7 @@ pub fn validate_household(
     let mut push = |field: &str, code: &'static str, zh: String, en: String| {
         errs.push(FieldError::new(rec.clone(), field, code, zh, en));
     };
-    if f.household_no.trim().is_empty() {
-        push(
-            "household_no",
-            "required",
-            "户编号不能为空".into(),
-            "household number is required".into(),
-        );
-    }
+    catalogue_checks(f, FieldLevel::Household, fields, catalog, &mut push);
     if f.village_code.len() != 12 || !f.village_code.bytes().all(|b| b.is_ascii_digit()) {
         push(
             "village_code",
@@ -120,28 +169,6 @@ pub fn validate_household(
             format!("村民小组代码“{g}”应为所在行政村代码加3位"),
             format!("group code {g:?} must be the village code plus 3 digits"),
         );
-    }
-    let coded = [
-        &f.identification_standard,
-        &f.attribute,
-        &f.main_cause,
-        &f.exit_batch,
-        &f.monitor_type,
-        &f.housing_safety,
-        &f.road_type,
-        &f.fuel_type,
-    ];
-    for ((field, list), value) in HOUSEHOLD_CODED.iter().zip(coded) {
-        if let Some(v) = value
-            && !catalog.contains(list, v)
-        {
-            push(
-                field,
-                "unknown_code",
-                format!("代码“{v}”不在代码表 {list} 中"),
-                format!("code {v:?} is not in list {list}"),
-            );
-        }
     }
     for c in &f.other_causes {
         if !catalog.contains("poverty_cause", c) {
@@ -244,7 +271,7 @@ pub fn validate_household(
         }
     }
     for (i, m) in state.members.iter().enumerate() {
-        errs.extend(validate_member(m, catalog, today));
+        errs.extend(validate_member_with(m, fields, catalog, today));
         if state.members[..i]
             .iter()
             .any(|o| o.id_number == m.id_number && !m.id_number.is_empty())
@@ -268,21 +295,24 @@ fn member_record(m: &Member) -> String {
     format!("成员 {} ({})", m.name, m.id_number)
 }
 
-/// Validates one member's own fields.
+/// Validates one member's own fields (shipped field catalogue).
 pub fn validate_member(m: &Member, catalog: &CodeCatalog, today: NaiveDate) -> Vec<FieldError> {
+    validate_member_with(m, FieldCatalog::shipped(), catalog, today)
+}
+
+/// Validates one member's own fields against a given field catalogue.
+pub fn validate_member_with(
+    m: &Member,
+    fields: &FieldCatalog,
+    catalog: &CodeCatalog,
+    today: NaiveDate,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let rec = member_record(m);
     let mut push = |field: &str, code: &'static str, zh: String, en: String| {
         errs.push(FieldError::new(rec.clone(), field, code, zh, en));
     };
-    if m.name.trim().is_empty() {
-        push(
-            "name",
-            "required",
-            "姓名不能为空".into(),
-            "name is required".into(),
-        );
-    }
+    catalogue_checks(m, FieldLevel::Member, fields, catalog, &mut push);
     match parse_member_id_number(&m.id_number) {
         Err((zh, en)) => push("id_number", "invalid_id_number", zh, en),
         Ok(id) => {
@@ -319,29 +349,6 @@ pub fn validate_member(m: &Member, catalog: &CodeCatalog, today: NaiveDate) -> V
             format!("与户主关系代码“{}”不存在", m.relation),
             format!("unknown relation code {:?}", m.relation),
         );
-    }
-    let coded = [
-        &m.ethnicity,
-        &m.political,
-        &m.marital,
-        &m.education,
-        &m.schooling,
-        &m.disability_category,
-        &m.disability_grade,
-        &m.labour,
-        &m.work_status,
-    ];
-    for ((field, list), value) in MEMBER_CODED.iter().zip(coded) {
-        if let Some(v) = value
-            && !catalog.contains(list, v)
-        {
-            push(
-                field,
-                "unknown_code",
-                format!("代码“{v}”不在代码表 {list} 中"),
-                format!("code {v:?} is not in list {list}"),
-            );
-        }
     }
     for h in &m.health {
         if !catalog.contains("health", h) {

@@ -7,7 +7,13 @@ use std::borrow::Cow;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
-use xiuhua_domain::{HouseholdState, IdNumber, Member};
+use std::sync::LazyLock;
+
+use xiuhua_domain::fields::Reader;
+use xiuhua_domain::{
+    FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, HouseholdFields, HouseholdState,
+    IdNumber, Member, Record,
+};
 
 use crate::value::Val;
 
@@ -112,15 +118,6 @@ const fn v(name: &'static str, ty: Ty, label_zh: &'static str) -> VarDef {
     }
 }
 
-const fn c(name: &'static str, list: &'static str, label_zh: &'static str) -> VarDef {
-    VarDef {
-        name,
-        ty: Ty::Str,
-        label_zh,
-        code_list: Some(list),
-    }
-}
-
 /// What one evaluation is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,71 +152,53 @@ impl Level {
     /// The variables of this level, in slot order.
     pub fn vars(self) -> &'static [VarDef] {
         match self {
-            Level::Household => HOUSEHOLD_VARS,
+            Level::Household => &SHIPPED.household,
             Level::Village | Level::County => AREA_VARS,
         }
     }
 }
 
+/// The variables of a level: derived ones first (fixed slots), then the rules fields of the
+/// field catalogue (`xiuhua_domain::fields`, `rules = yes`), in catalogue order. A constant
+/// handle, so `HOUSEHOLD_VARS[slot]` and `HOUSEHOLD_VARS.iter()` read like a slice.
+#[derive(Clone, Copy)]
+pub struct Vars(fn() -> &'static [VarDef]);
+
+impl std::ops::Deref for Vars {
+    type Target = [VarDef];
+    fn deref(&self) -> &[VarDef] {
+        (self.0)()
+    }
+}
+
+impl IntoIterator for Vars {
+    type Item = &'static VarDef;
+    type IntoIter = std::slice::Iter<'static, VarDef>;
+    fn into_iter(self) -> Self::IntoIter {
+        (self.0)().iter()
+    }
+}
+
+impl AsRef<[VarDef]> for Vars {
+    fn as_ref(&self) -> &[VarDef] {
+        self
+    }
+}
+
 /// Household variables; the index is the slot in [`Facts::slots`].
-pub const HOUSEHOLD_VARS: &[VarDef] = &[
+pub const HOUSEHOLD_VARS: Vars = Vars(|| &SHIPPED.household);
+
+/// Member fields; the index is the slot in [`MemberFacts::slots`].
+pub const MEMBER_VARS: Vars = Vars(|| &SHIPPED.member);
+
+/// Household variables computed from several fields (slots 0 … `DERIVED_HOUSEHOLD.len()-1`).
+const DERIVED_HOUSEHOLD: &[VarDef] = &[
     v("year", Ty::Int, "评估年度"),
-    v("household_no", Ty::Str, "户编号"),
     v("county_code", Ty::Str, "县代码"),
     v("township_code", Ty::Str, "乡镇代码"),
-    v("village_code", Ty::Str, "村代码"),
-    VarDef {
-        name: "status",
-        ty: Ty::Str,
-        label_zh: "户类型",
-        code_list: Some("@status"),
-    },
-    VarDef {
-        name: "monitoring",
-        ty: Ty::Str,
-        label_zh: "监测状态",
-        code_list: Some("@monitoring"),
-    },
-    c("monitor_type", "monitor_type", "监测对象类型"),
-    c("attribute", "household_attribute", "贫困户属性"),
-    c(
-        "identification_standard",
-        "identification_standard",
-        "识别标准",
-    ),
-    c("main_cause", "poverty_cause", "主要致贫原因"),
-    VarDef {
-        name: "other_causes",
-        ty: Ty::List(Elem::Str),
-        label_zh: "其他致贫原因",
-        code_list: Some("poverty_cause"),
-    },
-    v("identified_year", Ty::Int, "识别年度"),
-    v("planned_exit_year", Ty::Int, "计划脱贫年度"),
-    v("exit_year", Ty::Int, "脱贫年度"),
-    c("exit_batch", "exit_batch", "脱贫批次"),
-    v("is_military_family", Ty::Bool, "军烈属"),
-    v("is_relocated", Ty::Bool, "易地扶贫搬迁户"),
-    v("housing_area_m2", Ty::Double, "住房面积（㎡）"),
     v("housing_area_per_capita", Ty::Double, "人均住房面积（㎡）"),
-    c("housing_safety", "housing_safety", "住房安全等级"),
-    v("water_safe", Ty::Bool, "饮水安全"),
-    v("water_difficult", Ty::Bool, "饮水困难"),
-    v("has_living_power", Ty::Bool, "通生活用电"),
-    v("has_production_power", Ty::Bool, "通生产用电"),
-    c("road_type", "road_type", "入户路类型"),
-    c("fuel_type", "fuel_type", "主要燃料类型"),
-    v("has_toilet", Ty::Bool, "卫生厕所"),
-    v("farmland_mu", Ty::Double, "耕地面积（亩）"),
-    v("forest_mu", Ty::Double, "林地面积（亩）"),
     v("farmland_per_capita", Ty::Double, "人均耕地（亩）"),
     v("forest_per_capita", Ty::Double, "人均林地（亩）"),
-    v("income_year", Ty::Int, "收入年度"),
-    v("income_wage", Ty::Double, "工资性收入（元）"),
-    v("income_business", Ty::Double, "生产经营性收入（元）"),
-    v("income_property", Ty::Double, "财产性收入（元）"),
-    v("income_transfer", Ty::Double, "转移性收入（元）"),
-    v("business_cost", Ty::Double, "生产经营性支出（元）"),
     v("income_net", Ty::Double, "家庭纯收入（元）"),
     v("income_per_capita", Ty::Double, "人均纯收入（元）"),
     v("people", Ty::Int, "家庭人口"),
@@ -227,43 +206,125 @@ pub const HOUSEHOLD_VARS: &[VarDef] = &[
 ];
 
 /// Slot of `members` in [`HOUSEHOLD_VARS`].
-pub const MEMBERS_SLOT: usize = HOUSEHOLD_VARS.len() - 1;
+pub const MEMBERS_SLOT: usize = DERIVED_HOUSEHOLD.len() - 1;
 
-/// Member fields; the index is the slot in [`MemberFacts::slots`].
-pub const MEMBER_VARS: &[VarDef] = &[
+/// Member variables computed from the identity number and relation.
+const DERIVED_MEMBER: &[VarDef] = &[
     v("age", Ty::Int, "年龄"),
     v("birth_year", Ty::Int, "出生年份"),
-    VarDef {
-        name: "sex",
-        ty: Ty::Str,
-        label_zh: "性别",
-        code_list: Some("@sex"),
-    },
-    c("relation", "relation", "与户主关系"),
     v("is_head", Ty::Bool, "户主"),
-    v("id_number", Ty::Str, "身份证号"),
     v("id_number_valid", Ty::Bool, "身份证号校验"),
-    c("ethnicity", "ethnicity", "民族"),
-    c("political", "political", "政治面貌"),
-    c("marital", "marital", "婚姻状况"),
-    c("education", "education", "文化程度"),
-    c("schooling", "schooling", "在校生状况"),
-    VarDef {
-        name: "health",
-        ty: Ty::List(Elem::Str),
-        label_zh: "健康状况",
-        code_list: Some("health"),
-    },
-    c("disability_category", "disability_category", "残疾类别"),
-    c("disability_grade", "disability_grade", "残疾等级"),
-    c("labour", "labour", "劳动技能"),
-    c("work_status", "work_status", "务工状况"),
-    v("work_months", Ty::Int, "务工时间（月）"),
-    v("has_medical_insurance", Ty::Bool, "参加基本医疗保险"),
-    v("has_pension_insurance", Ty::Bool, "参加基本养老保险"),
-    v("is_dibao", Ty::Bool, "享受低保"),
-    v("is_tekun", Ty::Bool, "特困供养"),
 ];
+
+/// Where a catalogue variable's value comes from: the record's typed slot, or its `extra` map.
+enum Source<T: 'static> {
+    Typed(Reader<T>),
+    Extra(&'static FieldDef),
+}
+
+impl<T: Record> Source<T> {
+    fn of(def: &'static FieldDef) -> Source<T> {
+        match T::typed(&def.name) {
+            Some(read) => Source::Typed(read),
+            None => Source::Extra(def),
+        }
+    }
+
+    fn read<'a>(&self, r: &'a T) -> Option<FieldRef<'a>> {
+        match self {
+            Source::Typed(read) => read(r),
+            Source::Extra(def) => r.get(def),
+        }
+    }
+}
+
+/// The variables of a field catalogue, and where their values come from.
+pub struct Schema {
+    household: Vec<VarDef>,
+    member: Vec<VarDef>,
+    household_src: Vec<(Source<HouseholdFields>, FieldType)>,
+    member_src: Vec<(Source<Member>, FieldType)>,
+}
+
+static SHIPPED: LazyLock<Schema> = LazyLock::new(|| Schema::new(FieldCatalog::shipped()));
+
+fn ty_of(t: FieldType) -> Ty {
+    match t {
+        FieldType::Bool => Ty::Bool,
+        FieldType::Year | FieldType::Int => Ty::Int,
+        FieldType::Decimal | FieldType::Money => Ty::Double,
+        FieldType::Codes => Ty::List(Elem::Str),
+        _ => Ty::Str,
+    }
+}
+
+fn var_of(d: &'static FieldDef) -> VarDef {
+    VarDef {
+        name: &d.name,
+        ty: ty_of(d.ty),
+        label_zh: &d.label_zh,
+        code_list: d.code_list.as_deref(),
+    }
+}
+
+impl Schema {
+    /// The schema of a field catalogue: the derived variables, then every `rules` field.
+    pub fn new(fields: &'static FieldCatalog) -> Schema {
+        let rules = |level| {
+            fields
+                .stored(level)
+                .filter(|d| d.rules)
+                .collect::<Vec<&'static FieldDef>>()
+        };
+        let (h, m) = (rules(FieldLevel::Household), rules(FieldLevel::Member));
+        Schema {
+            household: DERIVED_HOUSEHOLD
+                .iter()
+                .copied()
+                .chain(h.iter().map(|d| var_of(d)))
+                .collect(),
+            member: DERIVED_MEMBER
+                .iter()
+                .copied()
+                .chain(m.iter().map(|d| var_of(d)))
+                .collect(),
+            household_src: h.iter().map(|d| (Source::of(d), d.ty)).collect(),
+            member_src: m.iter().map(|d| (Source::of(d), d.ty)).collect(),
+        }
+    }
+
+    /// The schema of the shipped catalogue.
+    pub fn shipped() -> &'static Schema {
+        &SHIPPED
+    }
+
+    /// Household variables, in slot order.
+    pub fn household(&self) -> &[VarDef] {
+        &self.household
+    }
+
+    /// Member variables, in slot order.
+    pub fn member(&self) -> &[VarDef] {
+        &self.member
+    }
+}
+
+/// A catalogue value as an expression value. A list field without values is the empty list;
+/// money of a household without income data is unknown.
+fn val_of(v: Option<FieldRef<'_>>, ty: FieldType, known_money: bool) -> Val<'_> {
+    match v {
+        None if ty == FieldType::Codes => Val::StrSlice(&[]),
+        None => Val::Unknown,
+        Some(FieldRef::Text(t)) => s(t),
+        Some(FieldRef::Codes(c)) => Val::StrSlice(c),
+        Some(FieldRef::Bool(b)) => Val::Bool(b),
+        Some(FieldRef::Int(n)) => Val::Int(n),
+        Some(FieldRef::Decimal(x)) => Val::Double(x),
+        Some(FieldRef::Money(m)) if known_money => Val::Double(m.0 as f64 / 100.0),
+        Some(FieldRef::Money(_)) => Val::Unknown,
+        Some(FieldRef::Date(d)) => Val::Str(Cow::Owned(d.to_string())),
+    }
+}
 
 /// Village and county variables; the index is the slot in [`Facts::slots`].
 pub const AREA_VARS: &[VarDef] = &[
@@ -280,8 +341,8 @@ pub const AREA_VARS: &[VarDef] = &[
 ];
 
 /// Looks a variable up by name.
-pub fn find_var(vars: &[VarDef], name: &str) -> Option<usize> {
-    vars.iter().position(|v| v.name == name)
+pub fn find_var(vars: impl AsRef<[VarDef]>, name: &str) -> Option<usize> {
+    vars.as_ref().iter().position(|v| v.name == name)
 }
 
 /// The values of one member, in [`MEMBER_VARS`] order.
@@ -308,22 +369,6 @@ fn s(v: &str) -> Val<'_> {
     } else {
         Val::Str(Cow::Borrowed(v))
     }
-}
-
-fn os(v: &Option<String>) -> Val<'_> {
-    v.as_deref().map(s).unwrap_or(Val::Unknown)
-}
-
-fn oi(v: Option<i32>) -> Val<'static> {
-    v.map(|x| Val::Int(i64::from(x))).unwrap_or(Val::Unknown)
-}
-
-fn od(v: Option<f64>) -> Val<'static> {
-    v.map(Val::Double).unwrap_or(Val::Unknown)
-}
-
-fn ob(v: Option<bool>) -> Val<'static> {
-    v.map(Val::Bool).unwrap_or(Val::Unknown)
 }
 
 fn per(total: Option<f64>, people: usize) -> Val<'static> {
@@ -355,45 +400,13 @@ impl<'a> Facts<'a> {
             }
         };
         let net = inc.net().0;
-        let slots = vec![
+        let mut slots = vec![
             Val::Int(i64::from(on.year())),
-            s(&f.household_no),
             s(f.village_code.get(..6).unwrap_or("")),
             s(f.village_code.get(..9).unwrap_or("")),
-            s(&f.village_code),
-            Val::Str(Cow::Borrowed(f.status.as_str())),
-            Val::Str(Cow::Borrowed(f.monitoring.as_str())),
-            os(&f.monitor_type),
-            os(&f.attribute),
-            os(&f.identification_standard),
-            os(&f.main_cause),
-            Val::StrSlice(&f.other_causes),
-            oi(f.identified_year),
-            oi(f.planned_exit_year),
-            oi(f.exit_year),
-            os(&f.exit_batch),
-            Val::Bool(f.is_military_family),
-            Val::Bool(f.is_relocated),
-            od(f.housing_area_m2),
             per(f.housing_area_m2, people),
-            os(&f.housing_safety),
-            ob(f.water_safe),
-            ob(f.water_difficult),
-            ob(f.has_living_power),
-            ob(f.has_production_power),
-            os(&f.road_type),
-            os(&f.fuel_type),
-            ob(f.has_toilet),
-            od(f.farmland_mu),
-            od(f.forest_mu),
             per(f.farmland_mu, people),
             per(f.forest_mu, people),
-            oi(inc.year),
-            yuan(inc.wage.0),
-            yuan(inc.business.0),
-            yuan(inc.property.0),
-            yuan(inc.transfer.0),
-            yuan(inc.business_cost.0),
             yuan(net),
             if has_income && people > 0 {
                 Val::Double(net as f64 / 100.0 / people as f64)
@@ -403,6 +416,11 @@ impl<'a> Facts<'a> {
             Val::Int(people as i64),
             Val::Unknown,
         ];
+        let schema = Schema::shipped();
+        slots.extend(schema.household_src.iter().map(|(src, ty)| {
+            let typed = matches!(src, Source::Typed(_));
+            val_of(src.read(f), *ty, has_income || !typed)
+        }));
         debug_assert_eq!(slots.len(), HOUSEHOLD_VARS.len());
         Facts {
             level: Level::Household,
@@ -469,32 +487,20 @@ fn member(m: &Member, on: NaiveDate) -> MemberFacts<'_> {
     } else {
         IdNumber::parse(&m.id_number).is_ok()
     };
-    let slots = vec![
+    let mut slots = vec![
         age.unwrap_or(Val::Unknown),
         m.birth_date
             .map(|b| Val::Int(i64::from(b.year())))
             .unwrap_or(Val::Unknown),
-        s(&m.sex),
-        s(&m.relation),
         Val::Bool(m.is_head()),
-        s(&m.id_number),
         Val::Bool(valid),
-        os(&m.ethnicity),
-        os(&m.political),
-        os(&m.marital),
-        os(&m.education),
-        os(&m.schooling),
-        Val::StrSlice(&m.health),
-        os(&m.disability_category),
-        os(&m.disability_grade),
-        os(&m.labour),
-        os(&m.work_status),
-        oi(m.work_months),
-        Val::Bool(m.has_medical_insurance),
-        Val::Bool(m.has_pension_insurance),
-        Val::Bool(m.is_dibao),
-        Val::Bool(m.is_tekun),
     ];
+    slots.extend(
+        Schema::shipped()
+            .member_src
+            .iter()
+            .map(|(src, ty)| val_of(src.read(m), *ty, true)),
+    );
     debug_assert_eq!(slots.len(), MEMBER_VARS.len());
     MemberFacts { slots }
 }

@@ -1,6 +1,8 @@
 //! UI text in Simplified Chinese (default) and English. The language comes from the `lang`
 //! cookie, set by `/lang/{zh|en}`.
 
+use xiuhua_domain::{FieldCatalog, FieldLevel};
+
 use xiuhua_domain::{CodeCatalog, MonitoringStatus, RegistryStatus};
 
 /// A UI language.
@@ -328,110 +330,34 @@ impl T {
     }
 }
 
-/// Field name → (Chinese, English, code list) for the household page and the history.
-pub const FIELD_LABELS: &[(&str, &str, &str, Option<&str>)] = &[
-    ("household_no", "户编号", "Household no.", None),
-    ("village_code", "行政村", "Village", None),
-    ("group_code", "村民小组", "Group", None),
-    ("phone", "联系电话", "Phone", None),
-    ("bank_name", "开户银行", "Bank", None),
-    ("bank_account", "银行账号", "Bank account", None),
-    (
-        "identification_standard",
-        "识别标准",
-        "Standard",
-        Some("identification_standard"),
-    ),
-    (
-        "attribute",
-        "贫困户属性",
-        "Attribute",
-        Some("household_attribute"),
-    ),
-    (
-        "main_cause",
-        "主要致贫原因",
-        "Main cause",
-        Some("poverty_cause"),
-    ),
-    (
-        "other_causes",
-        "其他致贫原因",
-        "Other causes",
-        Some("poverty_cause"),
-    ),
-    ("cause_note", "致贫原因说明", "Cause note", None),
-    ("status", "户类型", "Type", None),
-    ("identified_year", "识别年度", "Identified", None),
-    ("planned_exit_year", "计划脱贫年度", "Planned exit", None),
-    ("exit_year", "脱贫年度", "Exit year", None),
-    ("exit_batch", "脱贫批次", "Exit batch", Some("exit_batch")),
-    ("monitoring", "监测状态", "Monitoring", None),
-    (
-        "monitor_type",
-        "监测对象类型",
-        "Monitoring type",
-        Some("monitor_type"),
-    ),
-    (
-        "risk_identified_on",
-        "风险识别时间",
-        "Risk identified",
-        None,
-    ),
-    (
-        "risk_eliminated_on",
-        "风险消除时间",
-        "Risk eliminated",
-        None,
-    ),
-    ("is_military_family", "军烈属", "Military family", None),
-    ("is_relocated", "易地扶贫搬迁户", "Relocated", None),
-    (
-        "housing_area_m2",
-        "住房面积（㎡）",
-        "Housing area (m²)",
-        None,
-    ),
-    (
-        "housing_safety",
-        "住房安全等级",
-        "Housing safety",
-        Some("housing_safety"),
-    ),
-    ("water_safe", "饮水安全", "Safe water", None),
-    ("water_difficult", "饮水困难", "Water difficulty", None),
-    ("has_living_power", "通生活用电", "Household power", None),
-    (
-        "has_production_power",
-        "通生产用电",
-        "Production power",
-        None,
-    ),
-    ("road_type", "入户路类型", "Access road", Some("road_type")),
-    ("fuel_type", "主要燃料", "Fuel", Some("fuel_type")),
-    ("has_toilet", "卫生厕所", "Sanitary toilet", None),
-    ("farmland_mu", "耕地面积（亩）", "Farmland (mu)", None),
-    ("forest_mu", "林地面积（亩）", "Forest (mu)", None),
-    ("income", "收入", "Income", None),
-    ("relation", "与户主关系", "Relation", Some("relation")),
-    ("name", "姓名", "Name", None),
-];
+/// The household fields shown on the household page, in catalogue order (`income`: the
+/// income components, shown together).
+pub fn page_fields() -> impl Iterator<Item = &'static str> {
+    FieldCatalog::shipped()
+        .stored(FieldLevel::Household)
+        .map(|d| d.name.as_str())
+        .filter(|n| !n.starts_with("income_") && *n != "business_cost")
+        .chain(["income"])
+}
 
-/// The label of a field name.
+/// The label of a field name (from the field catalogue).
 pub fn field_label(lang: Lang, field: &str) -> String {
-    match FIELD_LABELS.iter().find(|(f, ..)| *f == field) {
-        Some((_, zh, en, _)) => (if lang == Lang::Zh { zh } else { en }).to_string(),
+    if field == "income" {
+        return (if lang == Lang::Zh { "收入" } else { "Income" }).to_string();
+    }
+    match FieldCatalog::shipped().find(field) {
+        Some(d) => d.label(lang == Lang::En).to_string(),
         None => field.to_string(),
     }
 }
 
-/// The code list of a field, if it has one.
+/// The code list of a field, if it has one (not the built-in enumerations, which pages show
+/// with their own labels).
 pub fn field_list(field: &str) -> Option<&'static str> {
-    FIELD_LABELS
-        .iter()
-        .find(|(f, ..)| *f == field)
-        .and_then(|(.., l)| *l)
+    FieldCatalog::shipped()
+        .find(field)
+        .and_then(|d| d.code_list.as_deref())
+        .filter(|l| !l.starts_with('@'))
 }
 
 #[cfg(test)]

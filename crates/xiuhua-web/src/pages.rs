@@ -785,14 +785,15 @@ pub async fn household(
     let fields_json = serde_json::to_value(f).unwrap_or_default();
     let mut attributes = Vec::new();
     if let serde_json::Value::Object(map) = &fields_json {
-        for (field, ..) in crate::i18n::FIELD_LABELS {
-            if matches!(
-                *field,
-                "household_no" | "village_code" | "relation" | "name"
-            ) {
+        let extra = map.get("extra");
+        for field in &crate::i18n::page_fields().collect::<Vec<_>>() {
+            if matches!(*field, "household_no" | "village_code") {
                 continue;
             }
-            if let Some(val) = map.get(*field) {
+            if let Some(val) = map
+                .get(*field)
+                .or_else(|| extra.and_then(|e| e.get(*field)))
+            {
                 let shown = if *field == "group_code" {
                     v.region_names
                         .iter()

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cell::CellValue;
-use crate::columns::{Field, Level, field_of, level};
+use xiuhua_domain::FieldCatalog;
+
+use crate::columns::{Field, Level};
 use crate::source::{Format, ReadError, Row, for_each_row};
 
 /// How many rows from the top of a sheet are searched for the header.
@@ -27,8 +29,8 @@ pub struct LedgerRow {
     columns: Columns,
 }
 
-/// A sheet's recognised columns: field and index into the row.
-type Columns = Arc<[(Field, usize)]>;
+/// A sheet's recognised columns: field, index into the row, and whether it is a member field.
+type Columns = Arc<[(Field, usize, bool)]>;
 
 /// An empty cell, for columns beyond the end of a row.
 static EMPTY: CellValue = CellValue::Empty;
@@ -45,13 +47,14 @@ impl LedgerRow {
     pub fn values(&self) -> impl Iterator<Item = (Field, &CellValue)> {
         self.columns
             .iter()
-            .map(|&(f, i)| (f, self.raw.get(i).unwrap_or(&EMPTY)))
+            .map(|&(f, i, _)| (f, self.raw.get(i).unwrap_or(&EMPTY)))
     }
 
     /// Whether the row carries any member data.
     pub fn has_member(&self) -> bool {
-        self.values()
-            .any(|(f, v)| level(f) == Level::Member && !v.is_empty())
+        self.columns
+            .iter()
+            .any(|&(_, i, member)| member && self.raw.get(i).is_some_and(|v| !v.is_empty()))
     }
 }
 
@@ -110,29 +113,43 @@ impl LedgerError {
     }
 }
 
-fn header_score(cells: &[CellValue], extra: &[(String, String)]) -> (usize, bool) {
+/// The catalogue a ledger is read with, and its columns.
+#[derive(Clone, Copy)]
+struct Cat<'a> {
+    fields: &'a FieldCatalog,
+    columns: &'a crate::columns::Columns,
+}
+
+impl Cat<'_> {
+    fn field_of(&self, header: &str, extra: &[(String, String)]) -> Option<Field> {
+        self.columns.field_of(self.fields, header, extra)
+    }
+}
+
+fn header_score(cat: Cat<'_>, cells: &[CellValue], extra: &[(String, String)]) -> (usize, bool) {
     let fields: Vec<Field> = cells
         .iter()
         .filter_map(|c| match c {
-            CellValue::Text(t) => field_of(t, extra),
+            CellValue::Text(t) => cat.field_of(t, extra),
             _ => None,
         })
         .collect();
-    let usable = fields.contains(&Field::Name) && fields.contains(&Field::IdNumber);
+    let usable = fields.contains(&Field::NAME) && fields.contains(&Field::ID_NUMBER);
     (
-        fields.iter().filter(|f| **f != Field::Ignored).count(),
+        fields.iter().filter(|f| **f != Field::IGNORED).count(),
         usable,
     )
 }
 
 fn make_header(
+    cat: Cat<'_>,
     sheet: &str,
     row: usize,
     cells: &[CellValue],
     extra: &[(String, String)],
 ) -> SheetHeader {
     let names: Vec<String> = cells.iter().map(CellValue::display).collect();
-    let fields: Vec<Option<Field>> = names.iter().map(|n| field_of(n, extra)).collect();
+    let fields: Vec<Option<Field>> = names.iter().map(|n| cat.field_of(n, extra)).collect();
     let unknown = names
         .iter()
         .enumerate()
@@ -155,6 +172,39 @@ pub fn read_ledger(
     extra: &[(String, String)],
     on_row: &mut dyn FnMut(&Arc<SheetHeader>, LedgerRow) -> ControlFlow<()>,
 ) -> Result<LedgerInfo, LedgerError> {
+    let cat = Cat {
+        fields: FieldCatalog::shipped(),
+        columns: crate::columns::Columns::shipped(),
+    };
+    read(cat, path, extra, on_row)
+}
+
+/// [`read_ledger`] with another field catalogue (the shipped one extended by a province, or a
+/// test's).
+pub fn read_ledger_with(
+    fields: &FieldCatalog,
+    path: &Path,
+    extra: &[(String, String)],
+    on_row: &mut dyn FnMut(&Arc<SheetHeader>, LedgerRow) -> ControlFlow<()>,
+) -> Result<LedgerInfo, LedgerError> {
+    let columns = crate::columns::Columns::new(fields);
+    read(
+        Cat {
+            fields,
+            columns: &columns,
+        },
+        path,
+        extra,
+        on_row,
+    )
+}
+
+fn read(
+    cat: Cat<'_>,
+    path: &Path,
+    extra: &[(String, String)],
+    on_row: &mut dyn FnMut(&Arc<SheetHeader>, LedgerRow) -> ControlFlow<()>,
+) -> Result<LedgerInfo, LedgerError> {
     let mut info = LedgerInfo::default();
     let mut current_sheet: Arc<str> = Arc::from("");
     let mut header: Option<(Arc<SheetHeader>, Columns)> = None;
@@ -173,15 +223,16 @@ pub fn read_ledger(
                     return ControlFlow::Continue(());
                 }
                 pending += 1;
-                let (score, usable) = header_score(r.cells, extra);
+                let (score, usable) = header_score(cat, r.cells, extra);
                 if usable && score >= 3 {
                     // A header row below a title row: take the best-scoring candidate seen so far.
-                    let h = make_header(r.sheet, r.row, r.cells, extra);
+                    let h = make_header(cat, r.sheet, r.row, r.cells, extra);
                     let columns: Columns = h
                         .fields
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, f)| f.filter(|f| *f != Field::Ignored).map(|f| (f, i)))
+                        .filter_map(|(i, f)| f.filter(|f| *f != Field::IGNORED).map(|f| (f, i)))
+                        .map(|(f, i)| (f, i, cat.fields.get(f).level == Level::Member))
                         .collect();
                     info.sheets.push(h.clone());
                     header = Some((Arc::new(h), columns));
@@ -195,7 +246,7 @@ pub fn read_ledger(
                     raw: std::mem::take(r.cells),
                     columns: columns.clone(),
                 };
-                if !row.has_member() && row.get(Field::HouseholdNo).is_none() {
+                if !row.has_member() && row.get(Field::HOUSEHOLD_NO).is_none() {
                     // Footers such as 合计 or 填表人: no member and no household on the row.
                     return ControlFlow::Continue(());
                 }

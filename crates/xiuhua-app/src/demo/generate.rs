@@ -224,6 +224,7 @@ impl Generator {
             is_dibao: false,
             is_tekun: false,
             phone: (age >= 18 && self.rng.random_bool(0.6)).then(|| names::phone(&mut self.rng)),
+            extra: Default::default(),
         })
     }
 

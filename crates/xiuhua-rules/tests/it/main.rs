@@ -449,6 +449,7 @@ fn random_household(rng: &mut StdRng) -> HouseholdState {
             is_dibao: rng.random_bool(0.2),
             is_tekun: rng.random_bool(0.05),
             phone: None,
+            extra: Default::default(),
         });
     }
     st

@@ -74,18 +74,18 @@ fn xlsx_with_title_merged_cells_and_numbers() {
     assert_eq!(rows.len(), 2, "footer and empty rows are not data");
     assert_eq!(rows[1].row, 5);
     assert_eq!(
-        rows[1].get(Field::HouseholdNo).unwrap().display(),
+        rows[1].get(Field::HOUSEHOLD_NO).unwrap().display(),
         "4512281012010001",
         "merged cell filled down"
     );
     assert_eq!(
-        rows[0].get(Field::RiskIdentifiedOn),
+        rows[0].get(Field::RISK_IDENTIFIED_ON),
         Some(&CellValue::Date(
             chrono::NaiveDate::from_ymd_opt(2021, 4, 1).unwrap()
         ))
     );
     assert!(
-        matches!(rows[1].get(Field::IdNumber), Some(CellValue::Number(_))),
+        matches!(rows[1].get(Field::ID_NUMBER), Some(CellValue::Number(_))),
         "numbers stay numbers, to be flagged"
     );
 }
@@ -102,7 +102,7 @@ fn gbk_and_utf8_bom_csv_read_the_same() {
     for p in [p1, p2] {
         let (info, rows) = rows(&p);
         assert_eq!(info.sheets[0].row, 2);
-        assert_eq!(rows[0].get(Field::Name).unwrap().display(), "韦桂英");
+        assert_eq!(rows[0].get(Field::NAME).unwrap().display(), "韦桂英");
     }
 }
 
