@@ -271,16 +271,24 @@ pub async fn run(
         region,
         as_of: on,
         total,
-        by_village: by_unit
-            .into_iter()
-            .map(|(code, t)| {
-                let name = names.get(&code).cloned().unwrap_or_default();
-                (code, name, t)
-            })
-            .collect(),
+        by_village: with_names(by_unit, &names),
         items,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Per-unit tallies as (code, name, tally), in code order.
+fn with_names(
+    by_unit: BTreeMap<String, Tally>,
+    names: &BTreeMap<String, String>,
+) -> Vec<(String, String, Tally)> {
+    by_unit
+        .into_iter()
+        .map(|(code, t)| {
+            let name = names.get(&code).cloned().unwrap_or_default();
+            (code, name, t)
+        })
+        .collect()
 }
 
 /// A household evaluated and waiting for its county's quota ranking:

@@ -3,6 +3,7 @@
 //! result as a workbook. Nothing is written.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -135,6 +136,57 @@ impl SimVillage {
     }
 }
 
+/// A rule set that can be simulated with `overrides`: household level, known parameters of
+/// matching types.
+fn simulable(
+    s: &Services,
+    set_id: &str,
+    overrides: &BTreeMap<String, ParamValue>,
+) -> Result<Arc<RuleSet>> {
+    let set = find_set(s, set_id, None)?;
+    if set.def.level != Level::Household {
+        return Err(Error::conflict(
+            "unsupported_simulation",
+            "目前只能模拟户级规则集",
+            "only household rule sets can be simulated",
+        ));
+    }
+    set.check_overrides(overrides).map_err(load_error)?;
+    Ok(set)
+}
+
+/// The counts of a simulation so far.
+#[derive(Default)]
+struct Counts {
+    before: Tally,
+    after: Tally,
+    villages: BTreeMap<String, SimVillage>,
+    flips: Vec<Flip>,
+}
+
+impl Counts {
+    /// Counts one household: decision `x` under the rules in force, `y` modified.
+    fn add(
+        &mut self,
+        compare: &Compare<'_>,
+        id: i64,
+        st: &HouseholdState,
+        x: &SetOutcome,
+        y: &SetOutcome,
+    ) {
+        self.before.add(x.decision);
+        self.after.add(y.decision);
+        let v = self
+            .villages
+            .entry(st.fields.village_code.clone())
+            .or_default();
+        v.add(x.decision, y.decision);
+        if x.decision != y.decision {
+            self.flips.push(compare.flip(id, st, x, y));
+        }
+    }
+}
+
 /// Evaluates a rule set with some parameters changed against the registry, next to the rules in
 /// force, and reports who would enter or leave. Nothing is written.
 pub async fn simulate(
@@ -147,24 +199,13 @@ pub async fn simulate(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Simulation> {
     let started = std::time::Instant::now();
-    let set = find_set(s, set_id, None)?;
-    if set.def.level != Level::Household {
-        return Err(Error::conflict(
-            "unsupported_simulation",
-            "目前只能模拟户级规则集",
-            "only household rule sets can be simulated",
-        ));
-    }
-    set.check_overrides(&overrides).map_err(load_error)?;
+    let set = simulable(s, set_id, &overrides)?;
     let region = user.narrow(region)?;
     let on = as_of.unwrap_or_else(|| s.clock.today());
     let base = set.params_for(on.year(), &BTreeMap::new());
     let modified = set.params_for(on.year(), &overrides);
     let codes = s.codes();
-    let mut before = Tally::default();
-    let mut after = Tally::default();
-    let mut villages: BTreeMap<String, SimVillage> = BTreeMap::new();
-    let mut flips = Vec::new();
+    let mut counts = Counts::default();
     let no_inputs = set.unknown_inputs();
     let compare = Compare {
         set: &set,
@@ -181,20 +222,14 @@ pub async fn simulate(
             if !set.applies(&st.fields.village_code, on.year()) {
                 continue;
             }
-            before.add(x.decision);
-            after.add(y.decision);
-            let v = villages.entry(st.fields.village_code.clone()).or_default();
-            v.add(x.decision, y.decision);
-            if x.decision != y.decision {
-                flips.push(compare.flip(*id, st, x, y));
-            }
+            counts.add(&compare, *id, st, x, y);
         }
         done += page.len();
         progress(done);
         Ok(())
     })
     .await?;
-    name_villages(s, &mut villages, &mut flips).await?;
+    name_villages(s, &mut counts.villages, &mut counts.flips).await?;
     Ok(Simulation {
         set_id: set.def.id.clone(),
         version: set.def.version,
@@ -202,10 +237,10 @@ pub async fn simulate(
         overrides,
         region,
         as_of: on,
-        before,
-        after,
-        villages: villages.into_values().collect(),
-        flips,
+        before: counts.before,
+        after: counts.after,
+        villages: counts.villages.into_values().collect(),
+        flips: counts.flips,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
