@@ -50,7 +50,9 @@ pub enum Command {
     Demo(demo::Args),
     /// Create or update the database schema.
     Migrate,
-    /// Import a region-code CSV (columns code,name[,parent]); all rows or none.
+    /// Import a region-code CSV (columns `code,name[,parent]`); all rows or none.
+    // The help text without the backticks rustdoc needs around the brackets.
+    #[command(about = "Import a region-code CSV (columns code,name[,parent]); all rows or none")]
     ImportRegions(import_regions::Args),
     /// Import code-list additions (tab-separated: list, code, Chinese, English).
     ImportCodes(import_codes::Args),
