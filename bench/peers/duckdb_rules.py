@@ -1,6 +1,6 @@
 """DuckDB evaluating the same rule predicates as xiuhua, on the same data (bench/rules).
 
-Input directory (written by `xiuhua rules bench --out DIR`):
+Input directory (written by `xiuhua-bench rules --out DIR`):
   households.csv, members.csv  the generated households, one row per household / member
   schema.tsv                   table, column, SQL type
   predicates.tsv               rule set, item, xiuhua pass/fail/unknown counts, SQL expression

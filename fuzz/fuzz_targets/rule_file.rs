@@ -67,7 +67,7 @@ fn evaluate(set: &RuleSet) {
         }
         set.apply_quota(&mut outcomes);
         for i in 0..set.items.len() {
-            let _ = xiuhua_rules::sql::item_sql(set, i, &params);
+            let _ = xiuhua_bench::sql::item_sql(set, i, &params);
         }
     }
 }

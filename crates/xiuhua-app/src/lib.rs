@@ -19,6 +19,7 @@ pub mod imports;
 pub mod regions;
 pub mod registry;
 pub mod rules;
+pub mod setup;
 pub mod tx_task;
 pub mod users;
 

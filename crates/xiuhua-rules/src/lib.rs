@@ -11,7 +11,6 @@
 pub mod expr;
 pub mod ruleset;
 pub mod schema;
-pub mod sql;
 pub mod value;
 
 pub use expr::{ExprError, Ref};

@@ -2,7 +2,6 @@
 //! `xiuhua-app` (use cases) and `xiuhua-web` (HTTP).
 
 mod cli;
-mod rules_cli;
 
 use std::process::ExitCode;
 
@@ -14,7 +13,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    let args = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("XIUHUA_LOG")
         .unwrap_or_else(|_| "info,sqlx=error".into());
     tracing_subscriber::fmt()

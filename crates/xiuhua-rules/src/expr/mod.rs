@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use crate::schema::{Level, Ty};
 
 pub(crate) use eval::Cx;
-pub(crate) use node::{Arith, Cmp, Comp, Conv, Node, StrFn};
+pub use node::{Arith, Cmp, Comp, Conv, Node, StrFn};
 
 /// Where a compile error is, within the expression text (1-based line and column).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +59,13 @@ pub struct Compiled {
     pub ty: Ty,
     /// Level variables, parameters and inputs it reads, in first-use order.
     pub refs: Vec<Ref>,
+}
+
+impl Compiled {
+    /// The compiled tree.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
 }
 
 /// The names an expression may use besides the level's variables.

@@ -34,3 +34,21 @@ fn every_source_file_has_a_module_doc() {
         "files without a //! module doc: {missing:?}"
     );
 }
+
+/// The binary reaches the database only through `xiuhua-app` (`xiuhua_app::setup` and the use
+/// cases): no file of it names `xiuhua_db`, so it needs no `xiuhua-db` dependency.
+#[test]
+fn the_binary_does_not_use_xiuhua_db() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 5, "{files:?}");
+    let offending: Vec<_> = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("xiuhua_db"))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "files of the binary naming xiuhua_db (go through xiuhua-app): {offending:?}"
+    );
+}

@@ -4,12 +4,14 @@
 //! Tables: `households` (column `hid` plus one column per household variable, lists as
 //! `VARCHAR[]`) and `members` (column `hid` plus one column per member field). SQL's three-valued
 //! logic matches the evaluator's: NULL is unknown. Member macros become correlated subqueries with
-//! the same unknown rules as [`crate::expr`].
+//! the same unknown rules as [`xiuhua_rules::expr`].
+//!
+//! It walks the tree `xiuhua-rules` compiles ([`xiuhua_rules::expr::Node`]), so the SQL is
+//! generated from the same compiled expressions the evaluator runs, never written by hand.
 
-use crate::expr::{Arith, Cmp, Comp, Conv, Node, StrFn};
-use crate::ruleset::{ParamValues, RuleSet};
-use crate::schema::{Elem, HOUSEHOLD_VARS, Level, MEMBER_VARS, Ty};
-use crate::value::Val;
+use xiuhua_rules::expr::{Arith, Cmp, Comp, Conv, Node, StrFn};
+use xiuhua_rules::schema::{Elem, HOUSEHOLD_VARS, Level, MEMBER_VARS, Ty};
+use xiuhua_rules::{ParamValues, RuleSet, Val};
 
 fn lit(v: &Val<'_>) -> Option<String> {
     Some(match v {
@@ -87,7 +89,7 @@ impl Tr<'_> {
                     return None;
                 };
                 let col = format!("{}.{}", self.locals.get(*d)?, MEMBER_VARS[*slot].name);
-                if matches!(MEMBER_VARS[*slot].ty, crate::schema::Ty::List(_)) {
+                if matches!(MEMBER_VARS[*slot].ty, Ty::List(_)) {
                     format!("coalesce(len({col}) > 0, FALSE)")
                 } else {
                     format!("({col} IS NOT NULL)")
@@ -227,5 +229,5 @@ pub fn item_sql(set: &RuleSet, item: usize, params: &ParamValues) -> Option<Stri
         locals: Vec::new(),
         next_alias: 0,
     };
-    tr.node(&set.items.get(item)?.compiled.node)
+    tr.node(set.items.get(item)?.compiled.node())
 }

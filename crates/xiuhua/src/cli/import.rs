@@ -1,0 +1,125 @@
+//! `xiuhua import`: import a household ledger (.xlsx, .xls or .csv), all rows or none.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressStyle};
+use xiuhua_app::CurrentUser;
+use xiuhua_app::imports::{ImportOptions, ImportReport};
+
+use super::Cli;
+use super::common::{cli_error, open};
+
+/// Options of `xiuhua import`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The ledger file.
+    file: PathBuf,
+    /// County code the ledger belongs to.
+    #[arg(long)]
+    county: String,
+    /// From when the imported facts are true (default: today).
+    #[arg(long)]
+    effective_date: Option<NaiveDate>,
+    /// Show what would change and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Extra header names: lines of `表头<TAB>field` (fields as in docs/import.md).
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Reason recorded on every event.
+    #[arg(long, default_value = "台账导入")]
+    reason: String,
+    /// Where to write the error workbook when there are problems.
+    #[arg(long)]
+    errors: Option<PathBuf>,
+}
+
+/// Imports the ledger as the system user and prints the report; fails when it has problems.
+pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
+    let s = open(cli).await?;
+    let opts = ImportOptions {
+        county: a.county.clone(),
+        effective_date: a.effective_date.unwrap_or_else(|| s.clock.today()),
+        dry_run: a.dry_run,
+        mapping: read_mapping(a.mapping.as_deref())?,
+        file_name: a
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        reason: a.reason.clone(),
+    };
+    let started = Instant::now();
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("导入 {spinner} {pos} 行 ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let report =
+        xiuhua_app::imports::import_ledger(&s, &CurrentUser::system(), &a.file, &opts, &|rows| {
+            pb.set_position(rows as u64)
+        })
+        .await
+        .map_err(cli_error)?;
+    pb.finish_and_clear();
+    print_report(a, &report, started)
+}
+
+/// The extra header names of `--mapping`, if given.
+fn read_mapping(path: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
+    let Some(m) = path else {
+        return Ok(Vec::new());
+    };
+    let text =
+        std::fs::read_to_string(m).with_context(|| format!("cannot read {}", m.display()))?;
+    xiuhua_xlsx::columns::parse_mapping(&text)
+        .map_err(|e| anyhow::anyhow!("mapping file {}: {e}", m.display()))
+}
+
+/// Prints what was (or would be) imported, or the problems (and writes the error workbook).
+fn print_report(a: &Args, report: &ImportReport, started: Instant) -> anyhow::Result<()> {
+    for (sheet, col, name) in &report.unknown_columns {
+        println!("unknown column {col} {name:?} in sheet {sheet} (not imported)");
+    }
+    for sheet in &report.skipped_sheets {
+        println!("sheet {sheet:?} skipped: no header row");
+    }
+    if !report.problems.is_empty() {
+        for p in &report.problems {
+            println!(
+                "{} row {} {}: {:?}: {}",
+                p.sheet, p.row, p.column, p.value, p.reason_en
+            );
+        }
+        if let (Some(path), Some(bytes)) = (&a.errors, &report.error_workbook) {
+            std::fs::write(path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("error workbook written to {}", path.display());
+        }
+        bail!(
+            "{} problems in {}; nothing was imported",
+            report.problems.len(),
+            a.file.display()
+        );
+    }
+    println!(
+        "{}{} rows, {} households: {} new, {} changed, {} unchanged; {} events ({:.1} s, sha256 {})",
+        if report.dry_run {
+            "dry run (nothing written): "
+        } else {
+            "imported "
+        },
+        report.rows,
+        report.households,
+        report.created,
+        report.changed,
+        report.unchanged,
+        report.events,
+        started.elapsed().as_secs_f64(),
+        &report.sha256[..16],
+    );
+    Ok(())
+}
