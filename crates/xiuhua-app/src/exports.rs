@@ -115,8 +115,10 @@ fn personal(def: &FieldDef, out: Out, full: bool) -> Out {
     }
 }
 
-/// The ledger rows (one per member) of a household.
-fn ledger_rows(
+/// The ledger rows (one per member) of a household, in the columns of [`ledger_columns_with`]
+/// for the same catalogue; without `full`, phones and accounts are left out and identity
+/// numbers masked.
+pub fn ledger_rows(
     fields: &FieldCatalog,
     s: &HouseholdState,
     names: &BTreeMap<String, String>,

@@ -381,6 +381,11 @@ fn per(total: Option<f64>, people: usize) -> Val<'static> {
 impl<'a> Facts<'a> {
     /// A household as of `on` (its state must already be the state as of that date).
     pub fn household(state: &'a HouseholdState, on: NaiveDate) -> Facts<'a> {
+        Facts::household_with(Schema::shipped(), state, on)
+    }
+
+    /// [`Facts::household`] with the variables of another catalogue's schema.
+    pub fn household_with(schema: &Schema, state: &'a HouseholdState, on: NaiveDate) -> Facts<'a> {
         let f = &state.fields;
         let people = state.members.len();
         let inc = &f.income;
@@ -416,16 +421,19 @@ impl<'a> Facts<'a> {
             Val::Int(people as i64),
             Val::Unknown,
         ];
-        let schema = Schema::shipped();
         slots.extend(schema.household_src.iter().map(|(src, ty)| {
             let typed = matches!(src, Source::Typed(_));
             val_of(src.read(f), *ty, has_income || !typed)
         }));
-        debug_assert_eq!(slots.len(), HOUSEHOLD_VARS.len());
+        debug_assert_eq!(slots.len(), schema.household.len());
         Facts {
             level: Level::Household,
             slots,
-            members: state.members.iter().map(|m| member(m, on)).collect(),
+            members: state
+                .members
+                .iter()
+                .map(|m| member(schema, m, on))
+                .collect(),
         }
     }
 
@@ -473,7 +481,7 @@ pub struct AreaCounts {
     pub monitored_people: i64,
 }
 
-fn member(m: &Member, on: NaiveDate) -> MemberFacts<'_> {
+fn member<'a>(schema: &Schema, m: &'a Member, on: NaiveDate) -> MemberFacts<'a> {
     let age = m.birth_date.map(|b| {
         let mut a = on.year() - b.year();
         if (on.month(), on.day()) < (b.month(), b.day()) {
@@ -496,12 +504,12 @@ fn member(m: &Member, on: NaiveDate) -> MemberFacts<'_> {
         Val::Bool(valid),
     ];
     slots.extend(
-        Schema::shipped()
+        schema
             .member_src
             .iter()
             .map(|(src, ty)| val_of(src.read(m), *ty, true)),
     );
-    debug_assert_eq!(slots.len(), MEMBER_VARS.len());
+    debug_assert_eq!(slots.len(), schema.member.len());
     MemberFacts { slots }
 }
 

@@ -3,6 +3,7 @@
 
 mod audit;
 mod backup;
+mod catalogue;
 mod demo;
 mod imports;
 mod registry;
