@@ -364,7 +364,7 @@ pub async fn export_registry(
     crate::audit::record(
         s,
         &user.username,
-        "export_registry",
+        crate::audit::AuditAction::ExportRegistry,
         &region,
         &format!(
             "{}{}{}{purpose}",

@@ -119,21 +119,8 @@ pub async fn user_create(
         role: Role::parse(&f.role).unwrap_or(Role::Viewer),
         region_code: f.region_code.trim().to_string(),
     };
-    let name = new.username.clone();
-    match xiuhua_app::auth::create_user(&state.services, &auth.user, new).await {
-        Ok(_) => {
-            xiuhua_app::audit::record(
-                &state.services,
-                &auth.user.username,
-                "user_create",
-                &name,
-                &f.role,
-                &client_address(&headers),
-            )
-            .await
-            .map_err(|e| WebError::page(e, lang))?;
-            Ok(Redirect::to("/admin/users").into_response())
-        }
+    match users::create(&state.services, &auth.user, new, &client_address(&headers)).await {
+        Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(e) => match form_message(&e, lang) {
             Some(m) => Ok(users_page(&state, &auth, m, true).await?.into_response()),
             None => Err(WebError::page(e, lang)),

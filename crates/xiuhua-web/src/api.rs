@@ -275,22 +275,17 @@ async fn get_household(
     Query(q): Query<AsOfParams>,
 ) -> Result<Json<HouseholdDto>, WebError> {
     let as_of = parse_date(q.as_of.as_deref())?;
-    let v = registry::household(&state.services, &auth.user, id, as_of)
-        .await
-        .map_err(WebError::api)?;
+    let v = xiuhua_app::household_views::view_household(
+        &state.services,
+        &auth.user,
+        id,
+        as_of,
+        xiuhua_app::household_views::Channel::Api,
+        &crate::auth::client_address(&headers),
+    )
+    .await
+    .map_err(WebError::api)?;
     let full = v.full_personal_data;
-    if full {
-        xiuhua_app::audit::record(
-            &state.services,
-            &auth.user.username,
-            "view_personal",
-            &id.to_string(),
-            "api",
-            &crate::auth::client_address(&headers),
-        )
-        .await
-        .map_err(WebError::api)?;
-    }
     let _ = member_names(&v.events);
     let members = v
         .state

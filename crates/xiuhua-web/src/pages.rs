@@ -760,24 +760,16 @@ pub async fn household(
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
     let as_of = parse_date(q.as_of.as_deref())?;
-    let v: HouseholdView = registry::household(&state.services, &auth.user, id, as_of)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
-    if v.full_personal_data {
-        xiuhua_app::audit::record(
-            &state.services,
-            &auth.user.username,
-            "view_personal",
-            &id.to_string(),
-            &format!(
-                "page{}",
-                as_of.map(|d| format!(" as_of={d}")).unwrap_or_default()
-            ),
-            &crate::auth::client_address(&headers),
-        )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
-    }
+    let v: HouseholdView = xiuhua_app::household_views::view_household(
+        &state.services,
+        &auth.user,
+        id,
+        as_of,
+        xiuhua_app::household_views::Channel::Page,
+        &crate::auth::client_address(&headers),
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
     let t = &auth.t;
     let codes = state.services.codes();
     let f = &v.state.fields;

@@ -13,9 +13,6 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiuhua_app::exports::{self, ExportFormat};
 use xiuhua_app::imports::{ImportOptions, ImportReport, import_ledger};
-use xiuhua_app::registry::{self, SearchParams};
-use xiuhua_domain::{MonitoringStatus, RegistryStatus};
-use xiuhua_xlsx::write::{Column, Kind, Out, XlsxTable};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -504,84 +501,15 @@ pub async fn export_list(
     auth: Auth,
     Query(q): Query<ListExportQuery>,
 ) -> Result<Response, WebError> {
-    let lang = auth.t.lang;
-    let columns = vec![
-        Column::new("户编号", Kind::Text).width(18.0),
-        Column::new("户主姓名", Kind::Text),
-        Column::new("户主证件号码", Kind::Text).width(21.0),
-        Column::new("行政村代码", Kind::Text).width(15.0),
-        Column::new("户类型", Kind::Text),
-        Column::new("监测状态", Kind::Text).width(22.0),
-        Column::new("人口", Kind::Number),
-        Column::new("脱贫年度", Kind::Number),
-    ];
-    let err = |e: xiuhua_xlsx::write::WriteError| {
-        WebError::page(xiuhua_app::Error::Unexpected(anyhow::anyhow!("{e}")), lang)
+    let what = xiuhua_app::list_export::ListExport {
+        region: q.region,
+        text: q.q,
+        status: q.status,
+        monitoring: q.monitoring,
+        purpose: q.purpose.unwrap_or_default(),
     };
-    let mut t = XlsxTable::new("农户名单", columns).map_err(err)?;
-    // Outside the region: not found, before anything else is said.
-    auth.user
-        .narrow(q.region.as_deref())
-        .map_err(|e| WebError::page(e, lang))?;
-    let purpose = xiuhua_app::exports::require_purpose(
-        auth.user.role.sees_personal_data(),
-        q.purpose.as_deref().unwrap_or(""),
-    )
-    .map_err(|e| WebError::page(e, lang))?;
-    xiuhua_app::audit::record(
-        &state.services,
-        &auth.user.username,
-        "export_list",
-        q.region.as_deref().unwrap_or(&auth.user.region_code),
-        &format!(
-            "q={} status={} monitoring={}{}{purpose}",
-            q.q.as_deref().unwrap_or(""),
-            q.status.as_deref().unwrap_or(""),
-            q.monitoring.as_deref().unwrap_or(""),
-            if auth.user.role.sees_personal_data() {
-                " full_id_numbers"
-            } else {
-                " masked"
-            }
-        ),
-        "",
-    )
-    .await
-    .map_err(|e| WebError::page(e, lang))?;
-    let mut page = 1;
-    loop {
-        let params = SearchParams {
-            region: q.region.clone(),
-            text: q.q.clone(),
-            status: q.status.as_deref().and_then(RegistryStatus::parse),
-            monitoring: q.monitoring.as_deref().and_then(MonitoringStatus::parse),
-            page,
-            per_page: 500,
-        };
-        let (list, total) = registry::search(&state.services, &auth.user, &params)
-            .await
-            .map_err(|e| WebError::page(e, lang))?;
-        for h in &list {
-            let row = [
-                Out::from(h.household_no.clone()),
-                Out::from(h.head_name.clone()),
-                Out::from(h.head_id_number.clone()),
-                Out::from(h.village_code.clone()),
-                Out::from(h.status.label_zh()),
-                Out::from(if h.monitoring == MonitoringStatus::None {
-                    ""
-                } else {
-                    h.monitoring.label_zh()
-                }),
-                Out::Number(f64::from(h.member_count)),
-                Out::from(h.exit_year.map(i64::from)),
-            ];
-            t.push(&row, &[]).map_err(err)?;
-        }
-        if list.is_empty() || page * 500 >= total {
-            break;
-        }
-        page += 1;
-    }
-    Ok(xlsx_response(t.into_bytes().map_err(err)?, "农户名单.xlsx"))
+    let bytes = xiuhua_app::list_export::export_list(&state.services, &auth.user, &what)
+        .await
+        .map_err(|e| WebError::page(e, auth.t.lang))?;
+    Ok(xlsx_response(bytes, "农户名单.xlsx"))
 }

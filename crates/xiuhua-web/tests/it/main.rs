@@ -8,4 +8,5 @@ mod pages;
 mod rules;
 mod scope;
 mod support;
+mod tidy;
 mod transfers;
