@@ -15,7 +15,7 @@ use xiuhua_domain::household::FieldPatch;
 use xiuhua_domain::{MonitoringStatus, RegistryStatus};
 
 use crate::AppState;
-use crate::auth::{Auth, session_cookie};
+use crate::auth::{Auth, CsrfJson, session_cookie};
 use crate::error::{ErrorEnvelope, WebError};
 use crate::pages::{member_names, parse_date};
 
@@ -380,11 +380,9 @@ pub struct VersionResponse {
 async fn update_household(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Json(b): Json<UpdateHouseholdBody>,
+    CsrfJson(b): CsrfJson<UpdateHouseholdBody>,
 ) -> Result<Json<VersionResponse>, WebError> {
-    auth.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let meta = ChangeMeta {
         correction: b.correction,
         ..ChangeMeta::manual(b.effective_date, b.reason)

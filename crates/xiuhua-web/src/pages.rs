@@ -13,7 +13,7 @@ use xiuhua_domain::event::{Change, Event};
 use xiuhua_domain::{CodeCatalog, MonitoringStatus, RegionLevel, RegistryStatus};
 
 use crate::AppState;
-use crate::auth::{Auth, clear_session_cookie, cookie, lang, session_cookie};
+use crate::auth::{Auth, CsrfForm, NoFields, clear_session_cookie, cookie, lang, session_cookie};
 use crate::error::WebError;
 use crate::i18n::{Lang, T, field_label, field_list};
 
@@ -149,20 +149,13 @@ pub async fn login(
     }
 }
 
-/// The logout form.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// POST /logout
 pub async fn logout(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     if let Some(token) = cookie(&headers, crate::auth::SESSION_COOKIE) {
         xiuhua_app::auth::logout(&state.services, token)
             .await

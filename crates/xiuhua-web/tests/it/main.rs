@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod csrf;
 mod openapi;
 mod pages;
 mod rules;
