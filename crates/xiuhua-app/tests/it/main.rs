@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod demo;
 mod imports;
+mod jobs;
 mod registry;
 mod rules;
 mod scope;

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod csrf;
+mod jobs;
 mod openapi;
 mod pages;
 mod rules;
