@@ -75,6 +75,7 @@ impl FromRequestParts<AppState> for Auth {
         };
         match xiuhua_app::auth::session_user(&state.services, token).await {
             Ok(Some(user)) => {
+                crate::request_log::record_user(user.id);
                 let auth = Auth { user, t };
                 parts.extensions.insert(auth.clone());
                 Ok(auth)

@@ -11,6 +11,7 @@ pub mod edit_web;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod request_log;
 pub mod rules_web;
 pub mod transfers;
 
@@ -164,6 +165,7 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
                 header::HeaderValue::from_static("DENY"),
             ),
         )
+        .layer(request_log::layer())
 }
 
 /// Serves until Ctrl-C / SIGTERM. First marks the background jobs a previous run left queued or

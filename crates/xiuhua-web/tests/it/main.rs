@@ -7,6 +7,7 @@ mod csrf;
 mod jobs;
 mod openapi;
 mod pages;
+mod request_log;
 mod rules;
 mod scope;
 mod support;
