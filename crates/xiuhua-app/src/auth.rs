@@ -326,7 +326,15 @@ pub async fn login(
     let username = username.trim();
     // After repeated failures the account is locked for a while, even for the right password.
     if let Some(minutes) = crate::audit::locked_for(s, username).await? {
-        crate::audit::record(s, username, "login_locked", username, "", client).await?;
+        crate::audit::record(
+            s,
+            username,
+            crate::audit::AuditAction::LoginLocked,
+            username,
+            "",
+            client,
+        )
+        .await?;
         return Err(crate::audit::locked(minutes));
     }
     let mut conn = s.db.acquire().await?;

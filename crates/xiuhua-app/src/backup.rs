@@ -143,7 +143,7 @@ pub async fn backup(
     crate::audit::record(
         s,
         &by.username,
-        "backup",
+        crate::audit::AuditAction::Backup,
         &out.display().to_string(),
         &format!("{} tables, {bytes} bytes", tables.len()),
         "",

@@ -139,7 +139,7 @@ pub async fn push(
     crate::audit::record(
         s,
         &format!("token:{}", token.id),
-        "department_push",
+        crate::audit::AuditAction::DepartmentPush,
         &format!("batch {id}"),
         &format!(
             "{} {} {rows} rows, {matched} matched, {file_name}",

@@ -313,7 +313,7 @@ pub async fn export_registry(
     crate::audit::record(
         s,
         &user.username,
-        "export_registry",
+        crate::audit::AuditAction::ExportRegistry,
         &region,
         &format!(
             "{}{}{}{purpose}",

@@ -15,7 +15,10 @@ pub mod demo;
 pub mod departments;
 pub mod error;
 pub mod exports;
+pub mod household_views;
 pub mod imports;
+pub mod jobs;
+pub mod list_export;
 pub mod regions;
 pub mod registry;
 pub mod rules;
@@ -41,6 +44,7 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     codes: Arc<RwLock<CodeCatalog>>,
     rules: Arc<RwLock<Arc<rules::RuleBook>>>,
+    jobs: jobs::Live,
 }
 
 impl Services {
@@ -52,6 +56,7 @@ impl Services {
             clock,
             codes: Arc::new(RwLock::new(CodeCatalog::default())),
             rules: Arc::default(),
+            jobs: jobs::Live::default(),
         };
         codes::ensure_defaults(&s).await?;
         rules::init(&s).await?;

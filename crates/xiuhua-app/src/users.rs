@@ -175,13 +175,35 @@ pub async fn update(
     crate::audit::record(
         s,
         &by.username,
-        "user_update",
+        crate::audit::AuditAction::UserUpdate,
         &before.username,
         &detail,
         client,
     )
     .await?;
     get(s, by, id).await
+}
+
+/// Creates an account inside `by`'s region (see [`crate::auth::create_user`] for the checks)
+/// and records it in the access log. Returns the new account's id.
+pub async fn create(
+    s: &Services,
+    by: &CurrentUser,
+    new: crate::auth::NewUser,
+    client: &str,
+) -> Result<i64> {
+    let (name, role) = (new.username.clone(), new.role);
+    let id = crate::auth::create_user(s, by, new).await?;
+    crate::audit::record(
+        s,
+        &by.username,
+        crate::audit::AuditAction::UserCreate,
+        &name,
+        role.as_str(),
+        client,
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Sets a new password for an account `by` manages and ends its sessions.
@@ -198,7 +220,15 @@ pub async fn reset_password(
     xiuhua_db::users::set_password(&mut tx, id, &hash_password(password)?).await?;
     xiuhua_db::users::delete_sessions_of(&mut tx, id).await?;
     xiuhua_db::commit(tx).await?;
-    crate::audit::record(s, &by.username, "password_reset", &u.username, "", client).await
+    crate::audit::record(
+        s,
+        &by.username,
+        crate::audit::AuditAction::PasswordReset,
+        &u.username,
+        "",
+        client,
+    )
+    .await
 }
 
 /// Changes the logged-in user's own password (the current one is required); other sessions of
@@ -244,7 +274,7 @@ pub async fn change_own_password(
     crate::audit::record(
         s,
         &user.username,
-        "password_change",
+        crate::audit::AuditAction::PasswordChange,
         &user.username,
         "",
         client,
@@ -380,7 +410,7 @@ pub async fn create_token(
     crate::audit::record(
         s,
         &by.username,
-        "token_create",
+        crate::audit::AuditAction::TokenCreate,
         &format!("token {id}"),
         &format!("{department} {region_code} {days}d {}", row.name),
         client,
@@ -416,7 +446,7 @@ pub async fn revoke_token(s: &Services, by: &CurrentUser, id: i64, client: &str)
     crate::audit::record(
         s,
         &by.username,
-        "token_revoke",
+        crate::audit::AuditAction::TokenRevoke,
         &format!("token {id}"),
         &t.name,
         client,

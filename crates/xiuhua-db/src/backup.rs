@@ -42,6 +42,7 @@ pub const TABLES: &[&str] = &[
     "rule_results",
     "login_failures",
     "access_log",
+    "jobs",
 ];
 
 /// Tables that are deliberately not part of a backup.

@@ -12,6 +12,7 @@ pub mod departments;
 pub mod events;
 pub mod households;
 pub mod ids;
+pub mod jobs;
 pub mod members;
 pub mod regions;
 pub mod rules;

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use xiuhua_app::departments::{self, PushError};
 use xiuhua_app::users::{self, DEPARTMENTS, TokenView, UserUpdate, UserView};
 
 use crate::AppState;
-use crate::auth::{Auth, client_address};
+use crate::auth::{Auth, CsrfForm, NoFields, client_address};
 use crate::error::{ErrorEnvelope, WebError};
 use crate::i18n::Lang;
 use crate::pages::{Layout, render};
@@ -95,7 +95,6 @@ pub async fn users_list(
 /// The new-account form.
 #[derive(Deserialize)]
 pub struct NewUserForm {
-    csrf: Option<String>,
     username: String,
     display_name: String,
     role: String,
@@ -108,9 +107,8 @@ pub async fn user_create(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Form(f): Form<NewUserForm>,
+    CsrfForm(f): CsrfForm<NewUserForm>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     let lang = auth.t.lang;
     let new = xiuhua_app::auth::NewUser {
         username: f.username.trim().to_string(),
@@ -119,21 +117,8 @@ pub async fn user_create(
         role: Role::parse(&f.role).unwrap_or(Role::Viewer),
         region_code: f.region_code.trim().to_string(),
     };
-    let name = new.username.clone();
-    match xiuhua_app::auth::create_user(&state.services, &auth.user, new).await {
-        Ok(_) => {
-            xiuhua_app::audit::record(
-                &state.services,
-                &auth.user.username,
-                "user_create",
-                &name,
-                &f.role,
-                &client_address(&headers),
-            )
-            .await
-            .map_err(|e| WebError::page(e, lang))?;
-            Ok(Redirect::to("/admin/users").into_response())
-        }
+    match users::create(&state.services, &auth.user, new, &client_address(&headers)).await {
+        Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(e) => match form_message(&e, lang) {
             Some(m) => Ok(users_page(&state, &auth, m, true).await?.into_response()),
             None => Err(WebError::page(e, lang)),
@@ -186,7 +171,6 @@ pub async fn user_show(
 /// The account edit form.
 #[derive(Deserialize)]
 pub struct EditUserForm {
-    csrf: Option<String>,
     display_name: String,
     role: String,
     region_code: String,
@@ -199,9 +183,8 @@ pub async fn user_update(
     auth: Auth,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<EditUserForm>,
+    CsrfForm(f): CsrfForm<EditUserForm>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     let lang = auth.t.lang;
     let u = UserUpdate {
         display_name: f.display_name,
@@ -233,7 +216,6 @@ pub async fn user_update(
 /// A password form.
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf: Option<String>,
     /// The current password (own change only).
     current: Option<String>,
     password: String,
@@ -245,9 +227,8 @@ pub async fn user_reset_password(
     auth: Auth,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<PasswordForm>,
+    CsrfForm(f): CsrfForm<PasswordForm>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     let lang = auth.t.lang;
     match users::reset_password(
         &state.services,
@@ -295,9 +276,8 @@ pub async fn password_change(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Form(f): Form<PasswordForm>,
+    CsrfForm(f): CsrfForm<PasswordForm>,
 ) -> Result<Html<String>, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     let lang = auth.t.lang;
     let result = users::change_own_password(
         &state.services,
@@ -375,7 +355,6 @@ pub async fn tokens_list(
 /// The new-token form.
 #[derive(Deserialize)]
 pub struct NewTokenForm {
-    csrf: Option<String>,
     name: String,
     department: String,
     region_code: String,
@@ -387,9 +366,8 @@ pub async fn token_create(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Form(f): Form<NewTokenForm>,
+    CsrfForm(f): CsrfForm<NewTokenForm>,
 ) -> Result<Html<String>, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     let lang = auth.t.lang;
     match users::create_token(
         &state.services,
@@ -410,21 +388,14 @@ pub async fn token_create(
     }
 }
 
-/// The CSRF-only form.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// Revokes a token.
 pub async fn token_revoke(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     users::revoke_token(&state.services, &auth.user, id, &client_address(&headers))
         .await
         .map_err(|e| WebError::page(e, auth.t.lang))?;

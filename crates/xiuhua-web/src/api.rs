@@ -15,7 +15,7 @@ use xiuhua_domain::household::FieldPatch;
 use xiuhua_domain::{MonitoringStatus, RegistryStatus};
 
 use crate::AppState;
-use crate::auth::{Auth, session_cookie};
+use crate::auth::{Auth, CsrfJson, session_cookie};
 use crate::error::{ErrorEnvelope, WebError};
 use crate::pages::{member_names, parse_date};
 
@@ -275,22 +275,17 @@ async fn get_household(
     Query(q): Query<AsOfParams>,
 ) -> Result<Json<HouseholdDto>, WebError> {
     let as_of = parse_date(q.as_of.as_deref())?;
-    let v = registry::household(&state.services, &auth.user, id, as_of)
-        .await
-        .map_err(WebError::api)?;
+    let v = xiuhua_app::household_views::view_household(
+        &state.services,
+        &auth.user,
+        id,
+        as_of,
+        xiuhua_app::household_views::Channel::Api,
+        &crate::auth::client_address(&headers),
+    )
+    .await
+    .map_err(WebError::api)?;
     let full = v.full_personal_data;
-    if full {
-        xiuhua_app::audit::record(
-            &state.services,
-            &auth.user.username,
-            "view_personal",
-            &id.to_string(),
-            "api",
-            &crate::auth::client_address(&headers),
-        )
-        .await
-        .map_err(WebError::api)?;
-    }
     let _ = member_names(&v.events);
     let members = v
         .state
@@ -385,11 +380,9 @@ pub struct VersionResponse {
 async fn update_household(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Json(b): Json<UpdateHouseholdBody>,
+    CsrfJson(b): CsrfJson<UpdateHouseholdBody>,
 ) -> Result<Json<VersionResponse>, WebError> {
-    auth.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let meta = ChangeMeta {
         correction: b.correction,
         ..ChangeMeta::manual(b.effective_date, b.reason)

@@ -1,8 +1,13 @@
-//! Session cookie, the [`Auth`] extractor, CSRF checks and the language cookie.
+//! Session cookie, the [`Auth`] extractor, the CSRF-checked body extractors [`CsrfForm`] and
+//! [`CsrfJson`], and the language cookie.
 
-use axum::extract::FromRequestParts;
+use axum::body::{Body, Bytes};
+use axum::extract::{Form, FromRequest, FromRequestParts, Json, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use xiuhua_app::CurrentUser;
 
 use crate::AppState;
@@ -44,7 +49,9 @@ pub fn lang(headers: &HeaderMap) -> Lang {
 }
 
 /// The logged-in user and the page language. Pages without a session redirect to `/login`;
-/// API calls get 401.
+/// API calls get 401. The session is looked up once per request: the result is kept in the
+/// request's extensions for the body extractors below.
+#[derive(Clone)]
 pub struct Auth {
     /// The user.
     pub user: CurrentUser,
@@ -56,6 +63,9 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, WebError> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
         let json = parts.uri.path().starts_with("/api/");
         let t = T {
             lang: lang(&parts.headers),
@@ -64,7 +74,12 @@ impl FromRequestParts<AppState> for Auth {
             return Err(WebError::Unauthenticated { json });
         };
         match xiuhua_app::auth::session_user(&state.services, token).await {
-            Ok(Some(user)) => Ok(Auth { user, t }),
+            Ok(Some(user)) => {
+                crate::request_log::record_user(user.id);
+                let auth = Auth { user, t };
+                parts.extensions.insert(auth.clone());
+                Ok(auth)
+            }
             Ok(None) => Err(WebError::Unauthenticated { json }),
             Err(e) => Err(if json {
                 WebError::api(e)
@@ -91,6 +106,74 @@ impl Auth {
         } else {
             Err(WebError::Csrf)
         }
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`) whose `csrf` field matched the session's
+/// CSRF token. Without a session it rejects like [`Auth`]; a body that does not deserialize is
+/// axum's form rejection; then a missing or wrong token is `403 csrf`. `T` need not declare the
+/// `csrf` field (unknown fields are ignored).
+pub struct CsrfForm<T>(pub T);
+
+/// A form without fields of its own (logout, revoke): only the CSRF token.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// The CSRF field of a form.
+#[derive(Deserialize)]
+struct CsrfField {
+    csrf: Option<String>,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<CsrfForm<T>, Response> {
+        let (mut parts, body) = req.into_parts();
+        let auth = Auth::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let again = |bytes: &Bytes| Request::from_parts(parts.clone(), Body::from(bytes.clone()));
+        let Form(value) = Form::<T>::from_request(again(&bytes), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let given = Form::<CsrfField>::from_request(again(&bytes), state)
+            .await
+            .ok()
+            .and_then(|Form(f)| f.csrf);
+        auth.check_csrf(given.as_deref())
+            .map_err(IntoResponse::into_response)?;
+        Ok(CsrfForm(value))
+    }
+}
+
+/// A JSON body sent with the session's CSRF token in the `X-CSRF-Token` header. Rejections in
+/// order: no session (like [`Auth`]), a body that is not the expected JSON (axum's rejection,
+/// rewritten into the error envelope), then `403 csrf`.
+pub struct CsrfJson<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<CsrfJson<T>, Response> {
+        let (mut parts, body) = req.into_parts();
+        let auth = Auth::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let given = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let Json(value) = Json::<T>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        auth.check_csrf(given.as_deref())
+            .map_err(IntoResponse::into_response)?;
+        Ok(CsrfJson(value))
     }
 }
 

@@ -5,14 +5,14 @@
 //! current version. Nothing is overwritten silently.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 use xiuhua_app::registry::{self, ChangeMeta};
 use xiuhua_domain::household::FieldPatch;
 
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, CsrfForm};
 use crate::error::WebError;
 use crate::i18n::field_label;
 use crate::pages::{Layout, parse_date, render};
@@ -103,7 +103,7 @@ pub async fn edit(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
-    Form(form): Form<Vec<(String, String)>>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let get = |k: &str| {
         form.iter()
@@ -111,7 +111,6 @@ pub async fn edit(
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_default()
     };
-    auth.check_csrf(Some(&get("csrf")))?;
     let lang = auth.t.lang;
     let bad = |m: String| WebError::BadRequest(m);
     let version: i64 = get("version").parse().map_err(|_| bad("version".into()))?;

@@ -11,6 +11,7 @@ pub mod edit_web;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod request_log;
 pub mod rules_web;
 pub mod transfers;
 
@@ -26,10 +27,6 @@ use xiuhua_app::Services;
 pub struct AppState {
     /// The use cases.
     pub services: Services,
-    /// Error workbooks of recent import checks, for download.
-    pub error_workbooks: transfers::ErrorWorkbooks,
-    /// Running and finished imports.
-    pub jobs: transfers::Jobs,
     /// Deployment settings.
     pub config: WebConfig,
 }
@@ -87,12 +84,7 @@ pub fn router(services: Services) -> Router {
 
 /// The application router with deployment settings.
 pub fn router_with(services: Services, config: WebConfig) -> Router {
-    let state = AppState {
-        services,
-        error_workbooks: transfers::ErrorWorkbooks::default(),
-        jobs: transfers::Jobs::default(),
-        config,
-    };
+    let state = AppState { services, config };
     let (api_router, api_doc) = api::router().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(api_doc);
@@ -173,14 +165,25 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
                 header::HeaderValue::from_static("DENY"),
             ),
         )
+        .layer(request_log::layer())
 }
 
-/// Serves until Ctrl-C / SIGTERM.
+/// Serves until Ctrl-C / SIGTERM. First marks the background jobs a previous run left queued or
+/// running as failed (`interrupted`): nothing runs them any more.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: Services,
     config: WebConfig,
 ) -> std::io::Result<()> {
+    let interrupted = xiuhua_app::jobs::interrupt_unfinished(&services)
+        .await
+        .map_err(std::io::Error::other)?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "jobs interrupted by the last shutdown marked failed"
+        );
+    }
     axum::serve(listener, router_with(services, config))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -13,7 +13,7 @@ use xiuhua_domain::event::{Change, Event};
 use xiuhua_domain::{CodeCatalog, MonitoringStatus, RegionLevel, RegistryStatus};
 
 use crate::AppState;
-use crate::auth::{Auth, clear_session_cookie, cookie, lang, session_cookie};
+use crate::auth::{Auth, CsrfForm, NoFields, clear_session_cookie, cookie, lang, session_cookie};
 use crate::error::WebError;
 use crate::i18n::{Lang, T, field_label, field_list};
 
@@ -149,20 +149,13 @@ pub async fn login(
     }
 }
 
-/// The logout form.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// POST /logout
 pub async fn logout(
     State(state): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     if let Some(token) = cookie(&headers, crate::auth::SESSION_COOKIE) {
         xiuhua_app::auth::logout(&state.services, token)
             .await
@@ -760,24 +753,16 @@ pub async fn household(
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
     let as_of = parse_date(q.as_of.as_deref())?;
-    let v: HouseholdView = registry::household(&state.services, &auth.user, id, as_of)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
-    if v.full_personal_data {
-        xiuhua_app::audit::record(
-            &state.services,
-            &auth.user.username,
-            "view_personal",
-            &id.to_string(),
-            &format!(
-                "page{}",
-                as_of.map(|d| format!(" as_of={d}")).unwrap_or_default()
-            ),
-            &crate::auth::client_address(&headers),
-        )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
-    }
+    let v: HouseholdView = xiuhua_app::household_views::view_household(
+        &state.services,
+        &auth.user,
+        id,
+        as_of,
+        xiuhua_app::household_views::Channel::Page,
+        &crate::auth::client_address(&headers),
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
     let t = &auth.t;
     let codes = state.services.codes();
     let f = &v.state.fields;

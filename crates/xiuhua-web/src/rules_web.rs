@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,7 +17,7 @@ use xiuhua_app::rules::{self, Checklist, Simulation, VersionInfo};
 use xiuhua_rules::{ParamValue, RuleSet};
 
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, CsrfForm, CsrfJson};
 use crate::error::{ErrorEnvelope, WebError};
 use crate::pages::{Layout, parse_date, render};
 
@@ -122,7 +122,6 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Html<Stri
 /// The load form.
 #[derive(Deserialize)]
 pub struct LoadForm {
-    csrf: Option<String>,
     text: String,
 }
 
@@ -130,9 +129,8 @@ pub struct LoadForm {
 pub async fn load(
     State(state): State<AppState>,
     auth: Auth,
-    Form(f): Form<LoadForm>,
+    CsrfForm(f): CsrfForm<LoadForm>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     match rules::load(&state.services, &auth.user, "网页提交", &f.text).await {
         Ok(set) => Ok(Redirect::to(&format!("/rules/{}", set.def.id)).into_response()),
         Err(xiuhua_app::Error::Conflict {
@@ -444,7 +442,6 @@ pub async fn simulate_xlsx(
 /// The run form.
 #[derive(Deserialize)]
 pub struct RunForm {
-    csrf: Option<String>,
     region: Option<String>,
     as_of: Option<String>,
 }
@@ -454,9 +451,8 @@ pub async fn run_store(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Form(f): Form<RunForm>,
+    CsrfForm(f): CsrfForm<RunForm>,
 ) -> Result<Response, WebError> {
-    auth.check_csrf(f.csrf.as_deref())?;
     let lang = auth.t.lang;
     let as_of = parse_date(f.as_of.as_deref())?;
     rules::run(
@@ -578,10 +574,8 @@ pub struct CreateRuleSetBody {
 async fn create_rule_set(
     State(state): State<AppState>,
     auth: Auth,
-    headers: HeaderMap,
-    Json(b): Json<CreateRuleSetBody>,
+    CsrfJson(b): CsrfJson<CreateRuleSetBody>,
 ) -> Result<Json<RuleSetSummary>, WebError> {
-    auth.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let set = rules::load(&state.services, &auth.user, "api", &b.text)
         .await
         .map_err(WebError::api)?;

@@ -2,8 +2,6 @@
 //! an error workbook to download) and the exports (registry ledger, statistics tables, lists).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use askama::Template;
 use axum::body::Body;
@@ -12,45 +10,13 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use xiuhua_app::exports::{self, ExportFormat};
-use xiuhua_app::imports::{ImportOptions, ImportReport, import_ledger};
-use xiuhua_app::registry::{self, SearchParams};
-use xiuhua_domain::{MonitoringStatus, RegistryStatus};
-use xiuhua_xlsx::write::{Column, Kind, Out, XlsxTable};
+use xiuhua_app::imports::ImportOptions;
+use xiuhua_app::jobs::{ImportOutcome, JobState};
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::WebError;
 use crate::pages::{Layout, parse_date};
-
-/// Error workbooks waiting to be downloaded: token → (user id, bytes). Kept in memory; a
-/// restart forgets them (the user re-runs the check).
-#[derive(Clone, Default)]
-pub struct ErrorWorkbooks(Arc<Mutex<HashMap<String, Stored>>>);
-
-/// An error workbook and the user it belongs to.
-type Stored = (i64, Vec<u8>);
-
-impl ErrorWorkbooks {
-    fn put(&self, user: i64, bytes: Vec<u8>) -> String {
-        let token = xiuhua_app::auth::random_token();
-        if let Ok(mut m) = self.0.lock() {
-            if m.len() > 100 {
-                m.clear();
-            }
-            m.insert(token.clone(), (user, bytes));
-        }
-        token
-    }
-
-    fn get(&self, user: i64, token: &str) -> Option<Vec<u8>> {
-        self.0
-            .lock()
-            .ok()?
-            .get(token)
-            .filter(|(u, _)| *u == user)
-            .map(|(_, b)| b.clone())
-    }
-}
 
 #[derive(Template)]
 #[template(path = "import.html")]
@@ -196,86 +162,31 @@ pub async fn import(
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "台账导入".into()),
     };
-    // The import runs in the background; the page polls its progress and then shows the report.
-    let job = Arc::new(Job {
-        user: auth.user.id,
-        rows: AtomicUsize::new(0),
-        outcome: Mutex::new(None),
-    });
-    let id = state.jobs.put(job.clone());
-    let services = state.services.clone();
-    let user = auth.user.clone();
-    tokio::spawn(async move {
-        let result = import_ledger(&services, &user, &path, &opts, &|rows| {
-            job.rows.store(rows, Ordering::Relaxed)
-        })
-        .await;
-        let _ = std::fs::remove_file(&path);
-        let outcome = match result {
-            Ok(r) => Ok((file_name, r)),
-            Err(e @ (xiuhua_app::Error::Invalid(_) | xiuhua_app::Error::Conflict { .. })) => {
-                Err(e.message_zh())
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "import failed");
-                Err(e.message_zh())
-            }
-        };
-        if let Ok(mut o) = job.outcome.lock() {
-            *o = Some(outcome);
-        }
-    });
-    page.job = id;
+    // The import runs in the background as a stored job; the page polls its progress and then
+    // shows the report.
+    let id = xiuhua_app::jobs::start_import(&state.services, &auth.user, path, opts)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    page.job = id.to_string();
     render(&page, &auth)
-}
-
-/// A background import: progress and, when finished, its outcome.
-pub struct Job {
-    user: i64,
-    rows: AtomicUsize,
-    outcome: Mutex<Option<JobOutcome>>,
-}
-
-/// The file name and report, or the reason the import could not run.
-type JobOutcome = std::result::Result<(String, ImportReport), String>;
-
-/// Running and finished imports by id (kept in memory).
-#[derive(Clone, Default)]
-pub struct Jobs(Arc<Mutex<HashMap<String, Arc<Job>>>>);
-
-impl Jobs {
-    fn put(&self, job: Arc<Job>) -> String {
-        let id = xiuhua_app::auth::random_token();
-        if let Ok(mut m) = self.0.lock() {
-            m.retain(|_, j| {
-                j.outcome.lock().map(|o| o.is_none()).unwrap_or(false) || Arc::strong_count(j) > 1
-            });
-            m.insert(id.clone(), job);
-        }
-        id
-    }
-
-    fn get(&self, user: i64, id: &str) -> Option<Arc<Job>> {
-        self.0
-            .lock()
-            .ok()?
-            .get(id)
-            .filter(|j| j.user == user)
-            .cloned()
-    }
-
-    fn take(&self, id: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            m.remove(id);
-        }
-    }
 }
 
 /// Progress of an import.
 #[derive(serde::Serialize)]
 pub struct JobStatus {
-    rows: usize,
+    /// Rows read so far.
+    rows: u64,
+    /// Whether the job has ended (the report page then shows how).
     done: bool,
+    /// `queued`, `running`, `finished` or `failed`.
+    state: &'static str,
+}
+
+/// A job id from the path; anything else is not found.
+fn job_id(id: &str) -> Result<i64, xiuhua_app::Error> {
+    id.parse().map_err(|_| xiuhua_app::Error::NotFound {
+        what: "import".into(),
+    })
 }
 
 /// GET /imports/jobs/{id}: progress as JSON (rows read so far, finished or not).
@@ -284,15 +195,14 @@ pub async fn job_status(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<axum::Json<JobStatus>, WebError> {
-    let job = state.jobs.get(auth.user.id, &id).ok_or_else(|| {
-        WebError::api(xiuhua_app::Error::NotFound {
-            what: "import".into(),
-        })
-    })?;
-    let done = job.outcome.lock().map(|o| o.is_some()).unwrap_or(true);
+    let id = job_id(&id).map_err(WebError::api)?;
+    let job = xiuhua_app::jobs::get(&state.services, &auth.user, id)
+        .await
+        .map_err(WebError::api)?;
     Ok(axum::Json(JobStatus {
-        rows: job.rows.load(Ordering::Relaxed),
-        done,
+        rows: job.done,
+        done: job.state.is_done(),
+        state: job.state.as_str(),
     }))
 }
 
@@ -302,45 +212,31 @@ pub async fn job_report(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    let job = state.jobs.get(auth.user.id, &id).ok_or_else(|| {
-        WebError::page(
-            xiuhua_app::Error::NotFound {
-                what: "import".into(),
-            },
-            auth.t.lang,
-        )
-    })?;
+    let lang = auth.t.lang;
+    let id = job_id(&id).map_err(|e| WebError::page(e, lang))?;
+    let job = xiuhua_app::jobs::get(&state.services, &auth.user, id)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
     let mut page = ImportPage::empty(&state, &auth).await?;
-    let outcome = job.outcome.lock().ok().and_then(|mut o| o.take());
-    match outcome {
-        None => page.job = id,
-        Some(Ok((file, report))) => {
-            state.jobs.take(&id);
-            page.report = Some(report_view(&state, &auth, &file, report));
+    match job.state {
+        JobState::Queued | JobState::Running => page.job = id.to_string(),
+        JobState::Finished => {
+            let outcome: ImportOutcome = job
+                .result
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            page.report = Some(report_view(id, outcome));
         }
-        Some(Err(message)) => {
-            state.jobs.take(&id);
-            page.error = message;
-        }
+        JobState::Failed => page.error = job.failure.unwrap_or_default(),
     }
     render(&page, &auth)
 }
 
-fn report_view(state: &AppState, auth: &Auth, file: &str, r: ImportReport) -> ReportView {
-    let errors_link = r
-        .error_workbook
-        .map(|bytes| {
-            format!(
-                "/imports/errors/{}",
-                state.error_workbooks.put(auth.user.id, bytes)
-            )
-        })
-        .unwrap_or_default();
-    let shown = 200;
+fn report_view(job: i64, r: ImportOutcome) -> ReportView {
     ReportView {
         dry_run: r.dry_run,
-        ok: r.problems.is_empty(),
-        file: file.to_string(),
+        ok: r.problem_count == 0,
+        file: r.file_name,
         rows: r.rows,
         households: r.households,
         created: r.created,
@@ -354,14 +250,13 @@ fn report_view(state: &AppState, auth: &Auth, file: &str, r: ImportReport) -> Re
             .map(|(s, c, n)| format!("{s} 第{c}列“{n}”"))
             .collect(),
         skipped: r.skipped_sheets,
-        more: r.problems.len().saturating_sub(shown),
-        problems: r
-            .problems
-            .into_iter()
-            .take(shown)
-            .map(|p| (p.sheet, p.row, p.column, p.value, p.reason_zh))
-            .collect(),
-        errors_link,
+        more: r.problem_count.saturating_sub(r.problems.len()),
+        problems: r.problems,
+        errors_link: if r.error_workbook.is_some() {
+            format!("/imports/errors/{job}")
+        } else {
+            String::new()
+        },
     }
 }
 
@@ -389,21 +284,18 @@ fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
-/// GET /imports/errors/{token}: the error workbook of the user's last check.
+/// GET /imports/errors/{job}: the error workbook of the user's import job.
 pub async fn error_workbook(
     State(state): State<AppState>,
     auth: Auth,
-    Path(token): Path<String>,
+    Path(job): Path<String>,
 ) -> Result<Response, WebError> {
-    match state.error_workbooks.get(auth.user.id, &token) {
-        Some(bytes) => Ok(xlsx_response(bytes, "导入错误行.xlsx")),
-        None => Err(WebError::page(
-            xiuhua_app::Error::NotFound {
-                what: "error workbook".into(),
-            },
-            auth.t.lang,
-        )),
-    }
+    let lang = auth.t.lang;
+    let id = job_id(&job).map_err(|e| WebError::page(e, lang))?;
+    let bytes = xiuhua_app::jobs::import_error_workbook(&state.services, &auth.user, id)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    Ok(xlsx_response(bytes, "导入错误行.xlsx"))
 }
 
 /// Query of the exports.
@@ -504,84 +396,15 @@ pub async fn export_list(
     auth: Auth,
     Query(q): Query<ListExportQuery>,
 ) -> Result<Response, WebError> {
-    let lang = auth.t.lang;
-    let columns = vec![
-        Column::new("户编号", Kind::Text).width(18.0),
-        Column::new("户主姓名", Kind::Text),
-        Column::new("户主证件号码", Kind::Text).width(21.0),
-        Column::new("行政村代码", Kind::Text).width(15.0),
-        Column::new("户类型", Kind::Text),
-        Column::new("监测状态", Kind::Text).width(22.0),
-        Column::new("人口", Kind::Number),
-        Column::new("脱贫年度", Kind::Number),
-    ];
-    let err = |e: xiuhua_xlsx::write::WriteError| {
-        WebError::page(xiuhua_app::Error::Unexpected(anyhow::anyhow!("{e}")), lang)
+    let what = xiuhua_app::list_export::ListExport {
+        region: q.region,
+        text: q.q,
+        status: q.status,
+        monitoring: q.monitoring,
+        purpose: q.purpose.unwrap_or_default(),
     };
-    let mut t = XlsxTable::new("农户名单", columns).map_err(err)?;
-    // Outside the region: not found, before anything else is said.
-    auth.user
-        .narrow(q.region.as_deref())
-        .map_err(|e| WebError::page(e, lang))?;
-    let purpose = xiuhua_app::exports::require_purpose(
-        auth.user.role.sees_personal_data(),
-        q.purpose.as_deref().unwrap_or(""),
-    )
-    .map_err(|e| WebError::page(e, lang))?;
-    xiuhua_app::audit::record(
-        &state.services,
-        &auth.user.username,
-        "export_list",
-        q.region.as_deref().unwrap_or(&auth.user.region_code),
-        &format!(
-            "q={} status={} monitoring={}{}{purpose}",
-            q.q.as_deref().unwrap_or(""),
-            q.status.as_deref().unwrap_or(""),
-            q.monitoring.as_deref().unwrap_or(""),
-            if auth.user.role.sees_personal_data() {
-                " full_id_numbers"
-            } else {
-                " masked"
-            }
-        ),
-        "",
-    )
-    .await
-    .map_err(|e| WebError::page(e, lang))?;
-    let mut page = 1;
-    loop {
-        let params = SearchParams {
-            region: q.region.clone(),
-            text: q.q.clone(),
-            status: q.status.as_deref().and_then(RegistryStatus::parse),
-            monitoring: q.monitoring.as_deref().and_then(MonitoringStatus::parse),
-            page,
-            per_page: 500,
-        };
-        let (list, total) = registry::search(&state.services, &auth.user, &params)
-            .await
-            .map_err(|e| WebError::page(e, lang))?;
-        for h in &list {
-            let row = [
-                Out::from(h.household_no.clone()),
-                Out::from(h.head_name.clone()),
-                Out::from(h.head_id_number.clone()),
-                Out::from(h.village_code.clone()),
-                Out::from(h.status.label_zh()),
-                Out::from(if h.monitoring == MonitoringStatus::None {
-                    ""
-                } else {
-                    h.monitoring.label_zh()
-                }),
-                Out::Number(f64::from(h.member_count)),
-                Out::from(h.exit_year.map(i64::from)),
-            ];
-            t.push(&row, &[]).map_err(err)?;
-        }
-        if list.is_empty() || page * 500 >= total {
-            break;
-        }
-        page += 1;
-    }
-    Ok(xlsx_response(t.into_bytes().map_err(err)?, "农户名单.xlsx"))
+    let bytes = xiuhua_app::list_export::export_list(&state.services, &auth.user, &what)
+        .await
+        .map_err(|e| WebError::page(e, auth.t.lang))?;
+    Ok(xlsx_response(bytes, "农户名单.xlsx"))
 }

@@ -176,7 +176,7 @@ pub async fn load(
     crate::audit::record(
         s,
         &user.username,
-        "load_rules",
+        crate::audit::AuditAction::LoadRules,
         &set.def.id,
         &format!("version {} from {file}", set.def.version),
         "",

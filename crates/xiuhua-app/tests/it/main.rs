@@ -6,6 +6,7 @@ mod backup;
 mod catalogue;
 mod demo;
 mod imports;
+mod jobs;
 mod registry;
 mod rules;
 mod scope;

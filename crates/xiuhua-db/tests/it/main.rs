@@ -1,6 +1,8 @@
 //! Conformance tests of the storage layer: the same statements on SQLite and PostgreSQL
 //! (PostgreSQL when `XIUHUA_TEST_DATABASE_URL` is set), plus schema parity between the two.
 
+mod jobs;
+
 use xiuhua_db::households::{CountRow, HouseholdFilter, HouseholdRow, PeriodRow};
 use xiuhua_db::members::MemberRow;
 use xiuhua_db::testing::TestDb;

@@ -3,9 +3,13 @@
 
 mod admin;
 mod api;
+mod csrf;
+mod jobs;
 mod openapi;
 mod pages;
+mod request_log;
 mod rules;
 mod scope;
 mod support;
+mod tidy;
 mod transfers;

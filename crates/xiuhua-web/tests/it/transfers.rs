@@ -23,7 +23,7 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, V
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     c: &Client,
     fields: &[(&str, &str)],
@@ -38,14 +38,14 @@ async fn post(
     app.send(req).await
 }
 
-fn job_id(page: &str) -> Option<String> {
+pub(crate) fn job_id(page: &str) -> Option<String> {
     page.split("var id = \"")
         .nth(1)
         .map(|s| s.split('"').next().unwrap_or("").to_string())
 }
 
 /// Uploads, follows the progress like the page's script does, and returns the report page.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     c: &Client,
     fields: &[(&str, &str)],
@@ -72,7 +72,7 @@ async fn upload(
 const LEDGER: &str = "户编号,乡镇,行政村,户类型,主要致贫原因,姓名,身份证号,与户主关系\n\
                       451228101201002,高岭镇,弄力村,贫困户,因病,潘大,110105194912310021,户主\n";
 
-fn valid_ledger() -> String {
+pub(crate) fn valid_ledger() -> String {
     // 11010519491231002X is a valid number not used by the fixtures.
     LEDGER.replace("110105194912310021", "11010519491231002X")
 }
