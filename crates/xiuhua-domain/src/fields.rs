@@ -585,6 +585,14 @@ macro_rules! slots {
                 })
             }
 
+            /// The key of a typed field in the record's JSON (its Rust path).
+            pub fn json_key(name: &str) -> Option<&'static str> {
+                Some(match name {
+                    $($name => stringify!($($path).+),)*
+                    _ => return None,
+                })
+            }
+
             fn slot_mut(&mut self, name: &str) -> Option<&mut dyn Slot> {
                 Some(match name {
                     $($name => &mut self.$($path).+,)*

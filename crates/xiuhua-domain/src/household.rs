@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::fields::FieldValue;
+use std::sync::LazyLock;
+
+use crate::fields::{FieldCatalog, FieldLevel, FieldRef, FieldValue, Personal, Record};
 
 /// Identifier of a household (application-generated, stable across databases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -420,16 +422,49 @@ pub fn mask_id_number(id: &str) -> String {
         + &chars[n - 4..].iter().collect::<String>()
 }
 
-/// Personal data in a JSON patch or payload masked in place (`phone`, `bank_account`,
-/// `id_number`, at any depth).
+/// How a personal-data field is masked, by its catalogue kind.
+fn masker(kind: Personal) -> Option<fn(&str) -> String> {
+    match kind {
+        Personal::Phone => Some(mask_phone),
+        Personal::Account => Some(mask_account),
+        Personal::Id => Some(mask_id_number),
+        Personal::No | Personal::Sensitive => None,
+    }
+}
+
+/// The JSON keys of masked fields (catalogue names, and the Rust names of their typed slots),
+/// with their masking.
+fn masked_keys() -> &'static [(String, fn(&str) -> String)] {
+    static KEYS: LazyLock<Vec<(String, fn(&str) -> String)>> = LazyLock::new(|| {
+        let mut keys = Vec::new();
+        for def in FieldCatalog::shipped().all() {
+            let Some(mask) = masker(def.personal) else {
+                continue;
+            };
+            let slot = HouseholdFields::json_key(&def.name).or(Member::json_key(&def.name));
+            for key in [Some(def.name.as_str()), slot].into_iter().flatten() {
+                if !keys.iter().any(|(k, _)| k == key) {
+                    keys.push((key.to_string(), mask));
+                }
+            }
+        }
+        keys
+    });
+    &KEYS
+}
+
+/// Personal data in a JSON patch or payload masked in place: every field the catalogue marks as
+/// a phone, account or identity number, at any depth.
 pub fn mask_json(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(o) => {
             for (k, x) in o.iter_mut() {
-                match (k.as_str(), &*x) {
-                    ("phone", serde_json::Value::String(s)) => *x = mask_phone(s).into(),
-                    ("bank_account", serde_json::Value::String(s)) => *x = mask_account(s).into(),
-                    ("id_number", serde_json::Value::String(s)) => *x = mask_id_number(s).into(),
+                let mask = masked_keys()
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, m)| m);
+                match (mask, &*x) {
+                    (Some(mask), serde_json::Value::String(s)) => *x = mask(s).into(),
                     _ => mask_json(x),
                 }
             }
@@ -439,16 +474,25 @@ pub fn mask_json(v: &mut serde_json::Value) {
     }
 }
 
+fn mask_record<R: Record>(r: &mut R, level: FieldLevel) {
+    for def in FieldCatalog::shipped().stored(level) {
+        if let Some(mask) = masker(def.personal)
+            && let Some(FieldRef::Text(t)) = r.get(def)
+        {
+            let masked = mask(t);
+            // A text field takes text.
+            let _ = r.set(def, Some(FieldValue::Text(masked)));
+        }
+    }
+}
+
 impl HouseholdState {
-    /// Masks phones, bank accounts and identity numbers in place (for roles without
-    /// personal-data rights).
+    /// Masks the fields the catalogue marks as phones, bank accounts and identity numbers in
+    /// place (for roles without personal-data rights).
     pub fn mask_personal_data(&mut self) {
-        let f = &mut self.fields;
-        f.phone = f.phone.as_deref().map(mask_phone);
-        f.bank_account = f.bank_account.as_deref().map(mask_account);
+        mask_record(&mut self.fields, FieldLevel::Household);
         for m in &mut self.members {
-            m.phone = m.phone.as_deref().map(mask_phone);
-            m.id_number = mask_id_number(&m.id_number);
+            mask_record(m, FieldLevel::Member);
         }
     }
 }
