@@ -422,8 +422,11 @@ pub fn mask_id_number(id: &str) -> String {
         + &chars[n - 4..].iter().collect::<String>()
 }
 
+/// A masking function.
+type Mask = fn(&str) -> String;
+
 /// How a personal-data field is masked, by its catalogue kind.
-fn masker(kind: Personal) -> Option<fn(&str) -> String> {
+fn masker(kind: Personal) -> Option<Mask> {
     match kind {
         Personal::Phone => Some(mask_phone),
         Personal::Account => Some(mask_account),
@@ -434,8 +437,8 @@ fn masker(kind: Personal) -> Option<fn(&str) -> String> {
 
 /// The JSON keys of masked fields (catalogue names, and the Rust names of their typed slots),
 /// with their masking.
-fn masked_keys() -> &'static [(String, fn(&str) -> String)] {
-    static KEYS: LazyLock<Vec<(String, fn(&str) -> String)>> = LazyLock::new(|| {
+fn masked_keys() -> &'static [(String, Mask)] {
+    static KEYS: LazyLock<Vec<(String, Mask)>> = LazyLock::new(|| {
         let mut keys = Vec::new();
         for def in FieldCatalog::shipped().all() {
             let Some(mask) = masker(def.personal) else {
