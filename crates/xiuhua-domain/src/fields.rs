@@ -425,6 +425,30 @@ impl Slot for String {
     }
 }
 
+/// `Slot` for an optional value held as one [`FieldValue`] variant.
+macro_rules! optional_slot {
+    ($($ty:ty => $variant:ident, $expected:literal;)*) => {$(
+        impl Slot for Option<$ty> {
+            fn read(&self) -> Option<FieldRef<'_>> {
+                self.as_ref().map(|v| FieldRef::$variant(v.clone().into()))
+            }
+            fn write(&mut self, v: Option<FieldValue>) -> Result<(), &'static str> {
+                *self = match v {
+                    None => None,
+                    Some(FieldValue::$variant(x)) => Some(x),
+                    Some(_) => return Err($expected),
+                };
+                Ok(())
+            }
+        }
+    )*};
+}
+
+optional_slot! {
+    bool => Bool, "yes/no";
+    NaiveDate => Date, "date";
+}
+
 impl Slot for Option<String> {
     fn read(&self) -> Option<FieldRef<'_>> {
         self.as_deref().map(FieldRef::Text)
@@ -467,20 +491,6 @@ impl Slot for bool {
     }
 }
 
-impl Slot for Option<bool> {
-    fn read(&self) -> Option<FieldRef<'_>> {
-        self.map(FieldRef::Bool)
-    }
-    fn write(&mut self, v: Option<FieldValue>) -> Result<(), &'static str> {
-        *self = match v {
-            None => None,
-            Some(FieldValue::Bool(b)) => Some(b),
-            Some(_) => return Err("yes/no"),
-        };
-        Ok(())
-    }
-}
-
 impl Slot for Option<i32> {
     fn read(&self) -> Option<FieldRef<'_>> {
         self.map(|n| FieldRef::Int(i64::from(n)))
@@ -505,20 +515,6 @@ impl Slot for Option<f64> {
             Some(FieldValue::Decimal(x)) => Some(x),
             Some(FieldValue::Int(n)) => Some(n as f64),
             Some(_) => return Err("number"),
-        };
-        Ok(())
-    }
-}
-
-impl Slot for Option<NaiveDate> {
-    fn read(&self) -> Option<FieldRef<'_>> {
-        self.map(FieldRef::Date)
-    }
-    fn write(&mut self, v: Option<FieldValue>) -> Result<(), &'static str> {
-        *self = match v {
-            None => None,
-            Some(FieldValue::Date(d)) => Some(d),
-            Some(_) => return Err("date"),
         };
         Ok(())
     }
@@ -711,35 +707,27 @@ pub trait Record: Sized + 'static {
     }
 }
 
-impl Record for HouseholdFields {
-    fn extra(&self) -> &std::collections::BTreeMap<String, FieldValue> {
-        &self.extra
-    }
-    fn extra_mut(&mut self) -> &mut std::collections::BTreeMap<String, FieldValue> {
-        &mut self.extra
-    }
-    fn typed(name: &str) -> Option<Reader<Self>> {
-        Self::typed_reader(name)
-    }
-    fn slot(&mut self, name: &str) -> Option<&mut dyn Slot> {
-        self.slot_mut(name)
-    }
+/// `Record` for a struct with an `extra` map and a `slots!` list.
+macro_rules! record {
+    ($($ty:ty),*) => {$(
+        impl Record for $ty {
+            fn extra(&self) -> &std::collections::BTreeMap<String, FieldValue> {
+                &self.extra
+            }
+            fn extra_mut(&mut self) -> &mut std::collections::BTreeMap<String, FieldValue> {
+                &mut self.extra
+            }
+            fn typed(name: &str) -> Option<Reader<Self>> {
+                Self::typed_reader(name)
+            }
+            fn slot(&mut self, name: &str) -> Option<&mut dyn Slot> {
+                self.slot_mut(name)
+            }
+        }
+    )*};
 }
 
-impl Record for Member {
-    fn extra(&self) -> &std::collections::BTreeMap<String, FieldValue> {
-        &self.extra
-    }
-    fn extra_mut(&mut self) -> &mut std::collections::BTreeMap<String, FieldValue> {
-        &mut self.extra
-    }
-    fn typed(name: &str) -> Option<Reader<Self>> {
-        Self::typed_reader(name)
-    }
-    fn slot(&mut self, name: &str) -> Option<&mut dyn Slot> {
-        self.slot_mut(name)
-    }
-}
+record!(HouseholdFields, Member);
 
 #[cfg(test)]
 mod tests {
