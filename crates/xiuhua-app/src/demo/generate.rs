@@ -148,51 +148,12 @@ impl Generator {
         let id_number = self.id_number(birth, male)?;
         let id = self.next_member;
         self.next_member += 1;
-        let surname = names::surname(&mut self.rng);
-        let name = format!(
-            "{surname}{}",
-            names::given_name(&mut self.rng, male, birth.year())
-        );
+        let name = self.name(birth, male);
         let age = self.today.year() - birth.year();
         let r = &mut self.rng;
-        let education = match age {
-            ..=5 => "06",
-            6..=12 => "02",
-            13..=15 => "03",
-            _ if birth.year() < 1960 => ["01", "01", "02", "02", "02", "03"][r.random_range(0..6)],
-            _ if birth.year() < 1980 => {
-                ["01", "02", "02", "03", "03", "03", "04"][r.random_range(0..7)]
-            }
-            _ => ["02", "03", "03", "03", "04", "04", "05"][r.random_range(0..7)],
-        };
-        let schooling = match age {
-            3..=5 => "02",
-            6..=12 => "03",
-            13 => "04",
-            14 => "05",
-            15 => "06",
-            16..=18 => ["07", "08", "09", "10", "11", "12"][r.random_range(0..6)],
-            _ => "01",
-        };
-        let mut health = vec!["01".to_string()];
-        if age > 55 && r.random_bool(0.25) {
-            health = vec!["02".into()];
-        }
-        if r.random_bool(0.03) {
-            health = vec!["04".into()];
-        }
-        let labour = if !(16..=64).contains(&age) {
-            "04"
-        } else if health[0] == "04" {
-            "03"
-        } else if r.random_bool(0.15) {
-            "02"
-        } else {
-            "01"
-        };
-        let working = labour == "01" || labour == "02";
-        let work_status = (working && r.random_bool(0.45))
-            .then(|| ["01", "02", "03", "04", "04", "04"][r.random_range(0..6)].to_string());
+        let education = education(r, age, birth.year());
+        let schooling = schooling(r, age);
+        let (health, labour, work_status) = health_and_work(r, age);
         Ok(Member {
             id,
             name,
@@ -226,6 +187,15 @@ impl Generator {
             phone: (age >= 18 && self.rng.random_bool(0.6)).then(|| names::phone(&mut self.rng)),
             extra: Default::default(),
         })
+    }
+
+    /// A surname and a given name fitting the sex and the birth year.
+    fn name(&mut self, birth: NaiveDate, male: bool) -> String {
+        let surname = names::surname(&mut self.rng);
+        format!(
+            "{surname}{}",
+            names::given_name(&mut self.rng, male, birth.year())
+        )
     }
 
     fn income(&mut self, year: i32, people: usize, ratio_lo: f64, ratio_hi: f64) -> Income {
@@ -665,6 +635,55 @@ impl Generator {
             ));
         }
     }
+}
+
+/// Highest education (文化程度) for an age: children by age, adults drawn by generation.
+fn education(r: &mut ChaCha8Rng, age: i32, birth_year: i32) -> &'static str {
+    match age {
+        ..=5 => "06",
+        6..=12 => "02",
+        13..=15 => "03",
+        _ if birth_year < 1960 => ["01", "01", "02", "02", "02", "03"][r.random_range(0..6)],
+        _ if birth_year < 1980 => ["01", "02", "02", "03", "03", "03", "04"][r.random_range(0..7)],
+        _ => ["02", "03", "03", "03", "04", "04", "05"][r.random_range(0..7)],
+    }
+}
+
+/// Current schooling (在校生状况) for an age.
+fn schooling(r: &mut ChaCha8Rng, age: i32) -> &'static str {
+    match age {
+        3..=5 => "02",
+        6..=12 => "03",
+        13 => "04",
+        14 => "05",
+        15 => "06",
+        16..=18 => ["07", "08", "09", "10", "11", "12"][r.random_range(0..6)],
+        _ => "01",
+    }
+}
+
+/// Health, labour ability and (for some who can work) the kind of work.
+fn health_and_work(r: &mut ChaCha8Rng, age: i32) -> (Vec<String>, &'static str, Option<String>) {
+    let mut health = vec!["01".to_string()];
+    if age > 55 && r.random_bool(0.25) {
+        health = vec!["02".into()];
+    }
+    if r.random_bool(0.03) {
+        health = vec!["04".into()];
+    }
+    let labour = if !(16..=64).contains(&age) {
+        "04"
+    } else if health[0] == "04" {
+        "03"
+    } else if r.random_bool(0.15) {
+        "02"
+    } else {
+        "01"
+    };
+    let working = labour == "01" || labour == "02";
+    let work_status = (working && r.random_bool(0.45))
+        .then(|| ["01", "02", "03", "04", "04", "04"][r.random_range(0..6)].to_string());
+    (health, labour, work_status)
 }
 
 /// GB 3304 code of an ethnic group's Chinese name (the demo's names are all in the list).
