@@ -248,6 +248,39 @@ impl Generator {
         let household_no = format!("{}{:05}", village.code, self.seq_in_village[vi]);
         let poor = self.rng.random_bool(if village.poor { 0.30 } else { 0.12 });
         let size = [1, 2, 2, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6, 6, 7][self.rng.random_range(0..16)];
+        let mut members = self.household_members(size)?;
+        let people = members.len();
+        let (identified_year, created) = self.registration(poor);
+        let mut fields =
+            self.household_fields(household_no, &village, poor, identified_year, &members);
+        if poor {
+            self.poor_fields(&mut fields, identified_year, &mut members);
+        }
+        let mut events = vec![self.event(
+            hid,
+            created,
+            EventKind::Created,
+            if poor {
+                "精准识别纳入建档立卡"
+            } else {
+                "农户信息采集"
+            },
+            vec![Change::Create {
+                fields: fields.clone(),
+                members: members.clone(),
+            }],
+        )];
+        if poor {
+            events.push(self.exit_event(hid, created, &fields, people));
+        }
+        self.life_events(hid, created, &members, &mut events)?;
+        self.monitoring(hid, &fields, people, &mut events);
+        self.push_rows(b, hid, events)
+    }
+
+    /// The head (born 1934–1989), a spouse of about the same age if there are two or more, then
+    /// children, parents or grandchildren up to `size`.
+    fn household_members(&mut self, size: usize) -> anyhow::Result<Vec<Member>> {
         let head_age = self.rng.random_range(25..80);
         let head_by = 2014 - head_age;
         let head_male = self.rng.random_bool(0.86);
@@ -279,7 +312,12 @@ impl Generator {
             let birth = self.date_in(d(by, 1, 1), d(by, 12, 28));
             members.push(self.member(relation, birth, male)?);
         }
-        let people = members.len();
+        Ok(members)
+    }
+
+    /// The year a poor household was identified (2014 for the others) and the date it was
+    /// registered.
+    fn registration(&mut self, poor: bool) -> (i32, NaiveDate) {
         let identified_year = if poor {
             [
                 2014, 2014, 2014, 2014, 2014, 2014, 2014, 2015, 2015, 2016, 2017,
@@ -296,7 +334,20 @@ impl Generator {
         } else {
             d(2014, 7, 1)
         };
-        let mut fields = HouseholdFields {
+        (identified_year, created)
+    }
+
+    /// The household's fields at registration: housing, water, power, land and income.
+    fn household_fields(
+        &mut self,
+        household_no: String,
+        village: &DemoVillage,
+        poor: bool,
+        identified_year: i32,
+        members: &[Member],
+    ) -> HouseholdFields {
+        let people = members.len();
+        HouseholdFields {
             household_no,
             village_code: village.code.clone(),
             group_code: Some(
@@ -332,89 +383,92 @@ impl Generator {
                 self.income(2014, people, 1.3, 4.5)
             },
             ..HouseholdFields::default()
+        }
+    }
+
+    /// What a registered poor household has besides: attribute, causes, planned exit year (and
+    /// 低保 members for 低保 households).
+    fn poor_fields(
+        &mut self,
+        fields: &mut HouseholdFields,
+        identified_year: i32,
+        members: &mut [Member],
+    ) {
+        fields.identified_year = Some(identified_year);
+        fields.identification_standard = Some("1".into());
+        fields.attribute = Some(
+            ["1", "1", "1", "1", "1", "1", "2", "2", "2", "3"][self.rng.random_range(0..10)].into(),
+        );
+        const CAUSES: [&str; 20] = [
+            "01", "01", "01", "01", "02", "02", "03", "03", "07", "07", "07", "07", "08", "08",
+            "09", "09", "09", "05", "10", "11",
+        ];
+        let main = CAUSES[self.rng.random_range(0..CAUSES.len())];
+        fields.main_cause = Some(main.into());
+        let n_other = self.rng.random_range(0..=2);
+        for _ in 0..n_other {
+            let c = CAUSES[self.rng.random_range(0..CAUSES.len())];
+            if c != main && !fields.other_causes.iter().any(|x| x == c) {
+                fields.other_causes.push(c.into());
+            }
+        }
+        let ex = self.exit_year(identified_year);
+        fields.planned_exit_year = Some(ex);
+        if fields.attribute.as_deref() == Some("2") {
+            for m in members.iter_mut() {
+                m.is_dibao = true;
+            }
+        }
+    }
+
+    /// The exit of a poor household in its planned year (most in the second half-year batch).
+    fn exit_event(
+        &mut self,
+        hid: i64,
+        created: NaiveDate,
+        fields: &HouseholdFields,
+        people: usize,
+    ) -> Event {
+        let ex = fields.planned_exit_year.unwrap_or(2020);
+        let second_half = self.rng.random_bool(0.85);
+        let second_half = second_half || created >= d(ex, 6, 1);
+        let date = if second_half {
+            self.date_in(d(ex, 11, 10), d(ex, 12, 20))
+        } else {
+            self.date_in(d(ex, 6, 1), d(ex, 6, 30))
         };
-        if poor {
-            fields.identified_year = Some(identified_year);
-            fields.identification_standard = Some("1".into());
-            fields.attribute = Some(
-                ["1", "1", "1", "1", "1", "1", "2", "2", "2", "3"][self.rng.random_range(0..10)]
-                    .into(),
-            );
-            const CAUSES: [&str; 20] = [
-                "01", "01", "01", "01", "02", "02", "03", "03", "07", "07", "07", "07", "08", "08",
-                "09", "09", "09", "05", "10", "11",
-            ];
-            let main = CAUSES[self.rng.random_range(0..CAUSES.len())];
-            fields.main_cause = Some(main.into());
-            let n_other = self.rng.random_range(0..=2);
-            for _ in 0..n_other {
-                let c = CAUSES[self.rng.random_range(0..CAUSES.len())];
-                if c != main && !fields.other_causes.iter().any(|x| x == c) {
-                    fields.other_causes.push(c.into());
-                }
-            }
-            let ex = self.exit_year(identified_year);
-            fields.planned_exit_year = Some(ex);
-            if fields.attribute.as_deref() == Some("2") {
-                for m in members.iter_mut() {
-                    m.is_dibao = true;
-                }
-            }
+        let date = date.max(created + Duration::days(1));
+        let income = self.income(ex, people, 1.15, 2.4);
+        let mut patch = FieldPatch::new();
+        patch.insert("status".into(), "lifted".into());
+        patch.insert("exit_year".into(), ex.into());
+        patch.insert(
+            "exit_batch".into(),
+            (if second_half { "2" } else { "1" }).into(),
+        );
+        patch.insert(
+            "income".into(),
+            serde_json::to_value(&income).unwrap_or_default(),
+        );
+        if fields
+            .housing_safety
+            .as_deref()
+            .is_some_and(|h| h == "C" || h == "D")
+        {
+            patch.insert("housing_safety".into(), "A".into());
         }
-        let mut events = vec![self.event(
+        patch.insert("water_safe".into(), true.into());
+        self.event(
             hid,
-            created,
-            EventKind::Created,
-            if poor {
-                "精准识别纳入建档立卡"
-            } else {
-                "农户信息采集"
-            },
-            vec![Change::Create {
-                fields: fields.clone(),
-                members: members.clone(),
-            }],
-        )];
-        if poor {
-            let ex = fields.planned_exit_year.unwrap_or(2020);
-            let second_half = self.rng.random_bool(0.85);
-            let second_half = second_half || created >= d(ex, 6, 1);
-            let date = if second_half {
-                self.date_in(d(ex, 11, 10), d(ex, 12, 20))
-            } else {
-                self.date_in(d(ex, 6, 1), d(ex, 6, 30))
-            };
-            let date = date.max(created + Duration::days(1));
-            let income = self.income(ex, people, 1.15, 2.4);
-            let mut patch = FieldPatch::new();
-            patch.insert("status".into(), "lifted".into());
-            patch.insert("exit_year".into(), ex.into());
-            patch.insert(
-                "exit_batch".into(),
-                (if second_half { "2" } else { "1" }).into(),
-            );
-            patch.insert(
-                "income".into(),
-                serde_json::to_value(&income).unwrap_or_default(),
-            );
-            if fields
-                .housing_safety
-                .as_deref()
-                .is_some_and(|h| h == "C" || h == "D")
-            {
-                patch.insert("housing_safety".into(), "A".into());
-            }
-            patch.insert("water_safe".into(), true.into());
-            events.push(self.event(
-                hid,
-                date,
-                EventKind::StatusChanged,
-                "经入户核验、村评议公示、乡镇审核、县审定，达到脱贫标准",
-                vec![Change::SetFields { patch }],
-            ));
-        }
-        self.life_events(hid, created, &members, &mut events)?;
-        self.monitoring(hid, &fields, people, &mut events);
+            date,
+            EventKind::StatusChanged,
+            "经入户核验、村评议公示、乡镇审核、县审定，达到脱贫标准",
+            vec![Change::SetFields { patch }],
+        )
+    }
+
+    /// Folds a household's events and adds its rows to the batch.
+    fn push_rows(&self, b: &mut Batch, hid: i64, mut events: Vec<Event>) -> anyhow::Result<()> {
         event::sort_for_fold(&mut events);
         let state = event::fold(&events)?.context("generated household has no state")?;
         let periods = event::periods(&events)?;
