@@ -520,18 +520,63 @@ impl Generator {
         initial: &[Member],
         events: &mut Vec<Event>,
     ) -> anyhow::Result<()> {
-        enum Life {
-            Death(i64),
-            MarryOut(i64),
-            Birth,
-        }
-        let last_year = self.today.year();
         let after = created + Duration::days(1);
         let end = self.today - Duration::days(30);
         if after >= end {
             return Ok(());
         }
         // Plan first, then apply in date order so every change sees the household as it is then.
+        let mut plan = self.plan_life(initial, after, end);
+        plan.sort_by_key(|(date, _)| *date);
+        let mut present: Vec<Member> = initial.to_vec();
+        for (date, life) in plan {
+            match life {
+                Life::Death(id) | Life::MarryOut(id)
+                    if present.len() < 2 || !present.iter().any(|p| p.id == id) => {}
+                Life::Death(id) => {
+                    let changes = death(&mut present, id);
+                    events.push(self.event(
+                        hid,
+                        date,
+                        EventKind::MemberRemoved,
+                        "成员死亡",
+                        changes,
+                    ));
+                }
+                Life::MarryOut(id) => {
+                    if present.iter().any(|p| p.id == id && p.is_head()) {
+                        continue;
+                    }
+                    present.retain(|p| p.id != id);
+                    let c = Change::RemoveMember {
+                        member_id: id,
+                        reason_code: Some("02".into()),
+                    };
+                    events.push(self.event(hid, date, EventKind::MemberRemoved, "嫁出", vec![c]));
+                }
+                Life::Birth => {
+                    let baby = self.baby(&present, date)?;
+                    present.push(baby.clone());
+                    let c = Change::AddMember {
+                        member: baby,
+                        reason_code: Some("06".into()),
+                    };
+                    events.push(self.event(hid, date, EventKind::MemberAdded, "新生儿", vec![c]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deaths of the old, daughters marrying out, a birth to a young mother, each with its
+    /// date between `after` and `end` (unsorted).
+    fn plan_life(
+        &mut self,
+        initial: &[Member],
+        after: NaiveDate,
+        end: NaiveDate,
+    ) -> Vec<(NaiveDate, Life)> {
+        let last_year = self.today.year();
         let mut plan: Vec<(NaiveDate, Life)> = Vec::new();
         for m in initial {
             let by = m.birth_date.map(|b| b.year()).unwrap_or(1970);
@@ -557,77 +602,23 @@ impl Generator {
         if young_mother && self.rng.random_bool(0.35) {
             plan.push((self.date_in(d(2015, 1, 1).max(after), end), Life::Birth));
         }
-        plan.sort_by_key(|(date, _)| *date);
-        let mut present: Vec<Member> = initial.to_vec();
-        for (date, life) in plan {
-            match life {
-                Life::Death(id) | Life::MarryOut(id)
-                    if present.len() < 2 || !present.iter().any(|p| p.id == id) => {}
-                Life::Death(id) => {
-                    let was_head = present.iter().any(|p| p.id == id && p.is_head());
-                    present.retain(|p| p.id != id);
-                    let mut changes = vec![Change::RemoveMember {
-                        member_id: id,
-                        reason_code: Some("01".into()),
-                    }];
-                    if was_head {
-                        let heir = present
-                            .iter()
-                            .max_by_key(|p| (p.relation == "02", std::cmp::Reverse(p.birth_date)))
-                            .map(|h| h.id);
-                        if let Some(h) = heir {
-                            let mut patch = FieldPatch::new();
-                            patch.insert("relation".into(), "01".into());
-                            changes.push(Change::UpdateMember {
-                                member_id: h,
-                                patch,
-                            });
-                            for p in present.iter_mut().filter(|p| p.id == h) {
-                                p.relation = "01".into();
-                            }
-                        }
-                    }
-                    events.push(self.event(
-                        hid,
-                        date,
-                        EventKind::MemberRemoved,
-                        "成员死亡",
-                        changes,
-                    ));
-                }
-                Life::MarryOut(id) => {
-                    if present.iter().any(|p| p.id == id && p.is_head()) {
-                        continue;
-                    }
-                    present.retain(|p| p.id != id);
-                    let c = Change::RemoveMember {
-                        member_id: id,
-                        reason_code: Some("02".into()),
-                    };
-                    events.push(self.event(hid, date, EventKind::MemberRemoved, "嫁出", vec![c]));
-                }
-                Life::Birth => {
-                    let head_is_parent = present
-                        .iter()
-                        .any(|m| m.is_head() && m.birth_date.is_some_and(|b| b.year() >= 1975));
-                    let male = self.rng.random_bool(0.52);
-                    let relation = match (head_is_parent, male) {
-                        (true, true) => "03",
-                        (true, false) => "04",
-                        (false, true) => "07",
-                        (false, false) => "08",
-                    };
-                    let baby = self.member(relation, date, male)?;
-                    present.push(baby.clone());
-                    let c = Change::AddMember {
-                        member: baby,
-                        reason_code: Some("06".into()),
-                    };
-                    events.push(self.event(hid, date, EventKind::MemberAdded, "新生儿", vec![c]));
-                }
-            }
-        }
-        Ok(())
+        plan
+    }
+
+    /// A child born on `date`: a son or daughter of the head, or a grandchild if the head is
+    /// older.
+    fn baby(&mut self, present: &[Member], date: NaiveDate) -> anyhow::Result<Member> {
+        let head_is_parent = present
+            .iter()
+            .any(|m| m.is_head() && m.birth_date.is_some_and(|b| b.year() >= 1975));
+        let male = self.rng.random_bool(0.52);
+        let relation = match (head_is_parent, male) {
+            (true, true) => "03",
+            (true, false) => "04",
+            (false, true) => "07",
+            (false, false) => "08",
+        };
+        self.member(relation, date, male)
     }
 
     fn monitoring(
@@ -689,6 +680,42 @@ impl Generator {
             ));
         }
     }
+}
+
+/// A planned change in a household's life.
+enum Life {
+    Death(i64),
+    MarryOut(i64),
+    Birth,
+}
+
+/// Removes a member who died from `present`; a head who died is succeeded by the spouse, or
+/// else the eldest.
+fn death(present: &mut Vec<Member>, id: i64) -> Vec<Change> {
+    let was_head = present.iter().any(|p| p.id == id && p.is_head());
+    present.retain(|p| p.id != id);
+    let mut changes = vec![Change::RemoveMember {
+        member_id: id,
+        reason_code: Some("01".into()),
+    }];
+    if was_head {
+        let heir = present
+            .iter()
+            .max_by_key(|p| (p.relation == "02", std::cmp::Reverse(p.birth_date)))
+            .map(|h| h.id);
+        if let Some(h) = heir {
+            let mut patch = FieldPatch::new();
+            patch.insert("relation".into(), "01".into());
+            changes.push(Change::UpdateMember {
+                member_id: h,
+                patch,
+            });
+            for p in present.iter_mut().filter(|p| p.id == h) {
+                p.relation = "01".into();
+            }
+        }
+    }
+    changes
 }
 
 /// Highest education (文化程度) for an age: children by age, adults drawn by generation.
