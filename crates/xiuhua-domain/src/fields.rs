@@ -254,38 +254,13 @@ fn parse_row(p: &[&str], id: Field) -> Result<FieldDef, String> {
             COLUMNS[col]
         )),
     };
-    let level = match p[1] {
-        "household" => FieldLevel::Household,
-        "member" => FieldLevel::Member,
-        "ignored" => FieldLevel::Ignored,
-        other => return Err(format!("unknown level {other:?}")),
-    };
-    let ty = match p[2] {
-        "text" => FieldType::Text,
-        "code" => FieldType::Code,
-        "codes" => FieldType::Codes,
-        "bool" => FieldType::Bool,
-        "year" => FieldType::Year,
-        "int" => FieldType::Int,
-        "decimal" => FieldType::Decimal,
-        "money" => FieldType::Money,
-        "date" => FieldType::Date,
-        "region" => FieldType::Region,
-        "id_number" => FieldType::IdNumber,
-        other => return Err(format!("unknown type {other:?}")),
-    };
+    let level = parse_level(p[1])?;
+    let ty = parse_type(p[2])?;
     let code_list = (!p[3].is_empty()).then(|| p[3].to_string());
     if matches!(ty, FieldType::Code | FieldType::Codes) != code_list.is_some() {
         return Err("a code or codes field names its code list, and only such a field".into());
     }
-    let personal = match p[8] {
-        "no" => Personal::No,
-        "phone" => Personal::Phone,
-        "account" => Personal::Account,
-        "id" => Personal::Id,
-        "sensitive" => Personal::Sensitive,
-        other => return Err(format!("unknown personal-data kind {other:?}")),
-    };
+    let personal = parse_personal(p[8])?;
     Ok(FieldDef {
         id,
         name: name.to_string(),
@@ -305,6 +280,46 @@ fn parse_row(p: &[&str], id: Field) -> Result<FieldDef, String> {
         required: yes(9)?,
         rules: yes(10)?,
     })
+}
+
+/// The `level` column.
+fn parse_level(t: &str) -> Result<FieldLevel, String> {
+    match t {
+        "household" => Ok(FieldLevel::Household),
+        "member" => Ok(FieldLevel::Member),
+        "ignored" => Ok(FieldLevel::Ignored),
+        other => Err(format!("unknown level {other:?}")),
+    }
+}
+
+/// The `type` column.
+fn parse_type(t: &str) -> Result<FieldType, String> {
+    match t {
+        "text" => Ok(FieldType::Text),
+        "code" => Ok(FieldType::Code),
+        "codes" => Ok(FieldType::Codes),
+        "bool" => Ok(FieldType::Bool),
+        "year" => Ok(FieldType::Year),
+        "int" => Ok(FieldType::Int),
+        "decimal" => Ok(FieldType::Decimal),
+        "money" => Ok(FieldType::Money),
+        "date" => Ok(FieldType::Date),
+        "region" => Ok(FieldType::Region),
+        "id_number" => Ok(FieldType::IdNumber),
+        other => Err(format!("unknown type {other:?}")),
+    }
+}
+
+/// The `personal` column.
+fn parse_personal(t: &str) -> Result<Personal, String> {
+    match t {
+        "no" => Ok(Personal::No),
+        "phone" => Ok(Personal::Phone),
+        "account" => Ok(Personal::Account),
+        "id" => Ok(Personal::Id),
+        "sensitive" => Ok(Personal::Sensitive),
+        other => Err(format!("unknown personal-data kind {other:?}")),
+    }
 }
 
 /// A value of a field, owned: what an import or a form sets.

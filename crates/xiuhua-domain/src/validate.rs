@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use crate::codes::CodeCatalog;
 use crate::fields::{FieldCatalog, FieldLevel, FieldRef, Record};
-use crate::household::{HouseholdState, Member, MonitoringStatus, RegistryStatus};
+use crate::household::{HouseholdFields, HouseholdState, Member, MonitoringStatus, RegistryStatus};
 use crate::id_number::IdNumber;
 
 /// One validation problem.
@@ -152,6 +152,20 @@ pub fn validate_household_with(
         errs.push(FieldError::new(rec.clone(), field, code, zh, en));
     };
     catalogue_checks(f, FieldLevel::Household, fields, catalog, &mut push);
+    check_regions(f, &mut push);
+    check_causes(f, catalog, &mut push);
+    check_status(f, &mut push);
+    check_monitoring(f, &mut push);
+    check_heads(&state.members, &mut push);
+    check_members(&state.members, fields, catalog, today, &mut errs);
+    errs
+}
+
+/// Reports one problem of the record being checked: field, code, Chinese and English.
+type Push<'a> = dyn FnMut(&str, &'static str, String, String) + 'a;
+
+/// The village code is 12 digits and the group code extends it by 3.
+fn check_regions(f: &HouseholdFields, push: &mut Push<'_>) {
     if f.village_code.len() != 12 || !f.village_code.bytes().all(|b| b.is_ascii_digit()) {
         push(
             "village_code",
@@ -170,6 +184,10 @@ pub fn validate_household_with(
             format!("group code {g:?} must be the village code plus 3 digits"),
         );
     }
+}
+
+/// Other causes of poverty: known codes, at most two, none repeating the main cause.
+fn check_causes(f: &HouseholdFields, catalog: &CodeCatalog, push: &mut Push<'_>) {
     for c in &f.other_causes {
         if !catalog.contains("poverty_cause", c) {
             push(
@@ -200,6 +218,11 @@ pub fn validate_household_with(
             "other causes repeat the main cause".into(),
         );
     }
+}
+
+/// What the registry status requires: a main cause for registered households, an exit year
+/// (not before identification) for lifted ones.
+fn check_status(f: &HouseholdFields, push: &mut Push<'_>) {
     if f.status != RegistryStatus::General && f.main_cause.is_none() {
         push(
             "main_cause",
@@ -226,6 +249,10 @@ pub fn validate_household_with(
             format!("exit year {e} is before identification year {i}"),
         );
     }
+}
+
+/// A monitored household has a monitoring type.
+fn check_monitoring(f: &HouseholdFields, push: &mut Push<'_>) {
     if f.monitoring != MonitoringStatus::None && f.monitor_type.is_none() {
         push(
             "monitor_type",
@@ -234,45 +261,59 @@ pub fn validate_household_with(
             "monitored households need a monitoring type".into(),
         );
     }
-    if state.members.is_empty() {
+}
+
+/// At least one member, and exactly one head among them.
+fn check_heads(members: &[Member], push: &mut Push<'_>) {
+    if members.is_empty() {
         push(
             "members",
             "no_members",
             "家庭成员不能为空".into(),
             "a household needs at least one member".into(),
         );
-    } else {
-        let heads: Vec<&Member> = state.members.iter().filter(|m| m.is_head()).collect();
-        match heads.len() {
-            0 => push(
+        return;
+    }
+    let heads: Vec<&Member> = members.iter().filter(|m| m.is_head()).collect();
+    match heads.len() {
+        0 => push(
+            "relation",
+            "no_head",
+            "家庭成员中没有户主".into(),
+            "the household has no head".into(),
+        ),
+        1 => {}
+        _ => {
+            let names: Vec<&str> = heads.iter().map(|m| m.name.as_str()).collect();
+            push(
                 "relation",
-                "no_head",
-                "家庭成员中没有户主".into(),
-                "the household has no head".into(),
-            ),
-            1 => {}
-            _ => {
-                let names: Vec<&str> = heads.iter().map(|m| m.name.as_str()).collect();
-                push(
-                    "relation",
-                    "two_heads",
-                    format!(
-                        "家庭成员必须有且只有一个户主，现有{}个：{}",
-                        heads.len(),
-                        names.join("、")
-                    ),
-                    format!(
-                        "the household has {} heads: {}",
-                        heads.len(),
-                        names.join(", ")
-                    ),
-                );
-            }
+                "two_heads",
+                format!(
+                    "家庭成员必须有且只有一个户主，现有{}个：{}",
+                    heads.len(),
+                    names.join("、")
+                ),
+                format!(
+                    "the household has {} heads: {}",
+                    heads.len(),
+                    names.join(", ")
+                ),
+            );
         }
     }
-    for (i, m) in state.members.iter().enumerate() {
+}
+
+/// Each member's own fields, and no identity number twice in the household.
+fn check_members(
+    members: &[Member],
+    fields: &FieldCatalog,
+    catalog: &CodeCatalog,
+    today: NaiveDate,
+    errs: &mut Vec<FieldError>,
+) {
+    for (i, m) in members.iter().enumerate() {
         errs.extend(validate_member_with(m, fields, catalog, today));
-        if state.members[..i]
+        if members[..i]
             .iter()
             .any(|o| o.id_number == m.id_number && !m.id_number.is_empty())
         {
@@ -288,7 +329,6 @@ pub fn validate_household_with(
             ));
         }
     }
-    errs
 }
 
 fn member_record(m: &Member) -> String {
@@ -313,6 +353,13 @@ pub fn validate_member_with(
         errs.push(FieldError::new(rec.clone(), field, code, zh, en));
     };
     catalogue_checks(m, FieldLevel::Member, fields, catalog, &mut push);
+    check_id_number(m, today, &mut push);
+    check_member_codes(m, catalog, &mut push);
+    errs
+}
+
+/// The identity number is valid and agrees with the sex and birth date (not in the future).
+fn check_id_number(m: &Member, today: NaiveDate, push: &mut Push<'_>) {
     match parse_member_id_number(&m.id_number) {
         Err((zh, en)) => push("id_number", "invalid_id_number", zh, en),
         Ok(id) => {
@@ -342,6 +389,10 @@ pub fn validate_member_with(
             }
         }
     }
+}
+
+/// Relation and health codes, and work months within a year.
+fn check_member_codes(m: &Member, catalog: &CodeCatalog, push: &mut Push<'_>) {
     if !catalog.contains("relation", &m.relation) {
         push(
             "relation",
@@ -370,7 +421,6 @@ pub fn validate_member_with(
             format!("work months {w} outside 0-12"),
         );
     }
-    errs
 }
 
 /// Parses a member's identity number: an 18-digit 公民身份号码, or a 20-digit 第二代残疾人证号

@@ -148,51 +148,12 @@ impl Generator {
         let id_number = self.id_number(birth, male)?;
         let id = self.next_member;
         self.next_member += 1;
-        let surname = names::surname(&mut self.rng);
-        let name = format!(
-            "{surname}{}",
-            names::given_name(&mut self.rng, male, birth.year())
-        );
+        let name = self.name(birth, male);
         let age = self.today.year() - birth.year();
         let r = &mut self.rng;
-        let education = match age {
-            ..=5 => "06",
-            6..=12 => "02",
-            13..=15 => "03",
-            _ if birth.year() < 1960 => ["01", "01", "02", "02", "02", "03"][r.random_range(0..6)],
-            _ if birth.year() < 1980 => {
-                ["01", "02", "02", "03", "03", "03", "04"][r.random_range(0..7)]
-            }
-            _ => ["02", "03", "03", "03", "04", "04", "05"][r.random_range(0..7)],
-        };
-        let schooling = match age {
-            3..=5 => "02",
-            6..=12 => "03",
-            13 => "04",
-            14 => "05",
-            15 => "06",
-            16..=18 => ["07", "08", "09", "10", "11", "12"][r.random_range(0..6)],
-            _ => "01",
-        };
-        let mut health = vec!["01".to_string()];
-        if age > 55 && r.random_bool(0.25) {
-            health = vec!["02".into()];
-        }
-        if r.random_bool(0.03) {
-            health = vec!["04".into()];
-        }
-        let labour = if !(16..=64).contains(&age) {
-            "04"
-        } else if health[0] == "04" {
-            "03"
-        } else if r.random_bool(0.15) {
-            "02"
-        } else {
-            "01"
-        };
-        let working = labour == "01" || labour == "02";
-        let work_status = (working && r.random_bool(0.45))
-            .then(|| ["01", "02", "03", "04", "04", "04"][r.random_range(0..6)].to_string());
+        let education = education(r, age, birth.year());
+        let schooling = schooling(r, age);
+        let (health, labour, work_status) = health_and_work(r, age);
         Ok(Member {
             id,
             name,
@@ -226,6 +187,15 @@ impl Generator {
             phone: (age >= 18 && self.rng.random_bool(0.6)).then(|| names::phone(&mut self.rng)),
             extra: Default::default(),
         })
+    }
+
+    /// A surname and a given name fitting the sex and the birth year.
+    fn name(&mut self, birth: NaiveDate, male: bool) -> String {
+        let surname = names::surname(&mut self.rng);
+        format!(
+            "{surname}{}",
+            names::given_name(&mut self.rng, male, birth.year())
+        )
     }
 
     fn income(&mut self, year: i32, people: usize, ratio_lo: f64, ratio_hi: f64) -> Income {
@@ -278,6 +248,39 @@ impl Generator {
         let household_no = format!("{}{:05}", village.code, self.seq_in_village[vi]);
         let poor = self.rng.random_bool(if village.poor { 0.30 } else { 0.12 });
         let size = [1, 2, 2, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6, 6, 7][self.rng.random_range(0..16)];
+        let mut members = self.household_members(size)?;
+        let people = members.len();
+        let (identified_year, created) = self.registration(poor);
+        let mut fields =
+            self.household_fields(household_no, &village, poor, identified_year, &members);
+        if poor {
+            self.poor_fields(&mut fields, identified_year, &mut members);
+        }
+        let mut events = vec![self.event(
+            hid,
+            created,
+            EventKind::Created,
+            if poor {
+                "精准识别纳入建档立卡"
+            } else {
+                "农户信息采集"
+            },
+            vec![Change::Create {
+                fields: fields.clone(),
+                members: members.clone(),
+            }],
+        )];
+        if poor {
+            events.push(self.exit_event(hid, created, &fields, people));
+        }
+        self.life_events(hid, created, &members, &mut events)?;
+        self.monitoring(hid, &fields, people, &mut events);
+        self.push_rows(b, hid, events)
+    }
+
+    /// The head (born 1934–1989), a spouse of about the same age if there are two or more, then
+    /// children, parents or grandchildren up to `size`.
+    fn household_members(&mut self, size: usize) -> anyhow::Result<Vec<Member>> {
         let head_age = self.rng.random_range(25..80);
         let head_by = 2014 - head_age;
         let head_male = self.rng.random_bool(0.86);
@@ -309,7 +312,12 @@ impl Generator {
             let birth = self.date_in(d(by, 1, 1), d(by, 12, 28));
             members.push(self.member(relation, birth, male)?);
         }
-        let people = members.len();
+        Ok(members)
+    }
+
+    /// The year a poor household was identified (2014 for the others) and the date it was
+    /// registered.
+    fn registration(&mut self, poor: bool) -> (i32, NaiveDate) {
         let identified_year = if poor {
             [
                 2014, 2014, 2014, 2014, 2014, 2014, 2014, 2015, 2015, 2016, 2017,
@@ -326,7 +334,20 @@ impl Generator {
         } else {
             d(2014, 7, 1)
         };
-        let mut fields = HouseholdFields {
+        (identified_year, created)
+    }
+
+    /// The household's fields at registration: housing, water, power, land and income.
+    fn household_fields(
+        &mut self,
+        household_no: String,
+        village: &DemoVillage,
+        poor: bool,
+        identified_year: i32,
+        members: &[Member],
+    ) -> HouseholdFields {
+        let people = members.len();
+        HouseholdFields {
             household_no,
             village_code: village.code.clone(),
             group_code: Some(
@@ -362,89 +383,92 @@ impl Generator {
                 self.income(2014, people, 1.3, 4.5)
             },
             ..HouseholdFields::default()
+        }
+    }
+
+    /// What a registered poor household has besides: attribute, causes, planned exit year (and
+    /// 低保 members for 低保 households).
+    fn poor_fields(
+        &mut self,
+        fields: &mut HouseholdFields,
+        identified_year: i32,
+        members: &mut [Member],
+    ) {
+        fields.identified_year = Some(identified_year);
+        fields.identification_standard = Some("1".into());
+        fields.attribute = Some(
+            ["1", "1", "1", "1", "1", "1", "2", "2", "2", "3"][self.rng.random_range(0..10)].into(),
+        );
+        const CAUSES: [&str; 20] = [
+            "01", "01", "01", "01", "02", "02", "03", "03", "07", "07", "07", "07", "08", "08",
+            "09", "09", "09", "05", "10", "11",
+        ];
+        let main = CAUSES[self.rng.random_range(0..CAUSES.len())];
+        fields.main_cause = Some(main.into());
+        let n_other = self.rng.random_range(0..=2);
+        for _ in 0..n_other {
+            let c = CAUSES[self.rng.random_range(0..CAUSES.len())];
+            if c != main && !fields.other_causes.iter().any(|x| x == c) {
+                fields.other_causes.push(c.into());
+            }
+        }
+        let ex = self.exit_year(identified_year);
+        fields.planned_exit_year = Some(ex);
+        if fields.attribute.as_deref() == Some("2") {
+            for m in members.iter_mut() {
+                m.is_dibao = true;
+            }
+        }
+    }
+
+    /// The exit of a poor household in its planned year (most in the second half-year batch).
+    fn exit_event(
+        &mut self,
+        hid: i64,
+        created: NaiveDate,
+        fields: &HouseholdFields,
+        people: usize,
+    ) -> Event {
+        let ex = fields.planned_exit_year.unwrap_or(2020);
+        let second_half = self.rng.random_bool(0.85);
+        let second_half = second_half || created >= d(ex, 6, 1);
+        let date = if second_half {
+            self.date_in(d(ex, 11, 10), d(ex, 12, 20))
+        } else {
+            self.date_in(d(ex, 6, 1), d(ex, 6, 30))
         };
-        if poor {
-            fields.identified_year = Some(identified_year);
-            fields.identification_standard = Some("1".into());
-            fields.attribute = Some(
-                ["1", "1", "1", "1", "1", "1", "2", "2", "2", "3"][self.rng.random_range(0..10)]
-                    .into(),
-            );
-            const CAUSES: [&str; 20] = [
-                "01", "01", "01", "01", "02", "02", "03", "03", "07", "07", "07", "07", "08", "08",
-                "09", "09", "09", "05", "10", "11",
-            ];
-            let main = CAUSES[self.rng.random_range(0..CAUSES.len())];
-            fields.main_cause = Some(main.into());
-            let n_other = self.rng.random_range(0..=2);
-            for _ in 0..n_other {
-                let c = CAUSES[self.rng.random_range(0..CAUSES.len())];
-                if c != main && !fields.other_causes.iter().any(|x| x == c) {
-                    fields.other_causes.push(c.into());
-                }
-            }
-            let ex = self.exit_year(identified_year);
-            fields.planned_exit_year = Some(ex);
-            if fields.attribute.as_deref() == Some("2") {
-                for m in members.iter_mut() {
-                    m.is_dibao = true;
-                }
-            }
+        let date = date.max(created + Duration::days(1));
+        let income = self.income(ex, people, 1.15, 2.4);
+        let mut patch = FieldPatch::new();
+        patch.insert("status".into(), "lifted".into());
+        patch.insert("exit_year".into(), ex.into());
+        patch.insert(
+            "exit_batch".into(),
+            (if second_half { "2" } else { "1" }).into(),
+        );
+        patch.insert(
+            "income".into(),
+            serde_json::to_value(&income).unwrap_or_default(),
+        );
+        if fields
+            .housing_safety
+            .as_deref()
+            .is_some_and(|h| h == "C" || h == "D")
+        {
+            patch.insert("housing_safety".into(), "A".into());
         }
-        let mut events = vec![self.event(
+        patch.insert("water_safe".into(), true.into());
+        self.event(
             hid,
-            created,
-            EventKind::Created,
-            if poor {
-                "精准识别纳入建档立卡"
-            } else {
-                "农户信息采集"
-            },
-            vec![Change::Create {
-                fields: fields.clone(),
-                members: members.clone(),
-            }],
-        )];
-        if poor {
-            let ex = fields.planned_exit_year.unwrap_or(2020);
-            let second_half = self.rng.random_bool(0.85);
-            let second_half = second_half || created >= d(ex, 6, 1);
-            let date = if second_half {
-                self.date_in(d(ex, 11, 10), d(ex, 12, 20))
-            } else {
-                self.date_in(d(ex, 6, 1), d(ex, 6, 30))
-            };
-            let date = date.max(created + Duration::days(1));
-            let income = self.income(ex, people, 1.15, 2.4);
-            let mut patch = FieldPatch::new();
-            patch.insert("status".into(), "lifted".into());
-            patch.insert("exit_year".into(), ex.into());
-            patch.insert(
-                "exit_batch".into(),
-                (if second_half { "2" } else { "1" }).into(),
-            );
-            patch.insert(
-                "income".into(),
-                serde_json::to_value(&income).unwrap_or_default(),
-            );
-            if fields
-                .housing_safety
-                .as_deref()
-                .is_some_and(|h| h == "C" || h == "D")
-            {
-                patch.insert("housing_safety".into(), "A".into());
-            }
-            patch.insert("water_safe".into(), true.into());
-            events.push(self.event(
-                hid,
-                date,
-                EventKind::StatusChanged,
-                "经入户核验、村评议公示、乡镇审核、县审定，达到脱贫标准",
-                vec![Change::SetFields { patch }],
-            ));
-        }
-        self.life_events(hid, created, &members, &mut events)?;
-        self.monitoring(hid, &fields, people, &mut events);
+            date,
+            EventKind::StatusChanged,
+            "经入户核验、村评议公示、乡镇审核、县审定，达到脱贫标准",
+            vec![Change::SetFields { patch }],
+        )
+    }
+
+    /// Folds a household's events and adds its rows to the batch.
+    fn push_rows(&self, b: &mut Batch, hid: i64, mut events: Vec<Event>) -> anyhow::Result<()> {
         event::sort_for_fold(&mut events);
         let state = event::fold(&events)?.context("generated household has no state")?;
         let periods = event::periods(&events)?;
@@ -496,18 +520,63 @@ impl Generator {
         initial: &[Member],
         events: &mut Vec<Event>,
     ) -> anyhow::Result<()> {
-        enum Life {
-            Death(i64),
-            MarryOut(i64),
-            Birth,
-        }
-        let last_year = self.today.year();
         let after = created + Duration::days(1);
         let end = self.today - Duration::days(30);
         if after >= end {
             return Ok(());
         }
         // Plan first, then apply in date order so every change sees the household as it is then.
+        let mut plan = self.plan_life(initial, after, end);
+        plan.sort_by_key(|(date, _)| *date);
+        let mut present: Vec<Member> = initial.to_vec();
+        for (date, life) in plan {
+            match life {
+                Life::Death(id) | Life::MarryOut(id)
+                    if present.len() < 2 || !present.iter().any(|p| p.id == id) => {}
+                Life::Death(id) => {
+                    let changes = death(&mut present, id);
+                    events.push(self.event(
+                        hid,
+                        date,
+                        EventKind::MemberRemoved,
+                        "成员死亡",
+                        changes,
+                    ));
+                }
+                Life::MarryOut(id) => {
+                    if present.iter().any(|p| p.id == id && p.is_head()) {
+                        continue;
+                    }
+                    present.retain(|p| p.id != id);
+                    let c = Change::RemoveMember {
+                        member_id: id,
+                        reason_code: Some("02".into()),
+                    };
+                    events.push(self.event(hid, date, EventKind::MemberRemoved, "嫁出", vec![c]));
+                }
+                Life::Birth => {
+                    let baby = self.baby(&present, date)?;
+                    present.push(baby.clone());
+                    let c = Change::AddMember {
+                        member: baby,
+                        reason_code: Some("06".into()),
+                    };
+                    events.push(self.event(hid, date, EventKind::MemberAdded, "新生儿", vec![c]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deaths of the old, daughters marrying out, a birth to a young mother, each with its
+    /// date between `after` and `end` (unsorted).
+    fn plan_life(
+        &mut self,
+        initial: &[Member],
+        after: NaiveDate,
+        end: NaiveDate,
+    ) -> Vec<(NaiveDate, Life)> {
+        let last_year = self.today.year();
         let mut plan: Vec<(NaiveDate, Life)> = Vec::new();
         for m in initial {
             let by = m.birth_date.map(|b| b.year()).unwrap_or(1970);
@@ -533,77 +602,23 @@ impl Generator {
         if young_mother && self.rng.random_bool(0.35) {
             plan.push((self.date_in(d(2015, 1, 1).max(after), end), Life::Birth));
         }
-        plan.sort_by_key(|(date, _)| *date);
-        let mut present: Vec<Member> = initial.to_vec();
-        for (date, life) in plan {
-            match life {
-                Life::Death(id) | Life::MarryOut(id)
-                    if present.len() < 2 || !present.iter().any(|p| p.id == id) => {}
-                Life::Death(id) => {
-                    let was_head = present.iter().any(|p| p.id == id && p.is_head());
-                    present.retain(|p| p.id != id);
-                    let mut changes = vec![Change::RemoveMember {
-                        member_id: id,
-                        reason_code: Some("01".into()),
-                    }];
-                    if was_head {
-                        let heir = present
-                            .iter()
-                            .max_by_key(|p| (p.relation == "02", std::cmp::Reverse(p.birth_date)))
-                            .map(|h| h.id);
-                        if let Some(h) = heir {
-                            let mut patch = FieldPatch::new();
-                            patch.insert("relation".into(), "01".into());
-                            changes.push(Change::UpdateMember {
-                                member_id: h,
-                                patch,
-                            });
-                            for p in present.iter_mut().filter(|p| p.id == h) {
-                                p.relation = "01".into();
-                            }
-                        }
-                    }
-                    events.push(self.event(
-                        hid,
-                        date,
-                        EventKind::MemberRemoved,
-                        "成员死亡",
-                        changes,
-                    ));
-                }
-                Life::MarryOut(id) => {
-                    if present.iter().any(|p| p.id == id && p.is_head()) {
-                        continue;
-                    }
-                    present.retain(|p| p.id != id);
-                    let c = Change::RemoveMember {
-                        member_id: id,
-                        reason_code: Some("02".into()),
-                    };
-                    events.push(self.event(hid, date, EventKind::MemberRemoved, "嫁出", vec![c]));
-                }
-                Life::Birth => {
-                    let head_is_parent = present
-                        .iter()
-                        .any(|m| m.is_head() && m.birth_date.is_some_and(|b| b.year() >= 1975));
-                    let male = self.rng.random_bool(0.52);
-                    let relation = match (head_is_parent, male) {
-                        (true, true) => "03",
-                        (true, false) => "04",
-                        (false, true) => "07",
-                        (false, false) => "08",
-                    };
-                    let baby = self.member(relation, date, male)?;
-                    present.push(baby.clone());
-                    let c = Change::AddMember {
-                        member: baby,
-                        reason_code: Some("06".into()),
-                    };
-                    events.push(self.event(hid, date, EventKind::MemberAdded, "新生儿", vec![c]));
-                }
-            }
-        }
-        Ok(())
+        plan
+    }
+
+    /// A child born on `date`: a son or daughter of the head, or a grandchild if the head is
+    /// older.
+    fn baby(&mut self, present: &[Member], date: NaiveDate) -> anyhow::Result<Member> {
+        let head_is_parent = present
+            .iter()
+            .any(|m| m.is_head() && m.birth_date.is_some_and(|b| b.year() >= 1975));
+        let male = self.rng.random_bool(0.52);
+        let relation = match (head_is_parent, male) {
+            (true, true) => "03",
+            (true, false) => "04",
+            (false, true) => "07",
+            (false, false) => "08",
+        };
+        self.member(relation, date, male)
     }
 
     fn monitoring(
@@ -665,6 +680,91 @@ impl Generator {
             ));
         }
     }
+}
+
+/// A planned change in a household's life.
+enum Life {
+    Death(i64),
+    MarryOut(i64),
+    Birth,
+}
+
+/// Removes a member who died from `present`; a head who died is succeeded by the spouse, or
+/// else the eldest.
+fn death(present: &mut Vec<Member>, id: i64) -> Vec<Change> {
+    let was_head = present.iter().any(|p| p.id == id && p.is_head());
+    present.retain(|p| p.id != id);
+    let mut changes = vec![Change::RemoveMember {
+        member_id: id,
+        reason_code: Some("01".into()),
+    }];
+    if was_head {
+        let heir = present
+            .iter()
+            .max_by_key(|p| (p.relation == "02", std::cmp::Reverse(p.birth_date)))
+            .map(|h| h.id);
+        if let Some(h) = heir {
+            let mut patch = FieldPatch::new();
+            patch.insert("relation".into(), "01".into());
+            changes.push(Change::UpdateMember {
+                member_id: h,
+                patch,
+            });
+            for p in present.iter_mut().filter(|p| p.id == h) {
+                p.relation = "01".into();
+            }
+        }
+    }
+    changes
+}
+
+/// Highest education (文化程度) for an age: children by age, adults drawn by generation.
+fn education(r: &mut ChaCha8Rng, age: i32, birth_year: i32) -> &'static str {
+    match age {
+        ..=5 => "06",
+        6..=12 => "02",
+        13..=15 => "03",
+        _ if birth_year < 1960 => ["01", "01", "02", "02", "02", "03"][r.random_range(0..6)],
+        _ if birth_year < 1980 => ["01", "02", "02", "03", "03", "03", "04"][r.random_range(0..7)],
+        _ => ["02", "03", "03", "03", "04", "04", "05"][r.random_range(0..7)],
+    }
+}
+
+/// Current schooling (在校生状况) for an age.
+fn schooling(r: &mut ChaCha8Rng, age: i32) -> &'static str {
+    match age {
+        3..=5 => "02",
+        6..=12 => "03",
+        13 => "04",
+        14 => "05",
+        15 => "06",
+        16..=18 => ["07", "08", "09", "10", "11", "12"][r.random_range(0..6)],
+        _ => "01",
+    }
+}
+
+/// Health, labour ability and (for some who can work) the kind of work.
+fn health_and_work(r: &mut ChaCha8Rng, age: i32) -> (Vec<String>, &'static str, Option<String>) {
+    let mut health = vec!["01".to_string()];
+    if age > 55 && r.random_bool(0.25) {
+        health = vec!["02".into()];
+    }
+    if r.random_bool(0.03) {
+        health = vec!["04".into()];
+    }
+    let labour = if !(16..=64).contains(&age) {
+        "04"
+    } else if health[0] == "04" {
+        "03"
+    } else if r.random_bool(0.15) {
+        "02"
+    } else {
+        "01"
+    };
+    let working = labour == "01" || labour == "02";
+    let work_status = (working && r.random_bool(0.45))
+        .then(|| ["01", "02", "03", "04", "04", "04"][r.random_range(0..6)].to_string());
+    (health, labour, work_status)
 }
 
 /// GB 3304 code of an ethnic group's Chinese name (the demo's names are all in the list).

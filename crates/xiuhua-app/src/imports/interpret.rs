@@ -1,0 +1,710 @@
+//! Ledger interpretation: one household's rows (a [`Group`]) become `HouseholdFields` and
+//! `Member`s. Regions are resolved through the county's names ([`Regions`]), codes through the
+//! `CodeCatalog`, identity numbers are parsed, and every cell that cannot be read is recorded
+//! with its sheet, row, column and value ([`Problems`]). Nothing here touches the database.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use xiuhua_domain::validate::parse_member_id_number;
+use xiuhua_domain::{
+    CodeCatalog, Fen, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, FieldValue,
+    HouseholdFields, Member, MonitoringStatus, Record, RegionCode, RegistryStatus,
+};
+use xiuhua_xlsx::cell::{
+    CellValue, IdCellProblem, id_number_text, number_text, parse_bool, parse_date, parse_year,
+};
+use xiuhua_xlsx::{Field, LedgerRow, SheetHeader};
+
+use super::ImportProblem;
+use super::regions::Regions;
+
+/// The rows of one household in the file.
+pub(super) struct Group {
+    /// The header of the sheet the rows are in (sheet name, column names and fields).
+    pub(super) header: Arc<SheetHeader>,
+    pub(super) rows: Vec<LedgerRow>,
+}
+
+impl Group {
+    /// The first non-empty value of a household column among the rows, with its row.
+    fn value(&self, field: Field) -> Option<(&LedgerRow, &CellValue)> {
+        self.rows.iter().find_map(|r| r.get(field).map(|v| (r, v)))
+    }
+}
+
+/// Problems found while interpreting one household's rows.
+pub(super) struct Problems<'a> {
+    pub(super) group: &'a Group,
+    /// (row, column index, problem), in the order found.
+    pub(super) list: Vec<(usize, Option<usize>, ImportProblem)>,
+}
+
+impl Problems<'_> {
+    /// A problem of one cell (the column is the field's).
+    pub(super) fn cell(
+        &mut self,
+        row: &LedgerRow,
+        field: Field,
+        value: &CellValue,
+        zh: String,
+        en: String,
+    ) {
+        let col = self
+            .group
+            .header
+            .fields
+            .iter()
+            .position(|f| *f == Some(field));
+        let column = col
+            .and_then(|c| self.group.header.names.get(c).cloned())
+            .unwrap_or_default();
+        self.list.push((
+            row.row,
+            col,
+            ImportProblem {
+                sheet: row.sheet.to_string(),
+                row: row.row,
+                column,
+                value: value.display(),
+                reason_zh: zh,
+                reason_en: en,
+            },
+        ));
+    }
+
+    /// A problem of a whole row.
+    pub(super) fn row(&mut self, row: usize, zh: String, en: String) {
+        let sheet = self.group.header.sheet.clone();
+        self.list.push((
+            row,
+            None,
+            ImportProblem {
+                sheet,
+                row,
+                column: String::new(),
+                value: String::new(),
+                reason_zh: zh,
+                reason_en: en,
+            },
+        ));
+    }
+}
+
+/// Resolves a ledger value to a code: the code or label itself, or else the one label of the
+/// list that contains it (户主 → 本人或户主, 子 → 之子). Ambiguous values are not guessed.
+fn resolve<'a>(codes: &'a CodeCatalog, list: &str, t: &str) -> Option<&'a str> {
+    if let Some(c) = codes.resolve(list, t) {
+        return Some(c);
+    }
+    let t = t.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let mut hits = codes.list(list).iter().filter(|i| i.label_zh.contains(t));
+    match (hits.next(), hits.next()) {
+        (Some(one), None) => Some(one.code.as_str()),
+        _ => None,
+    }
+}
+
+/// A cell's text (numbers without a trailing `.0`).
+pub(super) fn text(v: &CellValue) -> String {
+    match v {
+        CellValue::Number(n) => number_text(*n),
+        other => other.display(),
+    }
+}
+
+fn split_multi(t: &str) -> Vec<String> {
+    t.split(['、', ',', '，', ';', '；', '/', '|', '+'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn parse_status(t: &str) -> Option<RegistryStatus> {
+    match t {
+        "一般农户" | "普通农户" | "非贫困户" | "general" => {
+            Some(RegistryStatus::General)
+        }
+        "贫困户" | "未脱贫" | "未脱贫户" | "建档立卡贫困户" | "poor" => {
+            Some(RegistryStatus::Poor)
+        }
+        "脱贫户"
+        | "已脱贫"
+        | "已脱贫户"
+        | "已脱贫(享受政策)"
+        | "已脱贫(不再享受政策)"
+        | "脱贫享受政策"
+        | "脱贫不享受政策"
+        | "lifted" => Some(RegistryStatus::Lifted),
+        _ => None,
+    }
+}
+
+fn yuan_to_fen(v: &CellValue) -> Option<Fen> {
+    let n = match v {
+        CellValue::Number(n) => *n,
+        CellValue::Text(t) => t.replace(',', "").trim_end_matches('元').parse().ok()?,
+        _ => return None,
+    };
+    Some(Fen((n * 100.0).round() as i64))
+}
+
+/// Household columns with their own interpretation in [`interpret`] (regions, the household type
+/// and monitoring, account numbers …); every other column is read by [`set_from_cell`].
+const HOUSEHOLD_SPECIAL: &[Field] = &[
+    Field::HOUSEHOLD_NO,
+    Field::VILLAGE_CODE,
+    Field::GROUP,
+    Field::BANK_ACCOUNT,
+    Field::OTHER_CAUSES,
+    Field::STATUS,
+    Field::MONITOR_TYPE,
+    Field::INCOME_YEAR,
+];
+
+/// Member columns with their own interpretation in [`interpret_member`].
+const MEMBER_SPECIAL: &[Field] = &[
+    Field::NAME,
+    Field::ID_NUMBER,
+    Field::SEX,
+    Field::RELATION,
+    Field::HEALTH,
+    Field::WORK_MONTHS,
+];
+
+/// The stored fields of one level among a group's columns that [`set_from_cell`] reads.
+fn generic_fields(g: &Group, level: FieldLevel) -> impl Iterator<Item = &'static FieldDef> {
+    let cat = FieldCatalog::shipped();
+    let mut seen = HashSet::new();
+    g.header
+        .fields
+        .iter()
+        .flatten()
+        .filter(move |f| seen.insert(**f))
+        .map(|f| cat.get(*f))
+        .filter(move |d| d.level == level && d.stored && !HOUSEHOLD_SPECIAL.contains(&d.id))
+}
+
+/// A cell read as a value of a catalogue field's type, or the reason it is not one.
+fn cell_value(
+    def: &FieldDef,
+    v: &CellValue,
+    codes: &CodeCatalog,
+) -> std::result::Result<FieldValue, (String, String)> {
+    let t = text(v);
+    let list = def.code_list.as_deref().unwrap_or("");
+    let bad_code = |t: &str| {
+        (
+            format!("“{t}”不是有效的取值（代码表 {list}）"),
+            format!("{t:?} is not a valid value (code list {list})"),
+        )
+    };
+    match def.ty {
+        FieldType::Text | FieldType::Region | FieldType::IdNumber => Ok(FieldValue::Text(t)),
+        FieldType::Code => resolve(codes, list, &t)
+            .map(|c| FieldValue::Text(c.to_string()))
+            .ok_or_else(|| bad_code(&t)),
+        FieldType::Codes => split_multi(&t)
+            .iter()
+            .map(|part| {
+                resolve(codes, list, part)
+                    .map(String::from)
+                    .ok_or_else(|| bad_code(part))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(FieldValue::Codes),
+        FieldType::Bool => parse_bool(v)
+            .map(FieldValue::Bool)
+            .ok_or_else(|| ("应填“是”或“否”".into(), "expected 是 or 否".into())),
+        FieldType::Year => parse_year(v)
+            .map(|y| FieldValue::Int(i64::from(y)))
+            .ok_or_else(|| (format!("“{t}”不是年份"), format!("{t:?} is not a year"))),
+        FieldType::Int => t.trim().parse().map(FieldValue::Int).map_err(|_| {
+            (
+                format!("“{t}”不是整数"),
+                format!("{t:?} is not a whole number"),
+            )
+        }),
+        FieldType::Decimal => match v {
+            CellValue::Number(n) => Ok(FieldValue::Decimal(*n)),
+            _ => t
+                .trim()
+                .parse()
+                .map(FieldValue::Decimal)
+                .map_err(|_| (format!("“{t}”不是数字"), format!("{t:?} is not a number"))),
+        },
+        FieldType::Money => yuan_to_fen(v)
+            .map(FieldValue::Money)
+            .ok_or_else(|| (format!("“{t}”不是金额"), format!("{t:?} is not an amount"))),
+        FieldType::Date => parse_date(v)
+            .map(FieldValue::Date)
+            .ok_or_else(|| (format!("“{t}”不是日期"), format!("{t:?} is not a date"))),
+    }
+}
+
+/// Sets a field of a record from a cell, or records why the cell cannot be read.
+fn set_from_cell<R: Record>(
+    record: &mut R,
+    def: &FieldDef,
+    r: &LedgerRow,
+    v: &CellValue,
+    codes: &CodeCatalog,
+    p: &mut Problems<'_>,
+) {
+    let result = cell_value(def, v, codes).and_then(|x| {
+        record
+            .set(def, Some(x))
+            .map_err(|e| (format!("应为{}", e.expected), e.to_string()))
+    });
+    if let Err((zh, en)) = result {
+        p.cell(r, def.id, v, zh, en);
+    }
+}
+
+/// Interprets a household's rows: the household fields (applied over `base`) and its members.
+/// Interprets a household's rows: the household fields (applied over `base`) and its members.
+pub(super) fn interpret(
+    g: &Group,
+    base: &HouseholdFields,
+    regions: &mut Regions,
+    codes: &CodeCatalog,
+    p: &mut Problems<'_>,
+) -> (HouseholdFields, Vec<(usize, Member)>) {
+    let mut f = base.clone();
+    if let Some((_, v)) = g.value(Field::HOUSEHOLD_NO) {
+        f.household_no = text(v);
+    }
+    set_village(g, base, regions, &mut f, p);
+    set_group(g, regions, &mut f, p);
+    set_bank_account(g, &mut f, p);
+    set_other_causes(g, codes, &mut f, p);
+    set_status(g, &mut f, p);
+    set_monitoring(g, codes, &mut f, p);
+    set_income_year(g, &mut f, p);
+    // Every other household column: read as its catalogue type says.
+    for def in generic_fields(g, FieldLevel::Household) {
+        if let Some((r, v)) = g.value(def.id) {
+            set_from_cell(&mut f, def, r, v, codes, p);
+        }
+    }
+    let members = g
+        .rows
+        .iter()
+        .filter(|r| r.has_member())
+        .filter_map(|r| interpret_member(r, codes, p).map(|m| (r.row, m)))
+        .collect();
+    (f, members)
+}
+
+/// Village: by code, or by township + village name, or by a village name unique in the county.
+fn set_village(
+    g: &Group,
+    base: &HouseholdFields,
+    regions: &Regions,
+    f: &mut HouseholdFields,
+    p: &mut Problems<'_>,
+) {
+    if let Some((r, v)) = g.value(Field::VILLAGE_CODE) {
+        let c = text(v);
+        match RegionCode::parse(&c) {
+            Ok(code) if regions.village_codes.contains(code.as_str()) => {
+                f.village_code = code.as_str().to_string()
+            }
+            _ => p.cell(
+                r,
+                Field::VILLAGE_CODE,
+                v,
+                format!("行政村代码“{c}”不在本县区划中"),
+                format!("village code {c:?} is not in the county"),
+            ),
+        }
+    } else if let Some((r, v)) = g.value(Field::VILLAGE) {
+        if let Some(c) = village_by_name(g, r, v, regions, p) {
+            f.village_code = c;
+        }
+    } else if base.village_code.is_empty() {
+        p.row(
+            g.rows[0].row,
+            "缺少行政村（或行政村代码）".into(),
+            "the village (or village code) is missing".into(),
+        );
+    }
+}
+
+/// The village named in cell `v` (of row `r`), inside the township column's township if there
+/// is one; a name that is not found is a problem of the village cell unless the township was
+/// the one not found.
+fn village_by_name(
+    g: &Group,
+    r: &LedgerRow,
+    v: &CellValue,
+    regions: &Regions,
+    p: &mut Problems<'_>,
+) -> Option<String> {
+    let name = text(v);
+    let township = g.value(Field::TOWNSHIP).map(|(_, t)| text(t));
+    let found = match &township {
+        Some(t) => match regions.townships.get(t) {
+            Some(tc) => regions.villages.get(&(tc.clone(), name.clone())).cloned(),
+            None => {
+                let (tr, tv) = g.value(Field::TOWNSHIP).unwrap_or((r, v));
+                p.cell(
+                    tr,
+                    Field::TOWNSHIP,
+                    tv,
+                    format!("乡镇“{t}”不在本县区划中"),
+                    format!("township {t:?} is not in the county"),
+                );
+                None
+            }
+        },
+        None => unique_village(r, v, &name, regions, p),
+    };
+    if found.is_none()
+        && township
+            .as_ref()
+            .is_none_or(|t| regions.townships.contains_key(t))
+    {
+        p.cell(
+            r,
+            Field::VILLAGE,
+            v,
+            format!("行政村“{name}”不在本县区划中"),
+            format!("village {name:?} is not in the county"),
+        );
+    }
+    found
+}
+
+/// The one village of the county with this name (a name held by several is a problem).
+fn unique_village(
+    r: &LedgerRow,
+    v: &CellValue,
+    name: &str,
+    regions: &Regions,
+    p: &mut Problems<'_>,
+) -> Option<String> {
+    match regions.village_by_name.get(name).map(Vec::as_slice) {
+        Some([one]) => Some(one.clone()),
+        Some(_) => {
+            p.cell(
+                r,
+                Field::VILLAGE,
+                v,
+                format!("本县有多个“{name}”，请增加乡镇列"),
+                format!("several villages are named {name:?}; add a township column"),
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+/// The 村民小组 (created in the village when it is new).
+fn set_group(g: &Group, regions: &mut Regions, f: &mut HouseholdFields, p: &mut Problems<'_>) {
+    if let Some((r, v)) = g.value(Field::GROUP)
+        && !f.village_code.is_empty()
+    {
+        let name = text(v);
+        match regions.group(&f.village_code, &name) {
+            Some(code) => f.group_code = Some(code),
+            None => p.cell(
+                r,
+                Field::GROUP,
+                v,
+                "村民小组过多（超过999个）".into(),
+                "too many groups in the village".into(),
+            ),
+        }
+    }
+}
+
+fn set_bank_account(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
+    if let Some((r, v)) = g.value(Field::BANK_ACCOUNT) {
+        // Account numbers are longer than the 15 digits a spreadsheet number keeps.
+        match xiuhua_xlsx::cell::id_number_text(v) {
+            Ok(t) => f.bank_account = Some(t),
+            Err(_) => p.cell(
+                r,
+                Field::BANK_ACCOUNT,
+                v,
+                "银行账号被Excel存成了数字，后几位已丢失；请把该列设为文本后重新填写".into(),
+                "the bank account was stored as a number and lost its last digits".into(),
+            ),
+        }
+    }
+}
+
+fn set_other_causes(g: &Group, codes: &CodeCatalog, f: &mut HouseholdFields, p: &mut Problems<'_>) {
+    if let Some((r, v)) = g.value(Field::OTHER_CAUSES) {
+        let mut out = Vec::new();
+        for part in split_multi(&text(v)) {
+            match codes.resolve("poverty_cause", &part) {
+                Some(c) => out.push(c.to_string()),
+                None => p.cell(
+                    r,
+                    Field::OTHER_CAUSES,
+                    v,
+                    format!("“{part}”不是有效的致贫原因"),
+                    format!("{part:?} is not a cause of poverty"),
+                ),
+            }
+        }
+        f.other_causes = out;
+    }
+}
+
+/// 户类型: 一般农户, 贫困户 or 脱贫户 (with the usual variants).
+fn set_status(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
+    if let Some((r, v)) = g.value(Field::STATUS) {
+        match parse_status(&text(v)) {
+            Some(s) => f.status = s,
+            None => p.cell(
+                r,
+                Field::STATUS,
+                v,
+                format!("户类型“{}”应为一般农户、贫困户或脱贫户", text(v)),
+                format!("unknown household type {:?}", text(v)),
+            ),
+        }
+    }
+}
+
+/// The monitoring type; with one, the household is monitored, or eliminated if the
+/// risk-eliminated column says so.
+fn set_monitoring(g: &Group, codes: &CodeCatalog, f: &mut HouseholdFields, p: &mut Problems<'_>) {
+    if let Some((r, v)) = g.value(Field::MONITOR_TYPE) {
+        let t = text(v);
+        match codes.resolve("monitor_type", &t) {
+            Some(c) => {
+                f.monitor_type = Some(c.to_string());
+                let eliminated = g
+                    .value(Field::RISK_ELIMINATED)
+                    .and_then(|(_, v)| parse_bool(v))
+                    .unwrap_or(false);
+                f.monitoring = if eliminated {
+                    MonitoringStatus::Eliminated
+                } else {
+                    MonitoringStatus::Monitored
+                };
+            }
+            None => p.cell(
+                r,
+                Field::MONITOR_TYPE,
+                v,
+                format!("“{t}”不是有效的监测对象类型"),
+                format!("{t:?} is not a monitoring type"),
+            ),
+        }
+    }
+}
+
+fn set_income_year(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
+    if let Some((r, v)) = g.value(Field::INCOME_YEAR) {
+        match parse_year(v) {
+            Some(y) => f.income.year = Some(y),
+            None => p.cell(
+                r,
+                Field::INCOME_YEAR,
+                v,
+                "不是年份".into(),
+                "not a year".into(),
+            ),
+        }
+    }
+}
+
+/// Interprets a member row; `None` when the row has no usable name or identity number (the
+/// problems say why).
+fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> Option<Member> {
+    let mut m = Member::default();
+    let name_ok = member_name(r, &mut m, p);
+    let id_ok = member_id_number(r, &mut m, p);
+    let ok = name_ok && id_ok;
+    if let Some(v) = r.get(Field::SEX)
+        && ok
+        && xiuhua_domain::Sex::parse(&text(v)).map(|s| s.code()) != Some(m.sex.as_str())
+    {
+        p.cell(
+            r,
+            Field::SEX,
+            v,
+            "性别与身份证号不符".into(),
+            "sex does not match the identity number".into(),
+        );
+    }
+    m.relation = member_relation(r, codes, p).unwrap_or_default();
+    set_health(r, codes, &mut m, p);
+    set_work_months(r, &mut m, p);
+    for def in FieldCatalog::shipped().stored(FieldLevel::Member) {
+        if !MEMBER_SPECIAL.contains(&def.id)
+            && let Some(v) = r.get(def.id)
+        {
+            set_from_cell(&mut m, def, r, v, codes, p);
+        }
+    }
+    ok.then_some(m)
+}
+
+/// The member's name; false when it is missing.
+fn member_name(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool {
+    match r.get(Field::NAME) {
+        Some(v) => {
+            m.name = text(v);
+            true
+        }
+        None => {
+            p.cell(
+                r,
+                Field::NAME,
+                &CellValue::Empty,
+                "姓名不能为空".into(),
+                "name is empty".into(),
+            );
+            false
+        }
+    }
+}
+
+/// The identity number, and the sex and birth date it holds; false when it is missing or
+/// not valid.
+fn member_id_number(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool {
+    let Some(v) = r.get(Field::ID_NUMBER) else {
+        p.cell(
+            r,
+            Field::ID_NUMBER,
+            &CellValue::Empty,
+            "证件号码不能为空".into(),
+            "identity number is empty".into(),
+        );
+        return false;
+    };
+    match id_number_text(v) {
+        Err(IdCellProblem::PrecisionLost(shown)) => {
+            p.cell(
+                r,
+                Field::ID_NUMBER,
+                v,
+                format!(
+                    "证件号码被Excel存成了数字（{shown}），后几位已丢失，请把该列设为文本后重新填写"
+                ),
+                format!(
+                    "the identity number was stored as a number ({shown}); its last digits are lost"
+                ),
+            );
+            false
+        }
+        Ok(t) => match parse_member_id_number(&t) {
+            Ok(id) => {
+                let tail = if t.trim().len() == 20 {
+                    &t.trim()[18..]
+                } else {
+                    ""
+                };
+                m.id_number = format!("{}{tail}", id.as_str());
+                m.sex = id.sex().code().into();
+                m.birth_date = id.birth_date();
+                true
+            }
+            Err((zh, en)) => {
+                p.cell(r, Field::ID_NUMBER, v, zh, en);
+                false
+            }
+        },
+    }
+}
+
+/// The relation to the head (required).
+fn member_relation(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> Option<String> {
+    let field = Field::RELATION;
+    let list = "relation";
+    match r.get(field) {
+        Some(v) => {
+            let t = text(v);
+            let c = resolve(codes, list, &t);
+            if c.is_none() {
+                p.cell(
+                    r,
+                    field,
+                    v,
+                    format!("“{t}”不是有效的取值（代码表 {list}）"),
+                    format!("{t:?} is not a valid value (code list {list})"),
+                );
+            }
+            c.map(String::from)
+        }
+        None => {
+            p.cell(
+                r,
+                field,
+                &CellValue::Empty,
+                "不能为空".into(),
+                "required".into(),
+            );
+            None
+        }
+    }
+}
+
+fn set_health(r: &LedgerRow, codes: &CodeCatalog, m: &mut Member, p: &mut Problems<'_>) {
+    if let Some(v) = r.get(Field::HEALTH) {
+        for part in split_multi(&text(v)) {
+            match codes.resolve("health", &part) {
+                Some(c) => m.health.push(c.to_string()),
+                None => p.cell(
+                    r,
+                    Field::HEALTH,
+                    v,
+                    format!("“{part}”不是有效的健康状况"),
+                    format!("{part:?} is not a health status"),
+                ),
+            }
+        }
+    }
+}
+
+fn set_work_months(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) {
+    if let Some(v) = r.get(Field::WORK_MONTHS) {
+        match text(v)
+            .trim_end_matches('月')
+            .trim_end_matches('个')
+            .parse::<i32>()
+        {
+            Ok(n) if (0..=12).contains(&n) => m.work_months = Some(n),
+            _ => p.cell(
+                r,
+                Field::WORK_MONTHS,
+                v,
+                "务工时间应为0到12之间的整数（月）".into(),
+                "work months must be 0-12".into(),
+            ),
+        }
+    }
+}
+
+/// Fields of a member that a ledger column can set, by column.
+pub(super) fn merge_member(
+    existing: &Member,
+    imported: &Member,
+    present: &HashSet<Field>,
+) -> Member {
+    let mut m = existing.clone();
+    let cat = FieldCatalog::shipped();
+    for f in present {
+        let def = cat.get(*f);
+        if def.level == FieldLevel::Member && def.stored {
+            // The same catalogue's field on the same record type: the value always fits.
+            let _ = m.set(def, imported.get(def).map(FieldRef::to_owned));
+        }
+    }
+    m
+}
+
+/// The column a validation problem points at.
+pub(super) fn field_for(storage: &str) -> Option<Field> {
+    FieldCatalog::shipped().find(storage).map(|d| d.id)
+}

@@ -1,0 +1,249 @@
+//! Importing household ledgers (台账) from Excel or CSV.
+//!
+//! A file goes in as it is: the reader finds the header and the columns it knows, and this
+//! module turns rows into households. Rows of one household are consecutive and share a 户编号
+//! (blank household cells on member rows, or merged cells, carry the household's values down).
+//! Every problem is collected — sheet, row, column, value, reason — and the import is atomic:
+//! one transaction, all households or none. Re-importing the same file changes nothing; a
+//! changed row produces only the events for what changed, each with the file name, its SHA-256
+//! and the rows as source.
+
+mod ids;
+mod interpret;
+mod pipeline;
+mod reader;
+mod regions;
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use crate::tx_task::{Reply, TxTask};
+use crate::{CurrentUser, Error, Result, Services};
+use interpret::Group;
+use pipeline::{Lookups, Run};
+use reader::{Msg, read_groups};
+use regions::Regions;
+
+/// How to import.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// County the ledger belongs to (village names are looked up inside it).
+    pub county: String,
+    /// From when the imported facts are true.
+    pub effective_date: NaiveDate,
+    /// Compute and report, then roll back.
+    pub dry_run: bool,
+    /// Extra header names → field storage names (from a mapping file).
+    pub mapping: Vec<(String, String)>,
+    /// The name the user gave the file (recorded as source).
+    pub file_name: String,
+    /// Why (recorded on every event).
+    pub reason: String,
+}
+
+/// One problem in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportProblem {
+    /// Sheet.
+    pub sheet: String,
+    /// 1-based row.
+    pub row: usize,
+    /// Column header (empty for whole-household problems).
+    pub column: String,
+    /// The cell's value.
+    pub value: String,
+    /// Reason in Chinese.
+    pub reason_zh: String,
+    /// Reason in English.
+    pub reason_en: String,
+}
+
+/// What an import did (or would do, for a dry run).
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Data rows read.
+    pub rows: usize,
+    /// Households in the file.
+    pub households: usize,
+    /// New households.
+    pub created: usize,
+    /// Existing households with changes.
+    pub changed: usize,
+    /// Existing households without changes.
+    pub unchanged: usize,
+    /// Events written (or that would be).
+    pub events: usize,
+    /// Headers not recognised: (sheet, column number, header).
+    pub unknown_columns: Vec<(String, usize, String)>,
+    /// Sheets without a header (skipped).
+    pub skipped_sheets: Vec<String>,
+    /// Every problem found; non-empty means nothing was written.
+    pub problems: Vec<ImportProblem>,
+    /// The error workbook (original rows + reasons), when there are problems.
+    pub error_workbook: Option<Vec<u8>>,
+    /// Whether this was a dry run (nothing written).
+    pub dry_run: bool,
+}
+
+/// At most this many problems are listed (the count of further ones is reported).
+const MAX_PROBLEMS: usize = 10_000;
+
+/// Hashes a file with SHA-256.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Imports a ledger file. With problems, nothing is written and the report lists them all
+/// (with an error workbook); a dry run reports what would change and writes nothing.
+pub async fn import_ledger(
+    s: &Services,
+    user: &CurrentUser,
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<ImportReport> {
+    check_request(s, user, opts)?;
+    let sha = sha256_file(path).map_err(|e| {
+        Error::invalid(
+            &opts.file_name,
+            "file",
+            "unreadable",
+            format!("无法读取文件：{e}"),
+            e.to_string(),
+        )
+    })?;
+    let mut tx = s.db.begin().await?;
+    let regions = Regions::load(&mut tx, &opts.county).await?;
+    let closed_year = xiuhua_db::years::latest_closed(&mut tx, &opts.county).await?;
+    let mut run = Run::new(s, user, opts, regions, closed_year, sha);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(4);
+    let path_buf = path.to_path_buf();
+    let mapping = opts.mapping.clone();
+    let reader = tokio::task::spawn_blocking(move || read_groups(&path_buf, &mapping, &sender));
+    // Three things run at once: the reader thread parses the file, this task interprets batch
+    // k, and the database task stores batch k-1. The lookups for batch k+1 are queued before
+    // batch k's writes, so they wait only for batch k-1: rows of one file never look each
+    // other up in the database (repeats within the file are caught in memory), so what they
+    // find is what was stored before the import.
+    let db = TxTask::spawn(tx);
+    let (outline, failed) = drive(&mut run, &db, &mut receiver, &opts.county, progress).await;
+    drop(receiver); // a reader still running stops at its next send
+    reader.await.context("ledger reader thread")?;
+    // A job's own error is the one worth reporting; the error seen here may only say that the
+    // database task had stopped.
+    let mut tx = match (db.finish().await, failed) {
+        (Err(e), _) | (Ok(_), Some(e)) => return Err(e),
+        (Ok(tx), None) => tx,
+    };
+    let info = ledger_info(outline, opts)?;
+    run.add_outline(&info);
+    if run.has_problems() {
+        // Nothing is written: the transaction rolls back when dropped.
+        let report = run.rejected();
+        drop(tx);
+        return report;
+    }
+    run.store(&mut tx).await?;
+    if opts.dry_run {
+        drop(tx);
+    } else {
+        xiuhua_db::commit_bulk(tx).await?;
+        // Best effort: a checkpoint that cannot run now (readers) runs later by itself.
+        if let Err(e) = s.db.checkpoint().await {
+            tracing::warn!("checkpoint after import: {e}");
+        }
+    }
+    Ok(run.into_report())
+}
+
+/// The user may write in the county, and the facts are not effective in the future.
+fn check_request(s: &Services, user: &CurrentUser, opts: &ImportOptions) -> Result<()> {
+    user.require_write()?;
+    if !user.can_see(&opts.county) {
+        return Err(Error::NotFound {
+            what: format!("county {}", opts.county),
+        });
+    }
+    if opts.effective_date > s.clock.today() {
+        return Err(Error::invalid(
+            "导入",
+            "effective_date",
+            "future_date",
+            format!("生效日期{}晚于今天", opts.effective_date),
+            "effective date is in the future",
+        ));
+    }
+    Ok(())
+}
+
+/// The file's outline as the reader sent it with its last message.
+type Outline = std::result::Result<xiuhua_xlsx::LedgerInfo, xiuhua_xlsx::LedgerError>;
+
+/// Works through the reader's batches: each batch's lookups are queued as soon as it arrives,
+/// and the batch before it is interpreted and stored meanwhile. Returns the file's outline
+/// (`None` if the reader stopped early) and the first error, which ends the loop.
+async fn drive(
+    run: &mut Run<'_>,
+    db: &TxTask,
+    receiver: &mut tokio::sync::mpsc::Receiver<Msg>,
+    county: &str,
+    progress: &(dyn Fn(usize) + Sync),
+) -> (Option<Outline>, Option<Error>) {
+    let mut outline = None;
+    let mut pending: Option<(Vec<Group>, Reply<Lookups>)> = None;
+    while let Some(msg) = receiver.recv().await {
+        match msg {
+            Msg::Groups(groups) => {
+                let next = match Lookups::ask(db, county, &groups).await {
+                    Ok(r) => r,
+                    Err(e) => return (outline, Some(e)),
+                };
+                if let Some((groups, found)) = pending.replace((groups, next))
+                    && let Err(e) = run.batch(db, groups, found, progress).await
+                {
+                    return (outline, Some(e));
+                }
+            }
+            Msg::Done(r) => outline = Some(r),
+        }
+    }
+    if let Some((groups, found)) = pending.take()
+        && let Err(e) = run.batch(db, groups, found, progress).await
+    {
+        return (outline, Some(e));
+    }
+    (outline, None)
+}
+
+/// The outline, or the error of a file that could not be read (or of a reader that stopped).
+fn ledger_info(outline: Option<Outline>, opts: &ImportOptions) -> Result<xiuhua_xlsx::LedgerInfo> {
+    match outline {
+        Some(Ok(info)) => Ok(info),
+        Some(Err(e)) => Err(Error::invalid(
+            &opts.file_name,
+            "file",
+            "unreadable_file",
+            e.message_zh(),
+            e.to_string(),
+        )),
+        None => Err(Error::Unexpected(anyhow::anyhow!(
+            "ledger reader stopped early"
+        ))),
+    }
+}

@@ -1,0 +1,674 @@
+//! The import pipeline: per batch of households, the registry lookups ([`Lookups`], queued ahead
+//! of the previous batch's writes), interpretation and checks, then updates of existing
+//! households through `registry::write_event` and bulk inserts of new ones ([`Run`]).
+
+use std::collections::{HashMap, HashSet};
+
+use xiuhua_db::AnyConnection;
+use xiuhua_db::members::MemberRow;
+use xiuhua_domain::event::{self, Change, EventKind, SourceKind};
+use xiuhua_domain::household::FieldPatch;
+use xiuhua_domain::validate::parse_member_id_number;
+use xiuhua_domain::{CodeCatalog, HouseholdFields, HouseholdState, Member, validate_household};
+use xiuhua_xlsx::Field;
+use xiuhua_xlsx::cell::{CellValue, id_number_text};
+use xiuhua_xlsx::write::RowProblem;
+
+mod insert;
+
+use super::ids::IdBlocks;
+use super::interpret::{Group, Problems, field_for, interpret, merge_member, text};
+use super::regions::Regions;
+use super::{ImportOptions, ImportProblem, ImportReport, MAX_PROBLEMS};
+use crate::tx_task::{ConnFuture, Reply, TxTask};
+use crate::{CurrentUser, Error, Result, Services};
+use insert::NewHousehold;
+
+/// A compact key for a (valid, normalised) identity number: the 17 digits and the check
+/// character in one integer, so a million numbers take a few tens of megabytes.
+fn id_key(id: &str) -> u64 {
+    let body: u64 = id.get(..17).and_then(|b| b.parse().ok()).unwrap_or(0);
+    let check = match id.as_bytes().get(17) {
+        Some(b'X') => 10,
+        Some(b) if b.is_ascii_digit() => u64::from(b - b'0'),
+        _ => 11,
+    };
+    body * 12 + check
+}
+
+/// What the database holds about the households and people of one batch, looked up before the
+/// batch is interpreted (queued ahead of the previous batch's writes, see [`super::import_ledger`]).
+#[derive(Default)]
+pub(super) struct Lookups {
+    /// Stored households by 户编号.
+    existing_by_no: HashMap<String, xiuhua_db::households::HouseholdRow>,
+    /// Their current members.
+    members_of: HashMap<i64, Vec<MemberRow>>,
+    /// Stored members by identity number (first 18 characters), with their 户编号.
+    holders: HashMap<String, (MemberRow, String)>,
+}
+
+impl Lookups {
+    /// Queues the lookups for `groups`.
+    pub(super) async fn ask(db: &TxTask, county: &str, groups: &[Group]) -> Result<Reply<Lookups>> {
+        let county = county.to_string();
+        let nos: Vec<String> = groups
+            .iter()
+            .filter_map(|g| g.rows[0].get(Field::HOUSEHOLD_NO).map(text))
+            .collect();
+        let id_numbers: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g.rows.iter())
+            .filter_map(|r| r.get(Field::ID_NUMBER))
+            .filter_map(|v| id_number_text(v).ok())
+            .filter_map(|t| {
+                parse_member_id_number(&t)
+                    .ok()
+                    .map(|id| id.as_str().to_string())
+            })
+            .collect();
+        db.ask(move |conn: &mut AnyConnection| -> ConnFuture<'_, Lookups> {
+            Box::pin(async move {
+                let mut out = Lookups::default();
+                for h in xiuhua_db::households::find_by_nos(conn, &county, &nos).await? {
+                    out.existing_by_no.insert(h.household_no.clone(), h);
+                }
+                let ids: Vec<i64> = out.existing_by_no.values().map(|h| h.id).collect();
+                for m in xiuhua_db::members::list_for_households(conn, &county, &ids).await? {
+                    out.members_of.entry(m.household_id).or_default().push(m);
+                }
+                for (m, no) in xiuhua_db::members::find_by_id_numbers(conn, &id_numbers).await? {
+                    out.holders.insert(
+                        m.id_number.get(..18).unwrap_or(&m.id_number).to_string(),
+                        (m, no),
+                    );
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+}
+
+/// What a batch's lookups say, with the stored members decoded.
+struct Known {
+    existing_by_no: HashMap<String, xiuhua_db::households::HouseholdRow>,
+    members_of: HashMap<i64, Vec<Member>>,
+    holders: HashMap<String, (MemberRow, String)>,
+}
+
+impl Known {
+    fn decode(found: Lookups) -> Result<Known> {
+        let Lookups {
+            existing_by_no,
+            members_of: member_rows,
+            holders,
+        } = found;
+        let mut members_of: HashMap<i64, Vec<Member>> = HashMap::new();
+        for (h, rows) in member_rows {
+            members_of.insert(
+                h,
+                rows.iter()
+                    .map(MemberRow::decode)
+                    .collect::<Result<_, _>>()?,
+            );
+        }
+        Ok(Known {
+            existing_by_no,
+            members_of,
+            holders,
+        })
+    }
+
+    /// Identity numbers new to this household must not belong to anyone else.
+    fn check_holders(
+        &self,
+        base_state: Option<&HouseholdState>,
+        existing_id: Option<i64>,
+        merged: &[(usize, Member)],
+        no: &str,
+        p: &mut Problems<'_>,
+    ) {
+        for (row, m) in merged {
+            if base_state.is_some_and(|b| b.members.iter().any(|x| x.id_number == m.id_number)) {
+                continue;
+            }
+            if let Some((other, other_no)) = self
+                .holders
+                .get(m.id_number.get(..18).unwrap_or(&m.id_number))
+                && Some(other.household_id) != existing_id
+            {
+                // A person moving between two households of the same file is refused
+                // too: moves go through `registry::move_member`, which records both sides.
+                p.row(
+                    *row,
+                    format!(
+                        "身份证号{}已登记在户{other_no}（成员{}），同一人不能同时属于户{no}",
+                        m.id_number, other.name
+                    ),
+                    format!(
+                        "identity number {} already belongs to household {other_no}",
+                        m.id_number
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The current state of a stored household (its members taken out of the lookups).
+    fn stored_state(
+        &mut self,
+        existing: Option<&xiuhua_db::households::HouseholdRow>,
+    ) -> Result<Option<HouseholdState>> {
+        Ok(match existing {
+            Some(h) => Some(HouseholdState {
+                fields: h.decode_fields()?,
+                members: self.members_of.remove(&h.id).unwrap_or_default(),
+            }),
+            None => None,
+        })
+    }
+}
+
+/// Accumulated state of one import run.
+pub(super) struct Run<'a> {
+    s: &'a Services,
+    user: &'a CurrentUser,
+    opts: &'a ImportOptions,
+    codes: CodeCatalog,
+    regions: Regions,
+    source_ref: String,
+    report: ImportReport,
+    seen_households: HashSet<String>,
+    /// Identity numbers seen so far (compact key) → (index into `household_nos`, row).
+    seen_ids: HashMap<u64, (u32, u32)>,
+    /// 户编号 of the households read so far, by order of appearance.
+    household_nos: Vec<String>,
+    bad_rows: Vec<(usize, Vec<CellValue>, Vec<RowProblem>)>,
+    header: Vec<String>,
+    more_problems: usize,
+    /// Households and people added per (village, 户类型, 监测状态), applied to `village_counts`
+    /// once at the end rather than per chunk (a chunk touches many villages).
+    counts: HashMap<(String, &'static str, &'static str), (i64, i64)>,
+    ids: IdBlocks,
+    /// The county's latest closed year (年度动态调整), read once at the start.
+    closed_year: Option<i32>,
+}
+
+impl<'a> Run<'a> {
+    /// A run over a file with SHA-256 `sha`, with the county's regions and latest closed year.
+    pub(super) fn new(
+        s: &'a Services,
+        user: &'a CurrentUser,
+        opts: &'a ImportOptions,
+        regions: Regions,
+        closed_year: Option<i32>,
+        sha: String,
+    ) -> Run<'a> {
+        Run {
+            s,
+            user,
+            opts,
+            codes: s.codes(),
+            regions,
+            source_ref: format!("{} sha256:{sha}", opts.file_name),
+            report: ImportReport {
+                sha256: sha,
+                dry_run: opts.dry_run,
+                ..ImportReport::default()
+            },
+            seen_households: HashSet::new(),
+            seen_ids: HashMap::new(),
+            household_nos: Vec::new(),
+            bad_rows: Vec::new(),
+            header: Vec::new(),
+            more_problems: 0,
+            counts: HashMap::new(),
+            ids: IdBlocks::new(&opts.county),
+            closed_year,
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Whether anything is wrong with the file (then nothing may be written).
+    pub(super) fn has_problems(&self) -> bool {
+        !self.report.problems.is_empty()
+    }
+
+    /// The report so far.
+    pub(super) fn into_report(self) -> ImportReport {
+        self.report
+    }
+
+    fn problems(&mut self, group: &Group, list: Vec<(usize, Option<usize>, ImportProblem)>) {
+        if list.is_empty() {
+            return;
+        }
+        if self.header.is_empty() {
+            self.header = group.header.names.clone();
+        }
+        for r in &group.rows {
+            let mine: Vec<&(usize, Option<usize>, ImportProblem)> =
+                list.iter().filter(|(row, ..)| *row == r.row).collect();
+            let rp: Vec<RowProblem> = mine
+                .iter()
+                .map(|(_, col, p)| RowProblem {
+                    column: *col,
+                    reason: if p.column.is_empty() {
+                        p.reason_zh.clone()
+                    } else {
+                        format!("{}：{}", p.column, p.reason_zh)
+                    },
+                })
+                .collect();
+            if self.bad_rows.len() < MAX_PROBLEMS {
+                self.bad_rows.push((r.row, r.raw.clone(), rp));
+            }
+        }
+        for (_, _, p) in list {
+            if self.report.problems.len() < MAX_PROBLEMS {
+                self.report.problems.push(p);
+            } else {
+                self.more_problems += 1;
+            }
+        }
+    }
+
+    /// Interprets one batch once its lookups are in, and reports progress.
+    pub(super) async fn batch(
+        &mut self,
+        db: &TxTask,
+        groups: Vec<Group>,
+        found: Reply<Lookups>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<()> {
+        let found = found.get().await?;
+        self.chunk(db, groups, found).await?;
+        progress(self.report.rows);
+        Ok(())
+    }
+
+    async fn chunk(&mut self, db: &TxTask, groups: Vec<Group>, found: Lookups) -> Result<()> {
+        let mut new_households: Vec<NewHousehold> = Vec::new();
+        let mut known = Known::decode(found)?;
+        for g in groups {
+            self.household(db, &g, &mut known, &mut new_households)
+                .await?;
+        }
+        self.insert_new(db, new_households).await
+    }
+
+    /// One household of the file: interpreted, checked, then updated at once if it exists or
+    /// added to `new_households` if it does not; with problems, only they are recorded.
+    async fn household(
+        &mut self,
+        db: &TxTask,
+        g: &Group,
+        known: &mut Known,
+        new_households: &mut Vec<NewHousehold>,
+    ) -> Result<()> {
+        self.report.households += 1;
+        self.report.rows += g.rows.len();
+        let first_row = g.rows[0].row;
+        let last_row = g.rows.last().map(|r| r.row).unwrap_or(first_row);
+        let mut p = Problems {
+            group: g,
+            list: Vec::new(),
+        };
+        let Some(no) = self.household_no(g, &mut p) else {
+            let list = p.list;
+            self.problems(g, list);
+            return Ok(());
+        };
+        let existing = known.existing_by_no.remove(&no);
+        let base_state = known.stored_state(existing.as_ref())?;
+        let base_fields = base_state
+            .as_ref()
+            .map(|b| b.fields.clone())
+            .unwrap_or_default();
+        let (fields, members) = interpret(g, &base_fields, &mut self.regions, &self.codes, &mut p);
+        self.check_scope(first_row, &fields, &mut p);
+        self.check_repeats_in_file(&no, &members, &mut p);
+        let merged = merge_members(g, base_state.as_ref(), members);
+        let state = HouseholdState {
+            fields,
+            members: merged.iter().map(|(_, m)| m.clone()).collect(),
+        };
+        if p.list.is_empty() {
+            self.check_valid(g, &state, &merged, &mut p);
+        }
+        if p.list.is_empty() {
+            let existing_id = existing.as_ref().map(|h| h.id);
+            known.check_holders(base_state.as_ref(), existing_id, &merged, &no, &mut p);
+        }
+        let list = std::mem::take(&mut p.list);
+        if !list.is_empty() {
+            self.problems(g, list);
+            return Ok(());
+        }
+        match (&existing, base_state) {
+            (None, _) => new_households.push(NewHousehold {
+                state,
+                first_row,
+                last_row,
+            }),
+            (Some(h), Some(base)) => {
+                self.update(db, g, h.id, h.version, &base, state, first_row, last_row)
+                    .await?
+            }
+            (Some(_), None) => {}
+        }
+        Ok(())
+    }
+
+    /// The household's village must be inside the user's region.
+    fn check_scope(&self, first_row: usize, fields: &HouseholdFields, p: &mut Problems<'_>) {
+        if !fields.village_code.is_empty() && !self.user.can_see(&fields.village_code) {
+            p.row(
+                first_row,
+                "该户所在行政村不在您的管辖范围内".into(),
+                "the household's village is outside your region".into(),
+            );
+        }
+    }
+
+    /// The household's 户编号, unless it is missing or was seen before in the file.
+    fn household_no(&mut self, g: &Group, p: &mut Problems<'_>) -> Option<String> {
+        let first_row = g.rows[0].row;
+        let Some(no) = g.rows[0].get(Field::HOUSEHOLD_NO).map(text) else {
+            p.row(
+                first_row,
+                "缺少户编号".into(),
+                "the household number is missing".into(),
+            );
+            return None;
+        };
+        if !self.seen_households.insert(no.clone()) {
+            p.row(
+                first_row,
+                format!("户编号{no}在文件中出现在不相邻的两处，同一户的行应连续排列"),
+                format!("household {no} appears twice, not in consecutive rows"),
+            );
+            return None;
+        }
+        Some(no)
+    }
+
+    /// The same person twice in the file.
+    fn check_repeats_in_file(
+        &mut self,
+        no: &str,
+        members: &[(usize, Member)],
+        p: &mut Problems<'_>,
+    ) {
+        let this = self.household_nos.len() as u32;
+        self.household_nos.push(no.to_string());
+        for (row, m) in members {
+            let key = id_key(&m.id_number);
+            if let Some((other, other_row)) = self.seen_ids.get(&key) {
+                let other = self
+                    .household_nos
+                    .get(*other as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                p.row(
+                    *row,
+                    format!(
+                        "身份证号{}在文件中重复：第{other_row}行（户{other}）",
+                        m.id_number
+                    ),
+                    format!(
+                        "identity number {} repeats row {other_row} (household {other})",
+                        m.id_number
+                    ),
+                );
+            } else {
+                self.seen_ids.insert(key, (this, *row as u32));
+            }
+        }
+    }
+
+    /// Validation of the household as it would be stored; each problem points at the cell of
+    /// the member and field it names where there is one.
+    fn check_valid(
+        &self,
+        g: &Group,
+        state: &HouseholdState,
+        merged: &[(usize, Member)],
+        p: &mut Problems<'_>,
+    ) {
+        let first_row = g.rows[0].row;
+        for e in validate_household(state, &self.codes, self.s.clock.today()) {
+            let row = merged
+                .iter()
+                .find(|(_, m)| !m.id_number.is_empty() && e.record.contains(&m.id_number))
+                .map(|(r, _)| *r)
+                .unwrap_or(first_row);
+            let field = field_for(&e.field);
+            match (field, g.rows.iter().find(|r| r.row == row)) {
+                (Some(f), Some(r)) => {
+                    let v = r.get(f).cloned().unwrap_or(CellValue::Empty);
+                    p.cell(r, f, &v, e.message_zh.clone(), e.message_en.clone());
+                }
+                _ => p.row(
+                    row,
+                    format!("{}：{}", e.record, e.message_zh),
+                    e.to_string(),
+                ),
+            }
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one household's import context")]
+    async fn update(
+        &mut self,
+        db: &TxTask,
+        g: &Group,
+        id: i64,
+        version: i64,
+        base: &HouseholdState,
+        new: HouseholdState,
+        first_row: usize,
+        last_row: usize,
+    ) -> Result<()> {
+        let (mut changes, status_change) = changes_between(base, &new);
+        if changes.is_empty() {
+            self.report.unchanged += 1;
+            return Ok(());
+        }
+        // New members need ids in this county.
+        for c in changes.iter_mut() {
+            if let Change::AddMember { member, .. } = c {
+                member.id = self.ids.take(db, "member", 1).await?;
+            }
+        }
+        let kind = if status_change {
+            EventKind::StatusChanged
+        } else {
+            EventKind::Edited
+        };
+        let meta = crate::registry::ChangeMeta {
+            effective_date: self.opts.effective_date,
+            reason: self.opts.reason.clone(),
+            source: SourceKind::Import,
+            source_ref: Some(format!("{} 行{first_row}-{last_row}", self.source_ref)),
+            correction: false,
+        };
+        let (s, user) = (self.s.clone(), self.user.clone());
+        // The outcome is wanted here (a refused change becomes a problem of its rows), so the
+        // write runs inside the job and its result comes back as a value.
+        let outcome = db
+            .run(
+                move |conn: &mut AnyConnection| -> ConnFuture<'_, Result<()>> {
+                    Box::pin(async move {
+                        Ok(crate::registry::write_event(
+                            &s,
+                            conn,
+                            &user,
+                            id,
+                            Some(version),
+                            kind,
+                            changes,
+                            &meta,
+                        )
+                        .await
+                        .map(|_| ()))
+                    })
+                },
+            )
+            .await?;
+        self.updated(g, first_row, outcome)
+    }
+
+    /// Counts a written change, or records why the registry refused it as a problem of the
+    /// household's first row.
+    fn updated(&mut self, g: &Group, first_row: usize, outcome: Result<()>) -> Result<()> {
+        let problem = |column: String, reason_zh: String, reason_en: String| {
+            (
+                first_row,
+                None,
+                ImportProblem {
+                    sheet: g.header.sheet.clone(),
+                    row: first_row,
+                    column,
+                    value: String::new(),
+                    reason_zh,
+                    reason_en,
+                },
+            )
+        };
+        match outcome {
+            Ok(_) => {
+                self.report.changed += 1;
+                self.report.events += 1;
+            }
+            Err(Error::Invalid(errs)) => {
+                let list = errs
+                    .iter()
+                    .map(|e| {
+                        problem(
+                            e.field.clone(),
+                            format!("{}：{}", e.record, e.message_zh),
+                            e.to_string(),
+                        )
+                    })
+                    .collect();
+                self.problems(g, list);
+            }
+            Err(Error::Conflict {
+                message_zh,
+                message_en,
+                ..
+            }) => {
+                let list = vec![problem(String::new(), message_zh, message_en)];
+                self.problems(g, list);
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Adds what the reader found about the file as a whole (unknown columns, skipped sheets)
+    /// and the count of problems not listed.
+    pub(super) fn add_outline(&mut self, info: &xiuhua_xlsx::LedgerInfo) {
+        for h in &info.sheets {
+            self.report.unknown_columns.extend(
+                h.unknown
+                    .iter()
+                    .map(|(c, n)| (h.sheet.clone(), *c, n.clone())),
+            );
+        }
+        self.report.skipped_sheets = info.skipped_sheets.clone();
+        if self.more_problems > 0 {
+            self.report.problems.push(ImportProblem {
+                sheet: String::new(),
+                row: 0,
+                column: String::new(),
+                value: String::new(),
+                reason_zh: format!("另有{}个问题未列出", self.more_problems),
+                reason_en: format!("{} more problems not listed", self.more_problems),
+            });
+        }
+    }
+
+    /// The report of a refused file, with its error workbook.
+    pub(super) fn rejected(mut self) -> Result<ImportReport> {
+        self.report.error_workbook = Some(
+            xiuhua_xlsx::write::error_workbook(&self.header, &self.bad_rows)
+                .map_err(|e| Error::Unexpected(anyhow::anyhow!("error workbook: {e}")))?,
+        );
+        Ok(self.report)
+    }
+
+    /// The last writes of an accepted file: village counts, unused ids given back, new groups.
+    pub(super) async fn store(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        self.apply_counts(conn).await?;
+        self.ids.release(conn).await?;
+        let new_groups = std::mem::take(&mut self.regions.new_groups);
+        if !new_groups.is_empty() {
+            xiuhua_db::regions::upsert_many(conn, &new_groups).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The imported members, each merged over the stored member with the same identity number
+/// (only the columns the file has replace stored values).
+fn merge_members(
+    g: &Group,
+    base_state: Option<&HouseholdState>,
+    members: Vec<(usize, Member)>,
+) -> Vec<(usize, Member)> {
+    let present: HashSet<Field> = g.header.fields.iter().flatten().copied().collect();
+    members
+        .into_iter()
+        .map(|(row, m)| {
+            let old =
+                base_state.and_then(|b| b.members.iter().find(|x| x.id_number == m.id_number));
+            (row, old.map(|o| merge_member(o, &m, &present)).unwrap_or(m))
+        })
+        .collect()
+}
+
+/// The changes that turn `base` into `new` (fields, then members changed or added, then members
+/// removed), and whether the registry status or monitoring changed.
+fn changes_between(base: &HouseholdState, new: &HouseholdState) -> (Vec<Change>, bool) {
+    let mut changes = Vec::new();
+    let patch: FieldPatch = event::diff(&base.fields, &new.fields);
+    let status_change = patch.keys().any(|k| {
+        matches!(
+            k.as_str(),
+            "status" | "exit_year" | "exit_batch" | "monitoring" | "monitor_type"
+        )
+    });
+    if !patch.is_empty() {
+        changes.push(Change::SetFields { patch });
+    }
+    for m in &new.members {
+        match base.members.iter().find(|o| o.id_number == m.id_number) {
+            Some(o) => {
+                let patch = event::diff(o, m);
+                if !patch.is_empty() {
+                    changes.push(Change::UpdateMember {
+                        member_id: o.id,
+                        patch,
+                    });
+                }
+            }
+            None => changes.push(Change::AddMember {
+                member: m.clone(),
+                reason_code: None,
+            }),
+        }
+    }
+    for o in &base.members {
+        if !new.members.iter().any(|m| m.id_number == o.id_number) {
+            changes.push(Change::RemoveMember {
+                member_id: o.id,
+                reason_code: None,
+            });
+        }
+    }
+    (changes, status_change)
+}
