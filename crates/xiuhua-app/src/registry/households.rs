@@ -2,7 +2,8 @@
 //! masked for roles without the right to it) and the searchable household list.
 
 use chrono::NaiveDate;
-use xiuhua_db::households::HouseholdFilter;
+use xiuhua_db::AnyConnection;
+use xiuhua_db::households::{HouseholdFilter, HouseholdRow};
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event::{self, Event};
 use xiuhua_domain::{HouseholdState, MonitoringStatus, RegistryStatus};
@@ -46,10 +47,35 @@ pub async fn household(
         return Err(not_found());
     }
     let mut events = xiuhua_db::events::list_for_household(&mut conn, id).await?;
+    let mut state = state_shown(&mut conn, &row, &events, as_of).await?;
+    if !user.role.sees_personal_data() {
+        // Phones, bank accounts and identity numbers never leave here in full for this role.
+        state.mask_personal_data();
+        mask_history(&mut events);
+    }
+    let region_names = region_names(&mut conn, &row, &state).await?;
+    Ok(HouseholdView {
+        id,
+        version: row.version,
+        state,
+        as_of,
+        events,
+        region_names,
+        full_personal_data: user.role.sees_personal_data(),
+    })
+}
+
+/// The state as of a date (a fold of the events), or the stored current state.
+async fn state_shown(
+    conn: &mut AnyConnection,
+    row: &HouseholdRow,
+    events: &[Event],
+    as_of: Option<NaiveDate>,
+) -> Result<HouseholdState> {
     let state = match as_of {
-        Some(d) => event::state_as_of(&events, d).map_err(|e| Error::Unexpected(e.into()))?,
+        Some(d) => event::state_as_of(events, d).map_err(|e| Error::Unexpected(e.into()))?,
         None => {
-            let members = xiuhua_db::members::list_for_household(&mut conn, id).await?;
+            let members = xiuhua_db::members::list_for_household(conn, row.id).await?;
             Some(HouseholdState {
                 fields: row.decode_fields()?,
                 members: members
@@ -59,20 +85,29 @@ pub async fn household(
             })
         }
     };
-    let mut state = state.unwrap_or_default();
-    if !user.role.sees_personal_data() {
-        // Phones, bank accounts and identity numbers never leave here in full for this role.
-        state.mask_personal_data();
-        for e in &mut events {
-            // The history carries the same values (a phone set, a member added).
-            if let Ok(mut v) = serde_json::to_value(&e.changes) {
-                xiuhua_domain::household::mask_json(&mut v);
-                if let Ok(masked) = serde_json::from_value(v) {
-                    e.changes = masked;
-                }
+    Ok(state.unwrap_or_default())
+}
+
+/// Masks personal data in the history too: it carries the same values (a phone set, a member
+/// added).
+fn mask_history(events: &mut [Event]) {
+    for e in events {
+        if let Ok(mut v) = serde_json::to_value(&e.changes) {
+            xiuhua_domain::household::mask_json(&mut v);
+            if let Ok(masked) = serde_json::from_value(v) {
+                e.changes = masked;
             }
         }
     }
+}
+
+/// (code, name) of the county, township, village and group the household lies in (the shown
+/// state's village, or the stored one when the state has none, e.g. before it was created).
+async fn region_names(
+    conn: &mut AnyConnection,
+    row: &HouseholdRow,
+    state: &HouseholdState,
+) -> Result<Vec<(String, String)>> {
     let mut region_names = Vec::new();
     let code = if state.fields.village_code.is_empty() {
         row.village_code.clone()
@@ -89,19 +124,11 @@ pub async fn household(
     .into_iter()
     .flatten()
     {
-        if let Some(r) = xiuhua_db::regions::find(&mut conn, &c).await? {
+        if let Some(r) = xiuhua_db::regions::find(conn, &c).await? {
             region_names.push((r.code, r.name));
         }
     }
-    Ok(HouseholdView {
-        id,
-        version: row.version,
-        state,
-        as_of,
-        events,
-        region_names,
-        full_personal_data: user.role.sees_personal_data(),
-    })
+    Ok(region_names)
 }
 
 /// A row of a household list.

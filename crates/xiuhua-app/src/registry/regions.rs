@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
+use xiuhua_db::AnyConnection;
 use xiuhua_db::households::CountRow;
 use xiuhua_db::regions::RegionRow;
 use xiuhua_domain::{MonitoringStatus, RegistryStatus};
@@ -106,55 +107,12 @@ pub async fn region(
     let region = xiuhua_db::regions::find(&mut conn, code)
         .await?
         .ok_or_else(not_found)?;
-    let mut ancestors = Vec::new();
-    let mut parent = region.parent_code.clone();
-    while let Some(p) = parent {
-        let Some(r) = xiuhua_db::regions::find(&mut conn, &p).await? else {
-            break;
-        };
-        parent = r.parent_code.clone();
-        if user.can_see(&r.code) {
-            ancestors.insert(0, r);
-        }
-    }
-    let rows = match as_of {
-        Some(d) => xiuhua_db::households::counts_as_of(&mut conn, code, &d.to_string()).await?,
-        None => xiuhua_db::households::counts(&mut conn, code).await?,
+    let ancestors = visible_ancestors(&mut conn, user, &region).await?;
+    let (counts, children) = counts_with_children(&mut conn, code, as_of).await?;
+    let snapshot = match (as_of, region.county_code.clone()) {
+        (Some(d), Some(county)) => year_snapshot(&mut conn, &county, code, d).await?,
+        _ => None,
     };
-    let mut counts = Counts::default();
-    let mut by_child: BTreeMap<String, Counts> = BTreeMap::new();
-    for r in &rows {
-        counts.add(r);
-        by_child.entry(r.child_code.clone()).or_default().add(r);
-    }
-    let child_rows = xiuhua_db::regions::children(&mut conn, code).await?;
-    let children = child_rows
-        .into_iter()
-        .map(|c| {
-            let k = by_child.remove(&c.code).unwrap_or_default();
-            (c, k)
-        })
-        .collect();
-    let mut snapshot = None;
-    if let (Some(d), Some(county)) = (as_of, region.county_code.clone())
-        && d.month() == 12
-        && d.day() == 31
-    {
-        let rows = xiuhua_db::years::snapshot(&mut conn, &county, d.year(), code).await?;
-        if !rows.is_empty() {
-            let mut c = Counts::default();
-            for r in rows {
-                c.add(&CountRow {
-                    child_code: r.village_code,
-                    status: r.status,
-                    monitoring: r.monitoring,
-                    households: r.households,
-                    people: r.people,
-                });
-            }
-            snapshot = Some((d.year(), c));
-        }
-    }
     Ok(RegionView {
         region,
         ancestors,
@@ -163,4 +121,80 @@ pub async fn region(
         as_of,
         snapshot,
     })
+}
+
+/// The region's ancestors from the top, leaving out those the user may not see.
+async fn visible_ancestors(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    region: &RegionRow,
+) -> Result<Vec<RegionRow>> {
+    let mut ancestors = Vec::new();
+    let mut parent = region.parent_code.clone();
+    while let Some(p) = parent {
+        let Some(r) = xiuhua_db::regions::find(conn, &p).await? else {
+            break;
+        };
+        parent = r.parent_code.clone();
+        if user.can_see(&r.code) {
+            ancestors.insert(0, r);
+        }
+    }
+    Ok(ancestors)
+}
+
+/// The counts of region `code` and of each of its children (every child listed, counted or
+/// not), now or as of a date.
+async fn counts_with_children(
+    conn: &mut AnyConnection,
+    code: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<(Counts, Vec<(RegionRow, Counts)>)> {
+    let rows = match as_of {
+        Some(d) => xiuhua_db::households::counts_as_of(conn, code, &d.to_string()).await?,
+        None => xiuhua_db::households::counts(conn, code).await?,
+    };
+    let mut counts = Counts::default();
+    let mut by_child: BTreeMap<String, Counts> = BTreeMap::new();
+    for r in &rows {
+        counts.add(r);
+        by_child.entry(r.child_code.clone()).or_default().add(r);
+    }
+    let child_rows = xiuhua_db::regions::children(conn, code).await?;
+    let children = child_rows
+        .into_iter()
+        .map(|c| {
+            let k = by_child.remove(&c.code).unwrap_or_default();
+            (c, k)
+        })
+        .collect();
+    Ok((counts, children))
+}
+
+/// The frozen snapshot counts of region `code` for the year ending on `d`, if `d` is a
+/// 31 December and the year was closed.
+async fn year_snapshot(
+    conn: &mut AnyConnection,
+    county: &str,
+    code: &str,
+    d: NaiveDate,
+) -> Result<Option<(i32, Counts)>> {
+    if d.month() != 12 || d.day() != 31 {
+        return Ok(None);
+    }
+    let rows = xiuhua_db::years::snapshot(conn, county, d.year(), code).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut c = Counts::default();
+    for r in rows {
+        c.add(&CountRow {
+            child_code: r.village_code,
+            status: r.status,
+            monitoring: r.monitoring,
+            households: r.households,
+            people: r.people,
+        });
+    }
+    Ok(Some((d.year(), c)))
 }
