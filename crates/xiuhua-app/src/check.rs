@@ -199,6 +199,13 @@ fn member_rows_decoded(mut rows: Vec<MemberRow>) -> Vec<(MemberRow, Option<Membe
 
 /// Names of the columns where two household rows differ (with both values for short ones).
 fn row_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
+    let mut out = column_differences(want, have);
+    field_differences(want, have, &mut out);
+    out
+}
+
+/// The columns other than `fields` where two household rows differ.
+fn column_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
     let mut out = Vec::new();
     let mut cmp = |name: &str, w: String, h: String| {
         if w != h {
@@ -256,7 +263,6 @@ fn row_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
         want.version.to_string(),
         have.version.to_string(),
     );
-    field_differences(want, have, &mut out);
     out
 }
 
