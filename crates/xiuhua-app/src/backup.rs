@@ -14,8 +14,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use xiuhua_db::Db;
 use xiuhua_db::backup::{self as store, TABLES, TableDigest};
+use xiuhua_db::{Db, Tx};
 
 use crate::{CurrentUser, Error, Result, Services};
 
@@ -101,33 +101,7 @@ pub async fn backup(
     let dst_db = Db::open(&sqlite_url(&partial, "rwc"), 1)
         .await
         .map_err(unexpected)?;
-    let result = async {
-        let mut src = store::begin_snapshot(&s.db).await?;
-        let schema = store::schema_version(&mut src).await?;
-        let mut dst = dst_db.begin().await?;
-        let mut tables = Vec::with_capacity(TABLES.len());
-        for t in TABLES {
-            let d = store::copy_table(&mut src, Some(&mut dst), t, &mut |n| progress(t, n)).await?;
-            tables.push(d);
-        }
-        drop(src);
-        let info = [
-            ("created_at", xiuhua_db::events::format_ts(s.clock.now())),
-            ("created_by", by.username.clone()),
-            (
-                "backend",
-                format!("{:?}", s.db.backend()).to_ascii_lowercase(),
-            ),
-            ("schema_version", schema.to_string()),
-            ("xiuhua_version", env!("CARGO_PKG_VERSION").to_string()),
-        ];
-        store::write_manifest(&mut dst, &info, &tables).await?;
-        xiuhua_db::commit(dst).await?;
-        // One self-contained file: no write-ahead log next to it.
-        sqlx_free_pragma(&dst_db, "PRAGMA journal_mode = DELETE").await?;
-        Ok::<_, Error>(tables)
-    }
-    .await;
+    let result = write_backup(s, by, &dst_db, progress).await;
     dst_db.close().await;
     let tables = match result {
         Ok(t) => t,
@@ -155,6 +129,40 @@ pub async fn backup(
         bytes,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Copies every table from one snapshot of the database into the (empty, open) backup file
+/// with the manifest, and leaves the file without a write-ahead log.
+async fn write_backup(
+    s: &Services,
+    by: &CurrentUser,
+    dst_db: &Db,
+    progress: &mut (dyn FnMut(&str, u64) + Send),
+) -> Result<Vec<TableDigest>> {
+    let mut src = store::begin_snapshot(&s.db).await?;
+    let schema = store::schema_version(&mut src).await?;
+    let mut dst = dst_db.begin().await?;
+    let mut tables = Vec::with_capacity(TABLES.len());
+    for t in TABLES {
+        let d = store::copy_table(&mut src, Some(&mut dst), t, &mut |n| progress(t, n)).await?;
+        tables.push(d);
+    }
+    drop(src);
+    let info = [
+        ("created_at", xiuhua_db::events::format_ts(s.clock.now())),
+        ("created_by", by.username.clone()),
+        (
+            "backend",
+            format!("{:?}", s.db.backend()).to_ascii_lowercase(),
+        ),
+        ("schema_version", schema.to_string()),
+        ("xiuhua_version", env!("CARGO_PKG_VERSION").to_string()),
+    ];
+    store::write_manifest(&mut dst, &info, &tables).await?;
+    xiuhua_db::commit(dst).await?;
+    // One self-contained file: no write-ahead log next to it.
+    sqlx_free_pragma(dst_db, "PRAGMA journal_mode = DELETE").await?;
+    Ok(tables)
 }
 
 async fn sqlx_free_pragma(db: &Db, pragma: &str) -> Result<()> {
@@ -263,7 +271,24 @@ pub async fn restore(
         ));
     }
     let mut tx = target.begin().await?;
-    let schema = store::schema_version(&mut tx).await?;
+    check_restorable(&mut tx, &report, force).await?;
+    let src_db = Db::connect(&sqlite_url(path, "ro"), 1)
+        .await
+        .map_err(unexpected)?;
+    let result = copy_from_backup(tx, &src_db, &report.tables, progress).await;
+    src_db.close().await;
+    let tables = result?;
+    target.analyze().await?;
+    target.checkpoint().await?;
+    Ok(RestoreReport {
+        tables,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Refuses a backup of another schema version, and a target in use unless `force` is set.
+async fn check_restorable(tx: &mut Tx, report: &VerifyReport, force: bool) -> Result<()> {
+    let schema = store::schema_version(&mut *tx).await?;
     let theirs = report.info("schema_version").unwrap_or("?");
     if theirs != schema.to_string() {
         return Err(Error::conflict(
@@ -276,8 +301,8 @@ pub async fn restore(
             ),
         ));
     }
-    let in_use = xiuhua_db::households::total(&mut tx).await? > 0
-        || xiuhua_db::users::count(&mut tx).await? > 0;
+    let in_use = xiuhua_db::households::total(&mut *tx).await? > 0
+        || xiuhua_db::users::count(&mut *tx).await? > 0;
     if in_use && !force {
         return Err(Error::conflict(
             "target_not_empty",
@@ -285,33 +310,30 @@ pub async fn restore(
             "the target database already holds data; add --force to replace all of it",
         ));
     }
-    let src_db = Db::connect(&sqlite_url(path, "ro"), 1)
-        .await
-        .map_err(unexpected)?;
-    let result = async {
-        let mut src = src_db.acquire().await?;
-        store::clear_all(&mut tx).await?;
-        for t in TABLES {
-            store::copy_table(&mut src, Some(&mut tx), t, &mut |n| progress(t, n)).await?;
-        }
-        let restored = store::digest(&mut tx).await?;
-        let problems = compare(&report.tables, &restored);
-        if !problems.is_empty() {
-            return Err(Error::Unexpected(anyhow::anyhow!(
-                "the restored database differs from the backup: {}",
-                problems.join("; ")
-            )));
-        }
-        xiuhua_db::commit(tx).await?;
-        Ok(restored)
+    Ok(())
+}
+
+/// Replaces every table's content in `tx` with the backup's, checks the result against the
+/// backup's fingerprints and commits.
+async fn copy_from_backup(
+    mut tx: Tx,
+    src_db: &Db,
+    expected: &[TableDigest],
+    progress: &mut (dyn FnMut(&str, u64) + Send),
+) -> Result<Vec<TableDigest>> {
+    let mut src = src_db.acquire().await?;
+    store::clear_all(&mut tx).await?;
+    for t in TABLES {
+        store::copy_table(&mut src, Some(&mut tx), t, &mut |n| progress(t, n)).await?;
     }
-    .await;
-    src_db.close().await;
-    let tables = result?;
-    target.analyze().await?;
-    target.checkpoint().await?;
-    Ok(RestoreReport {
-        tables,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    let restored = store::digest(&mut tx).await?;
+    let problems = compare(expected, &restored);
+    if !problems.is_empty() {
+        return Err(Error::Unexpected(anyhow::anyhow!(
+            "the restored database differs from the backup: {}",
+            problems.join("; ")
+        )));
+    }
+    xiuhua_db::commit(tx).await?;
+    Ok(restored)
 }

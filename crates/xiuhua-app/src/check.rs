@@ -8,8 +8,10 @@
 
 use std::collections::HashMap;
 
+use xiuhua_db::AnyConnection;
 use xiuhua_db::households::{HouseholdRow, PeriodRow};
 use xiuhua_db::members::MemberRow;
+use xiuhua_domain::event::Event;
 use xiuhua_domain::{HouseholdFields, Member, event};
 
 use crate::registry::{household_row, period_rows};
@@ -49,81 +51,117 @@ pub async fn check_county(s: &Services, user: &CurrentUser, county: &str) -> Res
         let rows = xiuhua_db::households::page(&mut conn, &county, after, BATCH).await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut events = xiuhua_db::events::list_for_households(&mut conn, &county, &ids).await?;
-        let mut members: HashMap<i64, Vec<MemberRow>> = HashMap::new();
-        for m in xiuhua_db::members::list_for_households(&mut conn, &county, &ids).await? {
-            members.entry(m.household_id).or_default().push(m);
-        }
-        let mut periods: HashMap<i64, Vec<PeriodRow>> = HashMap::new();
-        for p in xiuhua_db::households::periods_for_households(&mut conn, &county, &ids).await? {
-            periods.entry(p.household_id).or_default().push(p);
-        }
-        for stored in &rows {
-            report.households += 1;
-            let id = stored.id;
-            let evs = events.remove(&id).unwrap_or_default();
-            report.events += evs.len();
-            let mut problem = |what: String| {
-                report
-                    .problems
-                    .push(format!("household {id} ({}): {what}", stored.household_no))
-            };
-            let state = match event::fold(&evs) {
-                Ok(Some(st)) => st,
-                Ok(None) => {
-                    problem("has no events".into());
-                    continue;
-                }
-                Err(e) => {
-                    problem(format!("events do not fold: {e}"));
-                    continue;
-                }
-            };
-            match household_row(
-                id,
-                evs.len() as i64,
-                &state,
-                &stored.created_at,
-                &stored.updated_at,
-            ) {
-                Ok(expected) if &expected != stored => {
-                    problem(format!(
-                        "stored row differs from its {} events in {}",
-                        evs.len(),
-                        row_differences(&expected, stored).join(", ")
-                    ));
-                }
-                Ok(_) => {}
-                Err(e) => problem(format!("cannot rebuild row: {e}")),
-            }
-            let expected_members: Vec<MemberRow> = state
-                .members
-                .iter()
-                .filter_map(|m| MemberRow::from_member(&county, id, m).ok())
-                .collect();
-            let have = member_rows_decoded(members.remove(&id).unwrap_or_default());
-            let want = member_rows_decoded(expected_members);
-            if have != want {
-                problem(format!(
-                    "members table has {} rows, the events give {}",
-                    have.len(),
-                    want.len()
-                ));
-            }
-            match event::periods(&evs) {
-                Ok(p) => {
-                    let want = period_rows(&county, id, &p);
-                    if periods.remove(&id).unwrap_or_default() != want {
-                        problem("periods differ from the events".into());
-                    }
-                }
-                Err(e) => problem(format!("periods cannot be derived: {e}")),
-            }
-        }
+        check_page(&mut conn, &county, &rows, &mut report).await?;
     }
-    let stored = xiuhua_db::households::stored_counts(&mut conn, &county).await?;
-    let recount = xiuhua_db::households::recount(&mut conn, &county).await?;
+    check_county_tables(&mut conn, &county, &mut report).await?;
+    Ok(report)
+}
+
+/// Checks one page of households against their events, members and periods.
+async fn check_page(
+    conn: &mut AnyConnection,
+    county: &str,
+    rows: &[HouseholdRow],
+    report: &mut CheckReport,
+) -> Result<()> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut events = xiuhua_db::events::list_for_households(conn, county, &ids).await?;
+    let mut members: HashMap<i64, Vec<MemberRow>> = HashMap::new();
+    for m in xiuhua_db::members::list_for_households(conn, county, &ids).await? {
+        members.entry(m.household_id).or_default().push(m);
+    }
+    let mut periods: HashMap<i64, Vec<PeriodRow>> = HashMap::new();
+    for p in xiuhua_db::households::periods_for_households(conn, county, &ids).await? {
+        periods.entry(p.household_id).or_default().push(p);
+    }
+    for stored in rows {
+        report.households += 1;
+        let id = stored.id;
+        let evs = events.remove(&id).unwrap_or_default();
+        report.events += evs.len();
+        let found = check_household(
+            county,
+            stored,
+            &evs,
+            members.remove(&id).unwrap_or_default(),
+            periods.remove(&id).unwrap_or_default(),
+        );
+        report.problems.extend(
+            found
+                .into_iter()
+                .map(|what| format!("household {id} ({}): {what}", stored.household_no)),
+        );
+    }
+    Ok(())
+}
+
+/// The differences between one stored household (row, member rows, period rows) and what its
+/// events give.
+fn check_household(
+    county: &str,
+    stored: &HouseholdRow,
+    evs: &[Event],
+    members: Vec<MemberRow>,
+    periods: Vec<PeriodRow>,
+) -> Vec<String> {
+    let id = stored.id;
+    let mut problems = Vec::new();
+    let state = match event::fold(evs) {
+        Ok(Some(st)) => st,
+        Ok(None) => return vec!["has no events".into()],
+        Err(e) => return vec![format!("events do not fold: {e}")],
+    };
+    match household_row(
+        id,
+        evs.len() as i64,
+        &state,
+        &stored.created_at,
+        &stored.updated_at,
+    ) {
+        Ok(expected) if &expected != stored => {
+            problems.push(format!(
+                "stored row differs from its {} events in {}",
+                evs.len(),
+                row_differences(&expected, stored).join(", ")
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => problems.push(format!("cannot rebuild row: {e}")),
+    }
+    let expected_members: Vec<MemberRow> = state
+        .members
+        .iter()
+        .filter_map(|m| MemberRow::from_member(county, id, m).ok())
+        .collect();
+    let have = member_rows_decoded(members);
+    let want = member_rows_decoded(expected_members);
+    if have != want {
+        problems.push(format!(
+            "members table has {} rows, the events give {}",
+            have.len(),
+            want.len()
+        ));
+    }
+    match event::periods(evs) {
+        Ok(p) => {
+            if periods != period_rows(county, id, &p) {
+                problems.push("periods differ from the events".into());
+            }
+        }
+        Err(e) => problems.push(format!("periods cannot be derived: {e}")),
+    }
+    problems
+}
+
+/// The county-wide checks: `village_counts` against a recount, orphan rows, incomplete rule
+/// runs.
+async fn check_county_tables(
+    conn: &mut AnyConnection,
+    county: &str,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let stored = xiuhua_db::households::stored_counts(conn, county).await?;
+    let recount = xiuhua_db::households::recount(conn, county).await?;
     if stored != recount {
         let differing = recount
             .iter()
@@ -134,17 +172,17 @@ pub async fn check_county(s: &Services, user: &CurrentUser, county: &str) -> Res
             "village counts differ from a recount of the households in {differing} cells"
         ));
     }
-    for (table, n) in xiuhua_db::households::orphans(&mut conn, &county).await? {
+    for (table, n) in xiuhua_db::households::orphans(conn, county).await? {
         report
             .problems
             .push(format!("{n} rows in {table} belong to no household"));
     }
-    for (run, units, results) in xiuhua_db::rules::incomplete_runs(&mut conn, &county).await? {
+    for (run, units, results) in xiuhua_db::rules::incomplete_runs(conn, county).await? {
         report.problems.push(format!(
             "rule run {run}: {results} results stored for {units} units"
         ));
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Member rows in id order with `data` decoded (its JSON form may differ between writers).
@@ -161,6 +199,13 @@ fn member_rows_decoded(mut rows: Vec<MemberRow>) -> Vec<(MemberRow, Option<Membe
 
 /// Names of the columns where two household rows differ (with both values for short ones).
 fn row_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
+    let mut out = column_differences(want, have);
+    field_differences(want, have, &mut out);
+    out
+}
+
+/// The columns other than `fields` where two household rows differ.
+fn column_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
     let mut out = Vec::new();
     let mut cmp = |name: &str, w: String, h: String| {
         if w != h {
@@ -218,6 +263,12 @@ fn row_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
         want.version.to_string(),
         have.version.to_string(),
     );
+    out
+}
+
+/// Adds the `fields` keys where two household rows differ to `out` (and `fields` itself when
+/// they differ elsewhere in the JSON or nothing else was found).
+fn field_differences(want: &HouseholdRow, have: &HouseholdRow, out: &mut Vec<String>) {
     // Compared as values: the same fields may be stored in another JSON form (rows written
     // before `compact` left empty fields out).
     let decode = |s: &str| serde_json::from_str::<HouseholdFields>(s).ok();
@@ -241,5 +292,4 @@ fn row_differences(want: &HouseholdRow, have: &HouseholdRow) -> Vec<String> {
             out.push("fields".into());
         }
     }
-    out
 }

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use sha2::{Digest, Sha256};
+use xiuhua_db::AnyConnection;
 use xiuhua_db::departments::{BatchRow, RecordRow};
 use xiuhua_db::events::format_ts;
 use xiuhua_domain::IdNumber;
 use xiuhua_xlsx::cell::{CellValue, id_number_text};
+use xiuhua_xlsx::source::Row;
 
 use crate::imports::ImportProblem;
 use crate::users::{TokenView, department_name};
@@ -98,43 +100,7 @@ pub async fn push(
             duplicate: true,
         });
     }
-    let id = xiuhua_db::ids::reserve(&mut tx, "department_batch", 1, 1)
-        .await
-        .map_err(Error::from)?;
-    let ids: Vec<String> = parsed.iter().map(|r| r.id_number.clone()).collect();
-    let matched =
-        xiuhua_db::departments::count_members_in_region(&mut tx, &ids, &token.region_code)
-            .await
-            .map_err(Error::from)?;
-    let rows = parsed.len() as i64;
-    xiuhua_db::departments::insert_batch(
-        &mut tx,
-        &BatchRow {
-            id,
-            department: token.department.clone(),
-            region_code: token.region_code.clone(),
-            token_id: token.id,
-            file_name: file_name.to_string(),
-            sha256,
-            rows,
-            matched,
-            received_at: format_ts(s.clock.now()),
-        },
-    )
-    .await
-    .map_err(Error::from)?;
-    let records = parsed
-        .into_iter()
-        .map(|r| RecordRow {
-            batch_id: id,
-            row_no: r.row as i64,
-            id_number: r.id_number,
-            data: serde_json::to_string(&r.data).unwrap_or_default(),
-        })
-        .collect();
-    xiuhua_db::departments::insert_records(&mut tx, records)
-        .await
-        .map_err(Error::from)?;
+    let (id, rows, matched) = store_batch(s, &mut tx, token, file_name, sha256, parsed).await?;
     xiuhua_db::commit(tx).await.map_err(Error::from)?;
     crate::audit::record(
         s,
@@ -157,6 +123,49 @@ pub async fn push(
     })
 }
 
+/// Stores a new batch with its records and counts the registry members of the token's region
+/// among them. Returns (batch id, rows, matched).
+async fn store_batch(
+    s: &Services,
+    tx: &mut AnyConnection,
+    token: &TokenView,
+    file_name: &str,
+    sha256: String,
+    parsed: Vec<Parsed>,
+) -> Result<(i64, i64, i64)> {
+    let id = xiuhua_db::ids::reserve(tx, "department_batch", 1, 1).await?;
+    let ids: Vec<String> = parsed.iter().map(|r| r.id_number.clone()).collect();
+    let matched =
+        xiuhua_db::departments::count_members_in_region(tx, &ids, &token.region_code).await?;
+    let rows = parsed.len() as i64;
+    xiuhua_db::departments::insert_batch(
+        tx,
+        &BatchRow {
+            id,
+            department: token.department.clone(),
+            region_code: token.region_code.clone(),
+            token_id: token.id,
+            file_name: file_name.to_string(),
+            sha256,
+            rows,
+            matched,
+            received_at: format_ts(s.clock.now()),
+        },
+    )
+    .await?;
+    let records = parsed
+        .into_iter()
+        .map(|r| RecordRow {
+            batch_id: id,
+            row_no: r.row as i64,
+            id_number: r.id_number,
+            data: serde_json::to_string(&r.data).unwrap_or_default(),
+        })
+        .collect();
+    xiuhua_db::departments::insert_records(tx, records).await?;
+    Ok((id, rows, matched))
+}
+
 struct Parsed {
     row: usize,
     id_number: String,
@@ -171,43 +180,7 @@ fn read_records(path: &std::path::Path) -> std::result::Result<Vec<Parsed>, Push
     xiuhua_xlsx::source::for_each_row(path, &mut |row| {
         match &header {
             Some((sheet, names, id_col)) if sheet == row.sheet => {
-                let cell = row.cells.get(*id_col).cloned().unwrap_or(CellValue::Empty);
-                let problem = |value: String, zh: String, en: String| ImportProblem {
-                    sheet: row.sheet.to_string(),
-                    row: row.row,
-                    column: names[*id_col].clone(),
-                    value,
-                    reason_zh: zh,
-                    reason_en: en,
-                };
-                match id_number_text(&cell) {
-                    Err(_) => problems.push(problem(
-                        cell.display(),
-                        "身份证号被Excel存成了数字，后几位已丢失；请把该列设为文本后重新填写"
-                            .into(),
-                        "the identity number was stored as a number and lost its last digits"
-                            .into(),
-                    )),
-                    Ok(t) => match IdNumber::parse(&t) {
-                        Ok(id) => {
-                            let data = names
-                                .iter()
-                                .enumerate()
-                                .filter(|(i, n)| *i != *id_col && !n.is_empty())
-                                .filter_map(|(i, n)| {
-                                    let v = row.cells.get(i)?.display();
-                                    (!v.is_empty()).then(|| (n.clone(), v))
-                                })
-                                .collect();
-                            out.push(Parsed {
-                                row: row.row,
-                                id_number: id.as_str().to_string(),
-                                data,
-                            });
-                        }
-                        Err(e) => problems.push(problem(t, e.message_zh(), e.to_string())),
-                    },
-                }
+                parse_record(&row, names, *id_col, &mut out, &mut problems);
             }
             _ => {
                 let names: Vec<String> = row.cells.iter().map(|c| c.display()).collect();
@@ -229,6 +202,52 @@ fn read_records(path: &std::path::Path) -> std::result::Result<Vec<Parsed>, Push
         return Err(PushError::Rows(problems));
     }
     Ok(out)
+}
+
+/// One data row: adds its identity number (normalised) and its other non-empty cells by header
+/// name to `out`, or the problem with its identity number to `problems`.
+fn parse_record(
+    row: &Row<'_>,
+    names: &[String],
+    id_col: usize,
+    out: &mut Vec<Parsed>,
+    problems: &mut Vec<ImportProblem>,
+) {
+    let cell = row.cells.get(id_col).cloned().unwrap_or(CellValue::Empty);
+    let problem = |value: String, zh: String, en: String| ImportProblem {
+        sheet: row.sheet.to_string(),
+        row: row.row,
+        column: names[id_col].clone(),
+        value,
+        reason_zh: zh,
+        reason_en: en,
+    };
+    match id_number_text(&cell) {
+        Err(_) => problems.push(problem(
+            cell.display(),
+            "身份证号被Excel存成了数字，后几位已丢失；请把该列设为文本后重新填写".into(),
+            "the identity number was stored as a number and lost its last digits".into(),
+        )),
+        Ok(t) => match IdNumber::parse(&t) {
+            Ok(id) => {
+                let data = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, n)| *i != id_col && !n.is_empty())
+                    .filter_map(|(i, n)| {
+                        let v = row.cells.get(i)?.display();
+                        (!v.is_empty()).then(|| (n.clone(), v))
+                    })
+                    .collect();
+                out.push(Parsed {
+                    row: row.row,
+                    id_number: id.as_str().to_string(),
+                    data,
+                });
+            }
+            Err(e) => problems.push(problem(t, e.message_zh(), e.to_string())),
+        },
+    }
 }
 
 /// A stored batch, as county staff see it.

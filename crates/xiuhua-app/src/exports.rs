@@ -382,16 +382,34 @@ pub async fn export_statistics(
 ) -> Result<Vec<u8>> {
     let region = user.narrow(region)?;
     let names = region_names(s, &region).await?;
+    let t = tally_statistics(s, &region, as_of).await?;
+    statistics_workbook(&names, &t)
+}
+
+/// The cells of the statistics tables: per child region (by registry status, monitored,
+/// eliminated, all), and per main cause and per household attribute (by registry status, for
+/// households that are or were poor).
+#[derive(Default)]
+struct Statistics {
+    by_child: BTreeMap<String, [Cell; 6]>,
+    by_cause: BTreeMap<String, [Cell; 3]>,
+    by_attribute: BTreeMap<String, [Cell; 3]>,
+}
+
+/// Counts the households of `region` (now, or as of a date) into the statistics cells.
+async fn tally_statistics(
+    s: &Services,
+    region: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<Statistics> {
     let codes = s.codes();
     let child_len = match region.len() {
         6 => 9,
         9 => 12,
         _ => 15,
     };
-    let mut by_child: BTreeMap<String, [Cell; 6]> = BTreeMap::new();
-    let mut by_cause: BTreeMap<String, [Cell; 3]> = BTreeMap::new();
-    let mut by_attribute: BTreeMap<String, [Cell; 3]> = BTreeMap::new();
-    each_household(s, &region, as_of, &mut |h| {
+    let mut t = Statistics::default();
+    each_household(s, region, as_of, &mut |h| {
         let f = &h.fields;
         let people = h.members.len() as i64;
         let child = match child_len {
@@ -406,7 +424,7 @@ pub async fn export_statistics(
             cells[i].households += 1;
             cells[i].people += people;
         };
-        let c = by_child.entry(child).or_default();
+        let c = t.by_child.entry(child).or_default();
         add(c, si);
         match f.monitoring {
             MonitoringStatus::Monitored => add(c, 3),
@@ -420,23 +438,23 @@ pub async fn export_statistics(
                 .as_deref()
                 .map(|x| codes.label_zh("poverty_cause", x).to_string())
                 .unwrap_or_else(|| "未填".into());
-            add(by_cause.entry(cause).or_default(), si);
+            add(t.by_cause.entry(cause).or_default(), si);
             let attr = f
                 .attribute
                 .as_deref()
                 .map(|x| codes.label_zh("household_attribute", x).to_string())
                 .unwrap_or_else(|| "未填".into());
-            add(by_attribute.entry(attr).or_default(), si);
+            add(t.by_attribute.entry(attr).or_default(), si);
         }
         Ok(())
     })
     .await?;
-    let pair = |h: &str| {
-        vec![
-            Column::new(&format!("{h}户数"), Kind::Number),
-            Column::new(&format!("{h}人数"), Kind::Number),
-        ]
-    };
+    Ok(t)
+}
+
+/// The statistics workbook: one sheet by 户类型 per child region (with its name), one by
+/// 主要致贫原因, one by 贫困户属性.
+fn statistics_workbook(names: &BTreeMap<String, String>, t: &Statistics) -> Result<Vec<u8>> {
     let mut status_cols = vec![
         Column::new("区划", Kind::Text).width(16.0),
         Column::new("区划代码", Kind::Text).width(16.0),
@@ -449,51 +467,72 @@ pub async fn export_statistics(
         "风险已消除",
         "合计",
     ] {
-        status_cols.extend(pair(h));
+        status_cols.extend(count_columns(h));
     }
-    let cells = |c: &[Cell]| {
-        c.iter()
-            .flat_map(|x| {
-                [
-                    Out::Number(x.households as f64),
-                    Out::Number(x.people as f64),
-                ]
-            })
-            .collect::<Vec<_>>()
-    };
-    let status_rows: Vec<Vec<Out>> = by_child
+    let status_rows: Vec<Vec<Out>> = t
+        .by_child
         .iter()
         .map(|(code, c)| {
             let mut r = vec![
                 Out::from(names.get(code).cloned().unwrap_or_default()),
                 Out::from(code.clone()),
             ];
-            r.extend(cells(c));
+            r.extend(count_cells(c));
             r
         })
         .collect();
-    let by_cols = |title: &str| {
-        let mut cols = vec![Column::new(title, Kind::Text).width(18.0)];
-        for h in ["一般农户", "贫困户", "已脱贫户"] {
-            cols.extend(pair(h));
-        }
-        cols
-    };
-    let small_rows = |m: &BTreeMap<String, [Cell; 3]>| {
-        m.iter()
-            .map(|(k, c)| {
-                let mut r = vec![Out::from(k.clone())];
-                r.extend(cells(c));
-                r
-            })
-            .collect::<Vec<_>>()
-    };
-    let cause_cols = by_cols("主要致贫原因");
-    let attr_cols = by_cols("贫困户属性");
     tables_workbook(&[
         ("按户类型".into(), status_cols, status_rows),
-        ("按致贫原因".into(), cause_cols, small_rows(&by_cause)),
-        ("按贫困户属性".into(), attr_cols, small_rows(&by_attribute)),
+        (
+            "按致贫原因".into(),
+            by_status_columns("主要致贫原因"),
+            by_status_rows(&t.by_cause),
+        ),
+        (
+            "按贫困户属性".into(),
+            by_status_columns("贫困户属性"),
+            by_status_rows(&t.by_attribute),
+        ),
     ])
     .map_err(|e| Error::Unexpected(anyhow::anyhow!("statistics: {e}")))
+}
+
+/// The 户数 and 人数 columns of one heading.
+fn count_columns(h: &str) -> Vec<Column> {
+    vec![
+        Column::new(&format!("{h}户数"), Kind::Number),
+        Column::new(&format!("{h}人数"), Kind::Number),
+    ]
+}
+
+/// Households and people of each cell, side by side.
+fn count_cells(c: &[Cell]) -> Vec<Out> {
+    c.iter()
+        .flat_map(|x| {
+            [
+                Out::Number(x.households as f64),
+                Out::Number(x.people as f64),
+            ]
+        })
+        .collect()
+}
+
+/// The columns of a table by registry status: its title, then 一般农户, 贫困户, 已脱贫户.
+fn by_status_columns(title: &str) -> Vec<Column> {
+    let mut cols = vec![Column::new(title, Kind::Text).width(18.0)];
+    for h in ["一般农户", "贫困户", "已脱贫户"] {
+        cols.extend(count_columns(h));
+    }
+    cols
+}
+
+/// The rows of a table by registry status, one per key.
+fn by_status_rows(m: &BTreeMap<String, [Cell; 3]>) -> Vec<Vec<Out>> {
+    m.iter()
+        .map(|(k, c)| {
+            let mut r = vec![Out::from(k.clone())];
+            r.extend(count_cells(c));
+            r
+        })
+        .collect()
 }

@@ -5,7 +5,7 @@ use xiuhua_domain::{MonitoringStatus, RegistryStatus};
 use xiuhua_xlsx::write::{Column, Kind, Out, WriteError, XlsxTable};
 
 use crate::audit::{self, AuditAction};
-use crate::registry::{self, SearchParams};
+use crate::registry::{self, HouseholdSummary, SearchParams};
 use crate::{CurrentUser, Error, Result, Services};
 
 /// Rows fetched per page while writing the list.
@@ -53,17 +53,7 @@ pub async fn export_list(s: &Services, user: &CurrentUser, what: &ListExport) ->
         "",
     )
     .await?;
-    let columns = vec![
-        Column::new("户编号", Kind::Text).width(18.0),
-        Column::new("户主姓名", Kind::Text),
-        Column::new("户主证件号码", Kind::Text).width(21.0),
-        Column::new("行政村代码", Kind::Text).width(15.0),
-        Column::new("户类型", Kind::Text),
-        Column::new("监测状态", Kind::Text).width(22.0),
-        Column::new("人口", Kind::Number),
-        Column::new("脱贫年度", Kind::Number),
-    ];
-    let mut t = XlsxTable::new("农户名单", columns).map_err(unexpected)?;
+    let mut t = XlsxTable::new("农户名单", list_columns()).map_err(unexpected)?;
     let mut page = 1;
     loop {
         let params = SearchParams {
@@ -76,21 +66,7 @@ pub async fn export_list(s: &Services, user: &CurrentUser, what: &ListExport) ->
         };
         let (list, total) = registry::search(s, user, &params).await?;
         for h in &list {
-            let row = [
-                Out::from(h.household_no.clone()),
-                Out::from(h.head_name.clone()),
-                Out::from(h.head_id_number.clone()),
-                Out::from(h.village_code.clone()),
-                Out::from(h.status.label_zh()),
-                Out::from(if h.monitoring == MonitoringStatus::None {
-                    ""
-                } else {
-                    h.monitoring.label_zh()
-                }),
-                Out::Number(f64::from(h.member_count)),
-                Out::from(h.exit_year.map(i64::from)),
-            ];
-            t.push(&row, &[]).map_err(unexpected)?;
+            t.push(&list_row(h), &[]).map_err(unexpected)?;
         }
         if list.is_empty() || page * PAGE >= total {
             break;
@@ -98,4 +74,36 @@ pub async fn export_list(s: &Services, user: &CurrentUser, what: &ListExport) ->
         page += 1;
     }
     t.into_bytes().map_err(unexpected)
+}
+
+/// The columns of the 农户名单 sheet.
+fn list_columns() -> Vec<Column> {
+    vec![
+        Column::new("户编号", Kind::Text).width(18.0),
+        Column::new("户主姓名", Kind::Text),
+        Column::new("户主证件号码", Kind::Text).width(21.0),
+        Column::new("行政村代码", Kind::Text).width(15.0),
+        Column::new("户类型", Kind::Text),
+        Column::new("监测状态", Kind::Text).width(22.0),
+        Column::new("人口", Kind::Number),
+        Column::new("脱贫年度", Kind::Number),
+    ]
+}
+
+/// One household's row of the 农户名单 sheet.
+fn list_row(h: &HouseholdSummary) -> [Out; 8] {
+    [
+        Out::from(h.household_no.clone()),
+        Out::from(h.head_name.clone()),
+        Out::from(h.head_id_number.clone()),
+        Out::from(h.village_code.clone()),
+        Out::from(h.status.label_zh()),
+        Out::from(if h.monitoring == MonitoringStatus::None {
+            ""
+        } else {
+            h.monitoring.label_zh()
+        }),
+        Out::Number(f64::from(h.member_count)),
+        Out::from(h.exit_year.map(i64::from)),
+    ]
 }

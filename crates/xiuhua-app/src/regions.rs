@@ -78,9 +78,6 @@ pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
 /// optionally `parent`/上级代码) followed by data rows; every row is checked and every problem
 /// reported with its row number.
 pub fn parse_region_rows(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<RegionRow>> {
-    let err = |row: usize, field: &str, zh: String, en: String| {
-        FieldError::new(format!("第{row}行"), field, "bad_region", zh, en)
-    };
     let mut iter = rows.into_iter();
     let Some((_, headers)) = iter.next() else {
         return Err(Error::invalid(
@@ -91,12 +88,39 @@ pub fn parse_region_rows(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<RegionRo
             "the region file is empty",
         ));
     };
+    let columns = region_columns(&headers)?;
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    for (line, rec) in iter {
+        match parse_region_line(line, &rec, columns) {
+            Ok(Some(row)) => out.push(row),
+            Ok(None) => {}
+            Err(e) => errs.push(e),
+        }
+    }
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(errs))
+    }
+}
+
+/// Where a region file's columns are: code, name and (optionally) parent.
+#[derive(Clone, Copy)]
+struct RegionColumns {
+    code: usize,
+    name: usize,
+    parent: Option<usize>,
+}
+
+/// Finds the columns in the header row.
+fn region_columns(headers: &[String]) -> Result<RegionColumns> {
     let find = |names: &[&str]| {
         headers
             .iter()
             .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
     };
-    let (Some(ci), Some(ni)) = (find(&["code", "代码", "区划代码"]), find(&["name", "名称"]))
+    let (Some(code), Some(name)) = (find(&["code", "代码", "区划代码"]), find(&["name", "名称"]))
     else {
         return Err(Error::invalid(
             "表头",
@@ -106,62 +130,62 @@ pub fn parse_region_rows(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<RegionRo
             "a region file needs `code` and `name` columns",
         ));
     };
-    let pi = find(&["parent", "parent_code", "上级代码"]);
-    let mut out = Vec::new();
-    let mut errs = Vec::new();
-    for (line, rec) in iter {
-        let get = |i: usize| rec.get(i).map(|s| s.trim()).unwrap_or("");
-        let code = get(ci);
-        let name = get(ni);
-        if code.is_empty() && name.is_empty() {
-            continue;
-        }
-        let parsed = match RegionCode::parse(code) {
-            Ok(c) => c,
-            Err(e) => {
-                errs.push(err(
-                    line,
-                    "code",
-                    format!("区划代码“{code}”应为2、4、6、9、12或15位数字"),
-                    e.to_string(),
-                ));
-                continue;
-            }
-        };
-        if name.is_empty() {
-            errs.push(err(
+    let parent = find(&["parent", "parent_code", "上级代码"]);
+    Ok(RegionColumns { code, name, parent })
+}
+
+/// One data row: its region, nothing for an empty row, or its (first) problem.
+fn parse_region_line(
+    line: usize,
+    rec: &[String],
+    columns: RegionColumns,
+) -> Result<Option<RegionRow>, FieldError> {
+    let err = |row: usize, field: &str, zh: String, en: String| {
+        FieldError::new(format!("第{row}行"), field, "bad_region", zh, en)
+    };
+    let get = |i: usize| rec.get(i).map(|s| s.trim()).unwrap_or("");
+    let code = get(columns.code);
+    let name = get(columns.name);
+    if code.is_empty() && name.is_empty() {
+        return Ok(None);
+    }
+    let parsed = match RegionCode::parse(code) {
+        Ok(c) => c,
+        Err(e) => {
+            return Err(err(
                 line,
-                "name",
-                "名称不能为空".into(),
-                "name is empty".into(),
+                "code",
+                format!("区划代码“{code}”应为2、4、6、9、12或15位数字"),
+                e.to_string(),
             ));
-            continue;
         }
-        if let Some(p) = pi.map(get).filter(|p| !p.is_empty()) {
-            let expected = parsed
-                .parent()
-                .map(|x| x.as_str().to_string())
-                .unwrap_or_default();
-            let given = RegionCode::parse(p)
-                .map(|x| x.as_str().to_string())
-                .unwrap_or_else(|_| p.to_string());
-            if given != expected {
-                errs.push(err(
-                    line,
-                    "parent",
-                    format!("上级代码“{p}”与代码“{code}”不符，应为“{expected}”"),
-                    format!("parent {p:?} does not match code {code:?} (expected {expected:?})"),
-                ));
-                continue;
-            }
+    };
+    if name.is_empty() {
+        return Err(err(
+            line,
+            "name",
+            "名称不能为空".into(),
+            "name is empty".into(),
+        ));
+    }
+    if let Some(p) = columns.parent.map(get).filter(|p| !p.is_empty()) {
+        let expected = parsed
+            .parent()
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_default();
+        let given = RegionCode::parse(p)
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_else(|_| p.to_string());
+        if given != expected {
+            return Err(err(
+                line,
+                "parent",
+                format!("上级代码“{p}”与代码“{code}”不符，应为“{expected}”"),
+                format!("parent {p:?} does not match code {code:?} (expected {expected:?})"),
+            ));
         }
-        out.push(region_row(&parsed, name));
     }
-    if errs.is_empty() {
-        Ok(out)
-    } else {
-        Err(Error::Invalid(errs))
-    }
+    Ok(Some(region_row(&parsed, name)))
 }
 
 /// Imports regions atomically: all rows or none. Townships, villages and groups need their

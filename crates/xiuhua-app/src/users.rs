@@ -131,22 +131,7 @@ pub async fn update(
 ) -> Result<UserView> {
     let before = get(s, by, id).await?;
     check_grant(by, u.role, &u.region_code)?;
-    if id == by.id && (!u.active || u.role != Role::Admin || u.region_code != by.region_code) {
-        return Err(Error::conflict(
-            "own_account",
-            "不能停用自己的账号或降低自己的权限",
-            "you cannot deactivate or narrow your own account",
-        ));
-    }
-    if u.display_name.trim().is_empty() {
-        return Err(Error::invalid(
-            "用户",
-            "display_name",
-            "required",
-            "姓名不能为空",
-            "the shown name is required",
-        ));
-    }
+    check_update(by, id, u)?;
     let mut tx = s.db.begin().await?;
     xiuhua_db::users::update(
         &mut tx,
@@ -182,6 +167,28 @@ pub async fn update(
     )
     .await?;
     get(s, by, id).await
+}
+
+/// Refuses an update that would deactivate or narrow the administrator's own account, or
+/// clear the shown name.
+fn check_update(by: &CurrentUser, id: i64, u: &UserUpdate) -> Result<()> {
+    if id == by.id && (!u.active || u.role != Role::Admin || u.region_code != by.region_code) {
+        return Err(Error::conflict(
+            "own_account",
+            "不能停用自己的账号或降低自己的权限",
+            "you cannot deactivate or narrow your own account",
+        ));
+    }
+    if u.display_name.trim().is_empty() {
+        return Err(Error::invalid(
+            "用户",
+            "display_name",
+            "required",
+            "姓名不能为空",
+            "the shown name is required",
+        ));
+    }
+    Ok(())
 }
 
 /// Creates an account inside `by`'s region (see [`crate::auth::create_user`] for the checks)

@@ -1,0 +1,405 @@
+//! `write_event`, the one write path of the registry: a change is an event appended to the
+//! household's history, and the current-state rows (household, members, counts, periods) are
+//! rewritten from the fold of all its events, in the caller's transaction.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use xiuhua_db::AnyConnection;
+use xiuhua_db::events::{EventRow, format_ts};
+use xiuhua_db::households::HouseholdRow;
+use xiuhua_db::ids;
+use xiuhua_db::members::MemberRow;
+use xiuhua_domain::event::{self, Change, Event, EventKind};
+use xiuhua_domain::{FieldError, HouseholdState, validate_household};
+
+use super::{ChangeMeta, household_row, period_rows};
+use crate::{CurrentUser, Error, Result, Services};
+
+/// Checks the closed-year rule for a new event of `county`.
+async fn check_closed_year(
+    conn: &mut AnyConnection,
+    county: &str,
+    meta: &ChangeMeta,
+    record: &str,
+) -> Result<()> {
+    let Some(closed) = xiuhua_db::years::latest_closed(conn, county).await? else {
+        return Ok(());
+    };
+    if meta.effective_date.year() > closed {
+        return Ok(());
+    }
+    if !meta.correction {
+        return Err(Error::conflict(
+            "closed_year",
+            format!(
+                "{record}：{closed}年度动态调整已结束，不能修改{}的数据；如确需更正，请以“更正”方式提交并说明原因",
+                meta.effective_date
+            ),
+            format!(
+                "{record}: year {closed} is closed; a change effective {} needs an explicit correction with a reason",
+                meta.effective_date
+            ),
+        ));
+    }
+    if meta.reason.trim().is_empty() {
+        return Err(Error::invalid(
+            record,
+            "reason",
+            "required",
+            "更正已结束年度的数据必须填写原因",
+            "a correction of a closed year needs a reason",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses identity numbers already held by a member of another household, naming both.
+async fn check_id_numbers(
+    conn: &mut AnyConnection,
+    household_id: i64,
+    state: &HouseholdState,
+) -> Result<()> {
+    let mut errs = Vec::new();
+    for m in &state.members {
+        if let Some((other, other_no)) =
+            xiuhua_db::members::find_by_id_number(conn, &m.id_number).await?
+            && other.household_id != household_id
+        {
+            errs.push(FieldError::new(
+                format!("成员 {} ({})", m.name, m.id_number),
+                "id_number",
+                "id_number_taken",
+                format!("身份证号{}已登记在户{}（成员{}），同一人不能同时属于户{}", m.id_number, other_no, other.name, state.fields.household_no),
+                format!(
+                    "identity number {} already belongs to {} in household {}; it cannot also be in household {}",
+                    m.id_number, other.name, other_no, state.fields.household_no
+                ),
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errs))
+    }
+}
+
+/// Appends one event to a household (or creates it) and rewrites its current state, members
+/// and periods, all in the caller's transaction.
+///
+/// The steps run in this order, and every check comes before the first write: the effective
+/// date, the household (in the user's region, or new), its version, the closed year, the fold
+/// with the new event, the result's region and county, validation; then the members are
+/// rewritten (identity numbers checked against other households in between), the household row
+/// and the counts, the event and the periods.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the one private write path; every caller passes all parts of an event"
+)]
+pub(crate) async fn write_event(
+    s: &Services,
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    household_id: i64,
+    expected_version: Option<i64>,
+    kind: EventKind,
+    changes: Vec<Change>,
+    meta: &ChangeMeta,
+) -> Result<HouseholdState> {
+    let today = s.clock.today();
+    let county = ids::county_of(household_id);
+    check_not_future(household_id, meta, today)?;
+    let existing = load_visible(conn, user, household_id, kind).await?;
+    let mut events = xiuhua_db::events::list_for_household(conn, household_id).await?;
+    let record = match &existing {
+        Some(h) => format!("户 {}", h.household_no),
+        None => "新户".to_string(),
+    };
+    if let (Some(h), Some(v)) = (&existing, expected_version) {
+        check_version(h, v, &events, &record, &changes)?;
+    }
+    check_closed_year(conn, &county, meta, &record).await?;
+    let event_id = ids::reserve_county(conn, "event", &county, 1).await?;
+    let ev = new_event(
+        event_id,
+        household_id,
+        kind,
+        changes,
+        meta,
+        user,
+        s.clock.now(),
+    );
+    events.push(ev.clone());
+    event::sort_for_fold(&mut events);
+    let state = fold_events(&events, household_id, &record)?;
+    check_result_scope(user, &state, household_id, &county, &record)?;
+    let errs = validate_household(&state, &s.codes(), today);
+    if !errs.is_empty() {
+        return Err(Error::Invalid(errs));
+    }
+    xiuhua_db::members::delete_for_household(conn, household_id).await?;
+    check_id_numbers(conn, household_id, &state).await?;
+    let now = format_ts(s.clock.now());
+    let version = events.len() as i64;
+    let row = match &existing {
+        Some(h) => household_row(household_id, version, &state, &h.created_at, &now)?,
+        None => household_row(household_id, version, &state, &now, &now)?,
+    };
+    store_row(conn, &county, existing.as_ref(), &row).await?;
+    count_in(conn, &state).await?;
+    insert_members(conn, &county, household_id, &state).await?;
+    xiuhua_db::events::insert_many(conn, &[EventRow::from_event(&county, &ev)?]).await?;
+    store_periods(conn, &county, household_id, &events).await?;
+    Ok(state)
+}
+
+/// Refuses a change effective after today.
+fn check_not_future(household_id: i64, meta: &ChangeMeta, today: NaiveDate) -> Result<()> {
+    if meta.effective_date > today {
+        return Err(Error::invalid(
+            &format!("户 {household_id}"),
+            "effective_date",
+            "future_date",
+            format!("生效日期{}晚于今天{today}", meta.effective_date),
+            format!(
+                "effective date {} is after today {today}",
+                meta.effective_date
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The stored household, if any. Outside the user's region, or not there at all unless the
+/// event creates it: the same `NotFound`, before anything else (a version conflict would
+/// otherwise show the stored household).
+async fn load_visible(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    household_id: i64,
+    kind: EventKind,
+) -> Result<Option<HouseholdRow>> {
+    let existing = xiuhua_db::households::find(conn, household_id).await?;
+    match &existing {
+        Some(h) if !user.can_see(&h.village_code) => {
+            return Err(Error::NotFound {
+                what: format!("household {household_id}"),
+            });
+        }
+        None if kind != EventKind::Created => {
+            return Err(Error::NotFound {
+                what: format!("household {household_id}"),
+            });
+        }
+        _ => {}
+    }
+    Ok(existing)
+}
+
+/// Refuses a change made to version `v` when the household is at another one.
+fn check_version(
+    h: &HouseholdRow,
+    v: i64,
+    events: &[Event],
+    record: &str,
+    changes: &[Change],
+) -> Result<()> {
+    if h.version == v {
+        return Ok(());
+    }
+    // Both versions, so the second editor can merge instead of overwriting: the stored state
+    // now, the changes made since the version they edited (who, when, what), and theirs.
+    let mut by_id: Vec<&Event> = events.iter().collect();
+    by_id.sort_by_key(|e| e.id);
+    let since: Vec<serde_json::Value> = by_id
+        .iter()
+        .skip(usize::try_from(v).unwrap_or(0))
+        .map(|e| {
+            serde_json::json!({
+                "actor": e.actor,
+                "recorded_at": e.recorded_at,
+                "effective_date": e.effective_date,
+                "kind": e.kind.as_str(),
+                "reason": e.reason,
+                "changes": e.changes,
+            })
+        })
+        .collect();
+    let current = event::fold(events.iter()).ok().flatten();
+    Err(Error::Conflict {
+        code: "stale_version",
+        message_zh: format!(
+            "{record}已被他人修改（当前版本{}，您编辑的是版本{v}），请对照两个版本后重新提交",
+            h.version
+        ),
+        message_en: format!(
+            "{record} was changed by someone else (version {} now, you edited {v})",
+            h.version
+        ),
+        details: Some(serde_json::json!({
+            "current_version": h.version,
+            "your_version": v,
+            "current": current,
+            "changes_since_your_version": since,
+            "yours": changes,
+        })),
+    })
+}
+
+/// The new event: a correction when `meta` says so, else of `kind`; recorded by `user`.
+fn new_event(
+    id: i64,
+    household_id: i64,
+    kind: EventKind,
+    changes: Vec<Change>,
+    meta: &ChangeMeta,
+    user: &CurrentUser,
+    recorded_at: DateTime<Utc>,
+) -> Event {
+    let kind = if meta.correction {
+        EventKind::Correction
+    } else {
+        kind
+    };
+    Event {
+        id,
+        household_id,
+        kind,
+        actor: user.username.clone(),
+        recorded_at,
+        effective_date: meta.effective_date,
+        reason: meta.reason.clone(),
+        source: meta.source,
+        source_ref: meta.source_ref.clone(),
+        changes,
+    }
+}
+
+/// The household's state after all its events (in fold order); a change that cannot apply is
+/// the caller's mistake.
+fn fold_events(events: &[Event], household_id: i64, record: &str) -> Result<HouseholdState> {
+    event::fold(events)
+        .map_err(|e| {
+            Error::invalid(
+                record,
+                "changes",
+                "bad_change",
+                format!("变更无法应用：{e}"),
+                e.to_string(),
+            )
+        })?
+        .ok_or_else(|| Error::NotFound {
+            what: format!("household {household_id}"),
+        })
+}
+
+/// Refuses a result outside the user's region (`NotFound`, as for reads) or in another county.
+fn check_result_scope(
+    user: &CurrentUser,
+    state: &HouseholdState,
+    household_id: i64,
+    county: &str,
+    record: &str,
+) -> Result<()> {
+    if !user.can_see(&state.fields.village_code) {
+        return Err(Error::NotFound {
+            what: format!("household {household_id}"),
+        });
+    }
+    if state.county_code() != county {
+        return Err(Error::invalid(
+            record,
+            "village_code",
+            "other_county",
+            "不能把户迁到其他县",
+            "a household cannot move to another county",
+        ));
+    }
+    Ok(())
+}
+
+/// Updates the stored household row (taking it out of the counts it was in), or inserts a new
+/// one unless its 户编号 is taken in the county.
+async fn store_row(
+    conn: &mut AnyConnection,
+    county: &str,
+    existing: Option<&HouseholdRow>,
+    row: &HouseholdRow,
+) -> Result<()> {
+    match existing {
+        Some(h) => {
+            xiuhua_db::households::update(conn, row, h.version).await?;
+            let people = i64::from(h.member_count);
+            xiuhua_db::households::adjust_counts(
+                conn,
+                &h.village_code,
+                &h.status,
+                &h.monitoring,
+                -1,
+                -people,
+            )
+            .await?;
+        }
+        None => {
+            if xiuhua_db::households::find_by_no(conn, county, &row.household_no)
+                .await?
+                .is_some()
+            {
+                return Err(Error::conflict(
+                    "household_no_taken",
+                    format!("户编号{}已存在", row.household_no),
+                    format!("household number {} exists", row.household_no),
+                ));
+            }
+            xiuhua_db::households::insert_many(conn, std::slice::from_ref(row)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds the household and its people to the counts of its village, status and monitoring.
+async fn count_in(conn: &mut AnyConnection, state: &HouseholdState) -> Result<()> {
+    xiuhua_db::households::adjust_counts(
+        conn,
+        &state.fields.village_code,
+        state.fields.status.as_str(),
+        state.fields.monitoring.as_str(),
+        1,
+        state.members.len() as i64,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts the household's member rows (the old ones were deleted before the identity-number
+/// check).
+async fn insert_members(
+    conn: &mut AnyConnection,
+    county: &str,
+    household_id: i64,
+    state: &HouseholdState,
+) -> Result<()> {
+    let member_rows: Vec<MemberRow> = state
+        .members
+        .iter()
+        .map(|m| MemberRow::from_member(county, household_id, m))
+        .collect::<Result<_, _>>()?;
+    xiuhua_db::members::insert_many(conn, &member_rows).await?;
+    Ok(())
+}
+
+/// Rebuilds the household's `household_periods` from all its events.
+async fn store_periods(
+    conn: &mut AnyConnection,
+    county: &str,
+    household_id: i64,
+    events: &[Event],
+) -> Result<()> {
+    let periods = event::periods(events).map_err(|e| Error::Unexpected(e.into()))?;
+    xiuhua_db::households::replace_periods(
+        conn,
+        household_id,
+        &period_rows(county, household_id, &periods),
+    )
+    .await?;
+    Ok(())
+}

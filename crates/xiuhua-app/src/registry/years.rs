@@ -1,0 +1,47 @@
+//! Closing a year's 年度动态调整: the year-end counts are frozen in `year_snapshots`, and later
+//! changes effective in that year need an explicit correction (checked by `write_event`).
+
+use chrono::Datelike;
+use xiuhua_db::events::format_ts;
+
+use crate::{CurrentUser, Error, Result, Services};
+
+/// Closes a year's 年度动态调整 for a county: freezes its snapshot; later edits effective in
+/// that year or before need an explicit correction.
+pub async fn close_year(s: &Services, user: &CurrentUser, county: &str, year: i32) -> Result<u64> {
+    user.require_county()?;
+    if !user.can_see(county) {
+        return Err(Error::NotFound {
+            what: format!("county {county}"),
+        });
+    }
+    if year >= s.clock.today().year() {
+        return Err(Error::invalid(
+            county,
+            "year",
+            "year_not_over",
+            format!("{year}年尚未结束，不能关闭"),
+            format!("year {year} is not over yet"),
+        ));
+    }
+    let mut tx = s.db.begin().await?;
+    if let Some(y) = xiuhua_db::years::latest_closed(&mut tx, county).await?
+        && y >= year
+    {
+        return Err(Error::conflict(
+            "already_closed",
+            format!("{y}年度已关闭"),
+            format!("year {y} is already closed"),
+        ));
+    }
+    let n = xiuhua_db::years::close(
+        &mut tx,
+        county,
+        year,
+        &format_ts(s.clock.now()),
+        &user.username,
+    )
+    .await?;
+    xiuhua_db::commit(tx).await?;
+    Ok(n)
+}
