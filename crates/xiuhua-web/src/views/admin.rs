@@ -28,7 +28,7 @@ fn roles(lang: Lang) -> Vec<(&'static str, &'static str)> {
 
 /// The accounts an administrator manages, and the form for a new one.
 #[derive(Template)]
-#[template(path = "users.html")]
+#[template(path = "admin/users.html")]
 pub struct UsersPage {
     l: Layout,
     users: Vec<UserView>,
@@ -61,7 +61,7 @@ impl UsersPage {
 
 /// One account's edit and password-reset forms.
 #[derive(Template)]
-#[template(path = "user.html")]
+#[template(path = "admin/user.html")]
 pub struct UserPage {
     l: Layout,
     u: UserView,
@@ -86,7 +86,7 @@ impl UserPage {
 
 /// The own-password form.
 #[derive(Template)]
-#[template(path = "password.html")]
+#[template(path = "admin/password.html")]
 pub struct PasswordPage {
     l: Layout,
     message: String,
@@ -102,7 +102,7 @@ impl PasswordPage {
 
 /// Department-push tokens and the form for a new one.
 #[derive(Template)]
-#[template(path = "tokens.html")]
+#[template(path = "admin/tokens.html")]
 pub struct TokensPage {
     l: Layout,
     tokens: Vec<(TokenView, &'static str)>,
@@ -140,7 +140,7 @@ impl TokensPage {
 
 /// Department batches received for the user's region.
 #[derive(Template)]
-#[template(path = "departments.html")]
+#[template(path = "admin/departments.html")]
 pub struct DepartmentsPage {
     l: Layout,
     batches: Vec<(Batch, &'static str)>,

@@ -47,7 +47,7 @@ struct HistoryRow {
 
 /// The household page.
 #[derive(Template)]
-#[template(path = "household.html")]
+#[template(path = "households/show.html")]
 pub struct HouseholdPage {
     l: Layout,
     id: i64,

@@ -91,7 +91,7 @@ pub struct Submitted {
 
 /// The edit-conflict page.
 #[derive(Template)]
-#[template(path = "household_edit.html")]
+#[template(path = "households/edit_conflict.html")]
 pub struct ConflictPage {
     l: Layout,
     id: i64,

@@ -72,7 +72,7 @@ struct ListRow {
 
 /// The household list page.
 #[derive(Template)]
-#[template(path = "households.html")]
+#[template(path = "households/list.html")]
 pub struct ListPage {
     l: Layout,
     /// The list's filters, carried by the export form.

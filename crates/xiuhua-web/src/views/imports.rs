@@ -8,7 +8,7 @@ use super::Layout;
 
 /// The upload page, with a job's progress, report or failure when there is one.
 #[derive(Template)]
-#[template(path = "import.html")]
+#[template(path = "imports/upload.html")]
 pub struct ImportPage {
     l: Layout,
     counties: Vec<(String, String)>,

@@ -64,7 +64,7 @@ pub(crate) fn render(t: &impl Template, lang: Lang) -> Result<Html<String>, WebE
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
+#[template(path = "errors/page.html")]
 struct ErrorPage {
     l: Layout,
     status: u16,

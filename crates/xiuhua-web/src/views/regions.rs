@@ -11,7 +11,7 @@ use crate::i18n::{Lang, T};
 
 /// The regions at the top of the user's scope.
 #[derive(Template)]
-#[template(path = "roots.html")]
+#[template(path = "regions/list.html")]
 pub struct RootsPage {
     l: Layout,
     regions: Vec<(String, String)>,
@@ -40,7 +40,7 @@ struct ChildRow {
 
 /// A region with its counts, its frozen snapshot and its children's counts.
 #[derive(Template)]
-#[template(path = "region.html")]
+#[template(path = "regions/show.html")]
 pub struct RegionPage {
     l: Layout,
     code: String,

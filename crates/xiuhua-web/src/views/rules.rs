@@ -11,7 +11,7 @@ use crate::api::dto::{RuleSetSummary, rule_set_region, rule_set_years, unconfirm
 
 /// The rule sets in force, recent runs and (for county admins) the load form.
 #[derive(Template)]
-#[template(path = "rules.html")]
+#[template(path = "rules/list.html")]
 pub struct RulesPage {
     l: Layout,
     sets: Vec<RuleSetSummary>,
@@ -44,7 +44,7 @@ impl RulesPage {
 
 /// One rule set.
 #[derive(Template)]
-#[template(path = "rule_set.html")]
+#[template(path = "rules/show.html")]
 pub struct RuleSetPage {
     l: Layout,
     id: String,
@@ -160,7 +160,7 @@ impl RuleSetPage {
 
 /// A what-if simulation's results.
 #[derive(Template)]
-#[template(path = "simulation.html")]
+#[template(path = "rules/simulation.html")]
 pub struct SimulationPage {
     l: Layout,
     sim: Simulation,
@@ -200,7 +200,7 @@ impl SimulationPage {
 
 /// A stored decision recomputed as it was made.
 #[derive(Template)]
-#[template(path = "explain.html")]
+#[template(path = "rules/explain.html")]
 pub struct ExplainPage {
     l: Layout,
     household_id: i64,

@@ -6,7 +6,7 @@ use super::Layout;
 
 /// The login form, with the outcome of the last attempt.
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "sessions/login.html")]
 pub struct LoginPage {
     l: Layout,
     failed: bool,
