@@ -198,7 +198,7 @@ impl IntoResponse for WebError {
                     let msg = if lang == Lang::Zh { zh } else { en };
                     (
                         status,
-                        Html(crate::pages::error_page(&t, status.as_u16(), &msg)),
+                        Html(crate::views::error_page(&t, status.as_u16(), &msg)),
                     )
                         .into_response()
                 }

@@ -364,13 +364,32 @@ pub fn field_list(field: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// The template files under `dir`, in its subfolders too.
+    fn template_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                template_files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
     /// Every `t.s("key")` used by a template has a text.
     #[test]
     fn every_template_key_has_a_text() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut files = Vec::new();
+        template_files(&dir, &mut files);
+        assert!(
+            files.len() > 15,
+            "templates not found under {}",
+            dir.display()
+        );
         let mut checked = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for path in files {
+            let text = std::fs::read_to_string(path).unwrap();
             for part in text.split("t.s(\"").skip(1) {
                 let key = part.split('"').next().unwrap();
                 assert!(T::has(key), "missing UI text {key:?}");

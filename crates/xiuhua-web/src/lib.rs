@@ -4,21 +4,18 @@
 //! **Invariant:** this is the only crate that knows HTTP, HTML and JSON wire shapes; it runs no
 //! SQL of its own and holds no business rules — every handler calls `xiuhua-app`.
 
-pub mod admin_web;
 pub mod api;
 pub mod auth;
-pub mod edit_web;
 pub mod error;
 pub mod i18n;
 pub mod pages;
 pub mod request_log;
-pub mod rules_web;
-pub mod transfers;
+pub mod views;
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use utoipa::OpenApi;
 use xiuhua_app::Services;
 
@@ -90,57 +87,7 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
     doc.merge(api_doc);
     let doc_json = doc.to_pretty_json().unwrap_or_default();
     Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/lang/{code}", get(pages::set_lang))
-        .route("/regions/{code}", get(pages::region))
-        .route("/households", get(pages::households))
-        .route("/households/{id}", get(pages::household))
-        .route("/households/export", get(transfers::export_list))
-        .route("/households/{id}/edit", post(edit_web::edit))
-        .route(
-            "/imports",
-            get(transfers::import_form)
-                .post(transfers::import)
-                .layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
-        )
-        .route("/imports/errors/{token}", get(transfers::error_workbook))
-        .route("/imports/jobs/{id}", get(transfers::job_status))
-        .route("/imports/jobs/{id}/report", get(transfers::job_report))
-        .route("/exports/registry", get(transfers::export_registry))
-        .route("/exports/statistics", get(transfers::export_statistics))
-        .route("/rules", get(rules_web::list).post(rules_web::load))
-        .route("/rules/{id}", get(rules_web::show))
-        .route("/rules/{id}/simulate", get(rules_web::simulate_page))
-        .route("/rules/{id}/simulate.xlsx", get(rules_web::simulate_xlsx))
-        .route("/rules/{id}/runs", post(rules_web::run_store))
-        .route(
-            "/rules/runs/{run}/households/{household}",
-            get(rules_web::explain_stored),
-        )
-        .route(
-            "/admin/users",
-            get(admin_web::users_list).post(admin_web::user_create),
-        )
-        .route(
-            "/admin/users/{id}",
-            get(admin_web::user_show).post(admin_web::user_update),
-        )
-        .route(
-            "/admin/users/{id}/password",
-            post(admin_web::user_reset_password),
-        )
-        .route(
-            "/admin/tokens",
-            get(admin_web::tokens_list).post(admin_web::token_create),
-        )
-        .route("/admin/tokens/{id}/revoke", post(admin_web::token_revoke))
-        .route("/departments", get(admin_web::department_batches))
-        .route(
-            "/account/password",
-            get(admin_web::password_form).post(admin_web::password_change),
-        )
+        .merge(pages::router())
         .route("/static/app.css", get(app_css))
         .route("/healthz", get(healthz))
         .route(

@@ -1,0 +1,89 @@
+//! The ledger upload page: the form, the progress of a running import job, and the report of a
+//! finished one (counts, every problem listed, the error workbook to download).
+
+use askama::Template;
+use xiuhua_app::jobs::ImportOutcome;
+
+use super::Layout;
+
+/// The upload page, with a job's progress, report or failure when there is one.
+#[derive(Template)]
+#[template(path = "imports/upload.html")]
+pub struct ImportPage {
+    l: Layout,
+    counties: Vec<(String, String)>,
+    today: String,
+    /// The finished job's report.
+    pub report: Option<ReportView>,
+    /// An error shown above the report.
+    pub error: String,
+    /// The running job the page polls ("" for none).
+    pub job: String,
+}
+
+/// The report of a finished import.
+pub struct ReportView {
+    dry_run: bool,
+    ok: bool,
+    file: String,
+    rows: usize,
+    households: usize,
+    created: usize,
+    changed: usize,
+    unchanged: usize,
+    events: usize,
+    sha256: String,
+    unknown: Vec<String>,
+    skipped: Vec<String>,
+    problems: Vec<(String, usize, String, String, String)>,
+    more: usize,
+    errors_link: String,
+}
+
+impl ImportPage {
+    /// The empty form; `roots` are the user's top regions as (code, name), of which the
+    /// counties (and regions below a county, by their county code) are offered.
+    pub fn new(l: Layout, roots: Vec<(String, String)>, today: String) -> ImportPage {
+        ImportPage {
+            counties: roots
+                .into_iter()
+                .filter(|(code, _)| code.len() >= 6)
+                .map(|(code, name)| (code[..6].to_string(), name))
+                .collect(),
+            today,
+            l,
+            report: None,
+            error: String::new(),
+            job: String::new(),
+        }
+    }
+}
+
+/// The report of job `job`'s outcome.
+pub fn report_view(job: i64, r: ImportOutcome) -> ReportView {
+    ReportView {
+        dry_run: r.dry_run,
+        ok: r.problem_count == 0,
+        file: r.file_name,
+        rows: r.rows,
+        households: r.households,
+        created: r.created,
+        changed: r.changed,
+        unchanged: r.unchanged,
+        events: r.events,
+        sha256: r.sha256,
+        unknown: r
+            .unknown_columns
+            .iter()
+            .map(|(s, c, n)| format!("{s} 第{c}列“{n}”"))
+            .collect(),
+        skipped: r.skipped_sheets,
+        more: r.problem_count.saturating_sub(r.problems.len()),
+        problems: r.problems,
+        errors_link: if r.error_workbook.is_some() {
+            format!("/imports/errors/{job}")
+        } else {
+            String::new()
+        },
+    }
+}

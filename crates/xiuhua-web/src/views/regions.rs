@@ -1,0 +1,200 @@
+//! Region pages: the list of counties an unscoped administrator sees, and a region's counts
+//! (county → township → village) linking to the lists they count.
+
+use askama::Template;
+use chrono::NaiveDate;
+use xiuhua_app::registry::{Counts, RegionView, Tally};
+use xiuhua_domain::{MonitoringStatus, RegionLevel, RegistryStatus};
+
+use super::Layout;
+use crate::i18n::{Lang, T};
+
+/// The regions at the top of the user's scope.
+#[derive(Template)]
+#[template(path = "regions/list.html")]
+pub struct RootsPage {
+    l: Layout,
+    regions: Vec<(String, String)>,
+}
+
+impl RootsPage {
+    /// The page listing `regions` as (code, name).
+    pub fn new(l: Layout, regions: Vec<(String, String)>) -> RootsPage {
+        RootsPage { l, regions }
+    }
+}
+
+struct TotalRow {
+    label: String,
+    households: i64,
+    people: i64,
+    link: String,
+}
+
+struct ChildRow {
+    code: String,
+    name: String,
+    poor: bool,
+    cells: Vec<(i64, String)>,
+}
+
+/// A region with its counts, its frozen snapshot and its children's counts.
+#[derive(Template)]
+#[template(path = "regions/show.html")]
+pub struct RegionPage {
+    l: Layout,
+    code: String,
+    name: String,
+    level: String,
+    poor_note: String,
+    crumbs: Vec<(String, String)>,
+    as_of: String,
+    totals: Vec<TotalRow>,
+    snapshot: Vec<(usize, i64, i64)>,
+    child_headers: Vec<String>,
+    children: Vec<ChildRow>,
+}
+
+/// The rows of a count table: (label, tally, list filter).
+fn count_rows(t: &T, c: &Counts) -> Vec<(String, Tally, String)> {
+    let mut rows = vec![(t.s("total").to_string(), c.total, String::new())];
+    for s in RegistryStatus::ALL {
+        rows.push((
+            t.status(s).to_string(),
+            c.status(s),
+            format!("status={}", s.as_str()),
+        ));
+    }
+    for m in [MonitoringStatus::Monitored, MonitoringStatus::Eliminated] {
+        rows.push((
+            t.monitoring(m).to_string(),
+            c.monitoring(m),
+            format!("monitoring={}", m.as_str()),
+        ));
+    }
+    rows
+}
+
+/// The household list a count links to; counts "as of" a date link nowhere (lists show the
+/// current registry).
+fn list_link(as_of: Option<NaiveDate>, region: &str, filter: &str) -> String {
+    if as_of.is_some() {
+        String::new()
+    } else if filter.is_empty() {
+        format!("/households?region={region}")
+    } else {
+        format!("/households?region={region}&{filter}")
+    }
+}
+
+fn totals(t: &T, v: &RegionView, code: &str, as_of: Option<NaiveDate>) -> Vec<TotalRow> {
+    count_rows(t, &v.counts)
+        .into_iter()
+        .map(|(label, tally, filter)| TotalRow {
+            label,
+            households: tally.households,
+            people: tally.people,
+            link: list_link(as_of, code, &filter),
+        })
+        .collect()
+}
+
+fn snapshot(t: &T, v: &RegionView) -> Vec<(usize, i64, i64)> {
+    v.snapshot
+        .as_ref()
+        .map(|(_, c)| {
+            count_rows(t, c)
+                .into_iter()
+                .enumerate()
+                .map(|(i, (_, tally, _))| (i, tally.households, tally.people))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn child_headers(t: &T) -> Vec<String> {
+    let mut headers = vec![
+        format!("{} {}", t.s("total"), t.s("household_count")),
+        format!("{} {}", t.s("total"), t.s("people_count")),
+    ];
+    for s in [RegistryStatus::Poor, RegistryStatus::Lifted] {
+        headers.push(format!("{} {}", t.status(s), t.s("household_count")));
+        headers.push(format!("{} {}", t.status(s), t.s("people_count")));
+    }
+    headers.push(format!(
+        "{} {}",
+        t.monitoring(MonitoringStatus::Monitored),
+        t.s("household_count")
+    ));
+    headers
+}
+
+fn children(v: &RegionView, as_of: Option<NaiveDate>) -> Vec<ChildRow> {
+    v.children
+        .iter()
+        .map(|(r, c)| {
+            let link = |filter: &str| list_link(as_of, &r.code, filter);
+            let poor = c.status(RegistryStatus::Poor);
+            let lifted = c.status(RegistryStatus::Lifted);
+            let mon = c.monitoring(MonitoringStatus::Monitored);
+            ChildRow {
+                code: r.code.clone(),
+                name: r.name.clone(),
+                poor: r.is_poor_village == 1,
+                cells: vec![
+                    (c.total.households, link("")),
+                    (c.total.people, link("")),
+                    (poor.households, link("status=poor")),
+                    (poor.people, link("status=poor")),
+                    (lifted.households, link("status=lifted")),
+                    (lifted.people, link("status=lifted")),
+                    (mon.households, link("monitoring=monitored")),
+                ],
+            }
+        })
+        .collect()
+}
+
+fn level_label(level: i16, lang: Lang) -> &'static str {
+    RegionLevel::from_i16(level)
+        .map(|l| {
+            if lang == Lang::Zh {
+                l.label_zh()
+            } else {
+                l.label_en()
+            }
+        })
+        .unwrap_or("")
+}
+
+fn poor_note(t: &T, v: &RegionView) -> String {
+    match (v.region.is_poor_village, v.region.poor_exit_year) {
+        (1, Some(y)) => format!("{} · {y} {}", t.s("poor_village"), t.s("exit")),
+        (1, None) => t.s("poor_village").to_string(),
+        _ => String::new(),
+    }
+}
+
+impl RegionPage {
+    /// The page of region `code` from the use case's answer.
+    pub fn new(l: Layout, v: &RegionView, code: &str, as_of: Option<NaiveDate>) -> RegionPage {
+        let t = l.t.clone();
+        RegionPage {
+            code: v.region.code.clone(),
+            name: v.region.name.clone(),
+            level: level_label(v.region.level, t.lang).into(),
+            poor_note: poor_note(&t, v),
+            crumbs: v
+                .ancestors
+                .iter()
+                .map(|a| (a.code.clone(), a.name.clone()))
+                .collect(),
+            as_of: as_of.map(|d| d.to_string()).unwrap_or_default(),
+            totals: totals(&t, v, code, as_of),
+            snapshot: snapshot(&t, v),
+            child_headers: child_headers(&t),
+            children: children(v, as_of),
+            l,
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Rule-set pages: the list with recent runs and the load form, one rule set (parameters, items,
+//! versions, the simulate and run forms), a what-if simulation, and a stored decision
+//! recomputed as it was made.
+
+use askama::Template;
+use xiuhua_app::rules::{self, Checklist, Simulation, VersionInfo};
+use xiuhua_rules::{ParamValue, RuleSet};
+
+use super::Layout;
+use crate::api::dto::{RuleSetSummary, rule_set_region, rule_set_years, unconfirmed};
+
+/// The rule sets in force, recent runs and (for county admins) the load form.
+#[derive(Template)]
+#[template(path = "rules/list.html")]
+pub struct RulesPage {
+    l: Layout,
+    sets: Vec<RuleSetSummary>,
+    runs: Vec<rules::RunRow>,
+    can_load: bool,
+    message: String,
+    error: bool,
+}
+
+impl RulesPage {
+    /// The page with a message next to the load form (`error`: the file was refused).
+    pub fn new(
+        l: Layout,
+        sets: Vec<RuleSetSummary>,
+        runs: Vec<rules::RunRow>,
+        can_load: bool,
+        message: String,
+        error: bool,
+    ) -> RulesPage {
+        RulesPage {
+            l,
+            sets,
+            runs,
+            can_load,
+            message,
+            error,
+        }
+    }
+}
+
+/// One rule set.
+#[derive(Template)]
+#[template(path = "rules/show.html")]
+pub struct RuleSetPage {
+    l: Layout,
+    id: String,
+    name: String,
+    version: i64,
+    unconfirmed: bool,
+    level: String,
+    level_is_household: bool,
+    purpose: String,
+    region: String,
+    years: String,
+    source: String,
+    note: String,
+    /// name, label (unit), default value, by year, unconfirmed
+    params: Vec<(String, String, String, String, bool)>,
+    /// code, label, kind, expression, unconfirmed
+    items: Vec<(String, String, String, String, bool)>,
+    versions: Vec<VersionInfo>,
+    example: String,
+    can_run: bool,
+}
+
+/// A parameter value as shown.
+pub fn show_param(v: &ParamValue) -> String {
+    match v {
+        ParamValue::Bool(b) => b.to_string(),
+        ParamValue::Int(i) => i.to_string(),
+        ParamValue::Double(d) => d.to_string(),
+        ParamValue::Str(s) => s.clone(),
+    }
+}
+
+fn param_rows(set: &RuleSet) -> Vec<(String, String, String, String, bool)> {
+    set.def
+        .params
+        .iter()
+        .map(|(name, p)| {
+            (
+                name.clone(),
+                format!(
+                    "{}{}",
+                    p.label,
+                    p.unit
+                        .as_deref()
+                        .map(|u| format!("（{u}）"))
+                        .unwrap_or_default()
+                ),
+                p.value.as_ref().map(show_param).unwrap_or_default(),
+                p.by_year
+                    .iter()
+                    .map(|(y, v)| format!("{y}: {}", show_param(v)))
+                    .collect::<Vec<_>>()
+                    .join("，"),
+                p.unconfirmed,
+            )
+        })
+        .collect()
+}
+
+fn item_rows(set: &RuleSet) -> Vec<(String, String, String, String, bool)> {
+    set.items
+        .iter()
+        .map(|i| {
+            (
+                i.def.code.clone(),
+                i.def.label.clone(),
+                i.def.kind.label_zh().to_string(),
+                i.def.expr.trim().to_string(),
+                i.def.unconfirmed,
+            )
+        })
+        .collect()
+}
+
+/// A sample change for the simulate form: the first number parameter raised by a sixth.
+fn example_change(set: &RuleSet) -> String {
+    set.def
+        .params
+        .iter()
+        .find_map(|(n, p)| match p.value.as_ref()? {
+            ParamValue::Int(i) => Some(format!("{n}={}", i + i / 6)),
+            ParamValue::Double(x) => Some(format!("{n}={}", (x * 7.0 / 6.0).round())),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+impl RuleSetPage {
+    /// The page of `set` with its stored `versions`.
+    pub fn new(l: Layout, set: &RuleSet, versions: Vec<VersionInfo>, can_run: bool) -> Self {
+        let d = &set.def;
+        RuleSetPage {
+            l,
+            id: d.id.clone(),
+            name: d.name.clone(),
+            version: d.version,
+            unconfirmed: unconfirmed(set),
+            level: d.level.label_zh().into(),
+            level_is_household: d.level == xiuhua_rules::Level::Household,
+            purpose: d.purpose.label_zh().into(),
+            region: rule_set_region(set),
+            years: rule_set_years(set),
+            source: d.source.clone(),
+            note: d.note.clone(),
+            params: param_rows(set),
+            items: item_rows(set),
+            versions,
+            example: example_change(set),
+            can_run,
+        }
+    }
+}
+
+/// A what-if simulation's results.
+#[derive(Template)]
+#[template(path = "rules/simulation.html")]
+pub struct SimulationPage {
+    l: Layout,
+    sim: Simulation,
+    changes: String,
+    entered: i64,
+    left: i64,
+    villages: Vec<rules::SimVillage>,
+    flips: Vec<rules::Flip>,
+    xlsx_url: String,
+}
+
+impl SimulationPage {
+    /// The page of `sim`, linking to the same simulation as a workbook at `xlsx_url`.
+    pub fn new(l: Layout, sim: Simulation, xlsx_url: String) -> SimulationPage {
+        SimulationPage {
+            l,
+            changes: sim
+                .overrides
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", show_param(v)))
+                .collect::<Vec<_>>()
+                .join("，"),
+            entered: sim.villages.iter().map(|v| v.entered).sum(),
+            left: sim.villages.iter().map(|v| v.left).sum(),
+            villages: sim
+                .villages
+                .iter()
+                .filter(|v| v.entered + v.left > 0)
+                .cloned()
+                .collect(),
+            flips: sim.flips.iter().take(500).cloned().collect(),
+            xlsx_url,
+            sim,
+        }
+    }
+}
+
+/// A stored decision recomputed as it was made.
+#[derive(Template)]
+#[template(path = "rules/explain.html")]
+pub struct ExplainPage {
+    l: Layout,
+    household_id: i64,
+    run_id: i64,
+    same: bool,
+    run_meta: String,
+    checklists: Vec<Checklist>,
+}
+
+impl ExplainPage {
+    /// The page of run `run_id`'s (`run`) decision about household `household_id`; `same`: the
+    /// recomputation agrees with what was stored.
+    pub fn new(
+        l: Layout,
+        run_id: i64,
+        run: &rules::RunRow,
+        household_id: i64,
+        checklist: Checklist,
+        same: bool,
+    ) -> ExplainPage {
+        ExplainPage {
+            l,
+            household_id,
+            run_id,
+            same,
+            run_meta: format!(
+                "{} v{} · {} · {}",
+                run.rule_set, run.version, run.actor, run.started_at
+            ),
+            checklists: vec![checklist],
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The login page.
+
+use askama::Template;
+
+use super::Layout;
+
+/// The login form, with the outcome of the last attempt.
+#[derive(Template)]
+#[template(path = "sessions/login.html")]
+pub struct LoginPage {
+    l: Layout,
+    failed: bool,
+    /// Minutes an account stays locked (0: not locked).
+    locked: i64,
+}
+
+impl LoginPage {
+    /// The page after a failed attempt (`failed`) or a lockout of `locked` minutes.
+    pub fn new(l: Layout, failed: bool, locked: Option<i64>) -> LoginPage {
+        LoginPage {
+            l,
+            failed,
+            locked: locked.unwrap_or(0).clamp(0, 1440),
+        }
+    }
+}
