@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use xiuhua_domain::id_number::IdNumber;
 use xiuhua_xlsx::cell::{self, CellValue};
-use xiuhua_xlsx::{Field, read_ledger};
+use xiuhua_xlsx::{Field, LedgerError, ReadError, ReadLimits, read_ledger, read_ledger_limited};
 
 /// Zip local-file header: `.xlsx`.
 pub const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
@@ -61,6 +61,33 @@ pub fn read_ledger_bytes(data: &[u8], ext: &str) {
     if debug {
         eprintln!("read_ledger: {result:?}");
     }
+    check_result(result);
+    // Again within small limits: every bomb or oversized input must be refused with a limit
+    // error (never a crash, an OOM or a hang), and what passes must stay inside them.
+    let limits = ReadLimits {
+        max_entry_bytes: 1 << 20,
+        max_sheet_bytes: 4 << 20,
+        max_cell_bytes: 1 << 10,
+        max_rows: 5_000,
+        max_columns: 64,
+    };
+    let result = read_ledger_limited(&path, &[], &limits, &mut |_, row| {
+        assert!(row.row <= limits.max_rows, "row {} past the limit", row.row);
+        for value in &row.raw {
+            if let CellValue::Text(t) = value {
+                assert!(t.len() <= limits.max_cell_bytes, "a cell of {} bytes", t.len());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    if let Err(LedgerError::Read(ReadError::Limit(e))) = &result {
+        assert!(!e.message_zh().is_empty());
+        let _ = e.to_string();
+    }
+    check_result(result);
+}
+
+fn check_result(result: Result<xiuhua_xlsx::LedgerInfo, LedgerError>) {
     match result {
         Ok(info) => {
             assert!(!info.sheets.is_empty(), "Ok without a header sheet");
@@ -84,7 +111,7 @@ fn interpret(field: Field, value: &CellValue) {
     let _ = cell::parse_date(value);
     let _ = cell::parse_year(value);
     let _ = cell::parse_bool(value);
-    if field == Field::IdNumber
+    if field == Field::ID_NUMBER
         && let Ok(text) = cell::id_number_text(value)
         && let Ok(id) = IdNumber::parse(&text)
     {

@@ -10,7 +10,8 @@ use crate::cell::CellValue;
 use xiuhua_domain::FieldCatalog;
 
 use crate::columns::{Field, Level};
-use crate::source::{Format, ReadError, Row, for_each_row};
+use crate::limits::ReadLimits;
+use crate::source::{Format, ReadError, Row, for_each_row_limited};
 
 /// How many rows from the top of a sheet are searched for the header.
 const HEADER_SEARCH_ROWS: usize = 30;
@@ -176,7 +177,21 @@ pub fn read_ledger(
         fields: FieldCatalog::shipped(),
         columns: crate::columns::Columns::shipped(),
     };
-    read(cat, path, extra, on_row)
+    read(cat, path, extra, &ReadLimits::default(), on_row)
+}
+
+/// [`read_ledger`] within `limits` (instead of [`ReadLimits::default`]).
+pub fn read_ledger_limited(
+    path: &Path,
+    extra: &[(String, String)],
+    limits: &ReadLimits,
+    on_row: &mut dyn FnMut(&Arc<SheetHeader>, LedgerRow) -> ControlFlow<()>,
+) -> Result<LedgerInfo, LedgerError> {
+    let cat = Cat {
+        fields: FieldCatalog::shipped(),
+        columns: crate::columns::Columns::shipped(),
+    };
+    read(cat, path, extra, limits, on_row)
 }
 
 /// [`read_ledger`] with another field catalogue (the shipped one extended by a province, or a
@@ -195,6 +210,7 @@ pub fn read_ledger_with(
         },
         path,
         extra,
+        &ReadLimits::default(),
         on_row,
     )
 }
@@ -203,6 +219,7 @@ fn read(
     cat: Cat<'_>,
     path: &Path,
     extra: &[(String, String)],
+    limits: &ReadLimits,
     on_row: &mut dyn FnMut(&Arc<SheetHeader>, LedgerRow) -> ControlFlow<()>,
 ) -> Result<LedgerInfo, LedgerError> {
     let mut info = LedgerInfo::default();
@@ -255,7 +272,7 @@ fn read(
             }
         }
     };
-    let format = for_each_row(path, &mut handle)?;
+    let format = for_each_row_limited(path, limits, &mut handle)?;
     info.format = Some(format);
     info.skipped_sheets = seen_sheets
         .into_iter()

@@ -8,12 +8,17 @@
 
 pub mod cell;
 pub mod columns;
+mod guard;
 pub mod ledger;
+pub mod limits;
 mod merges;
 pub mod source;
 pub mod write;
 
 pub use cell::CellValue;
 pub use columns::{Field, Level};
-pub use ledger::{LedgerError, LedgerInfo, LedgerRow, SheetHeader, read_ledger};
+pub use ledger::{
+    LedgerError, LedgerInfo, LedgerRow, SheetHeader, read_ledger, read_ledger_limited,
+};
+pub use limits::{Limit, LimitError, Place, ReadLimits};
 pub use source::{Format, ReadError};

@@ -16,40 +16,84 @@ use std::path::Path;
 use calamine::Dimensions;
 use quick_xml::events::Event;
 
+use crate::guard::{XmlGuard, guard_error};
+use crate::limits::{Limit, LimitError, Place, ReadLimits};
 use crate::source::ReadError;
 
 /// Merged ranges of sheet `sheet`, or `None` when the sheet's part cannot be located this way.
-pub(crate) fn sheet_merges(path: &Path, sheet: &str) -> Option<Result<Vec<Dimensions>, ReadError>> {
+/// The part is inflated through an [`XmlGuard`] as it is scanned, so a sheet past `limits` is
+/// refused here, before calamine reads it.
+pub(crate) fn sheet_merges(
+    path: &Path,
+    sheet: &str,
+    limits: &ReadLimits,
+) -> Option<Result<Vec<Dimensions>, ReadError>> {
     let mut zip = zip::ZipArchive::new(BufReader::new(File::open(path).ok()?)).ok()?;
-    let part = sheet_part(&mut zip, sheet)?;
+    let part = sheet_parts(&mut zip)?
+        .into_iter()
+        .find(|(name, _)| name == sheet)?
+        .1;
     let file = zip.by_name(&part).ok()?;
-    Some(scan(file))
+    let place = Place {
+        entry: Some(part.clone()),
+        sheet: Some(sheet.to_string()),
+        ..Place::default()
+    };
+    let mut guard = XmlGuard::new(limits, Some(b"c"));
+    let max = limits.max_sheet_bytes;
+    Some(scan(file, &mut |chunk| {
+        if guard.total + chunk.len() as u64 > max {
+            return Err(ReadError::Limit(LimitError {
+                limit: Limit::EntryBytes(max),
+                place: place.clone(),
+            }));
+        }
+        guard
+            .feed(chunk)
+            .map_err(|limit| ReadError::Limit(guard_error(&guard, limit, &place)))
+    }))
 }
 
-fn read_part(zip: &mut zip::ZipArchive<BufReader<File>>, name: &str) -> Option<String> {
+/// Reads a small part whole (it was checked against the limits by `guard::check_workbook`).
+fn read_part<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, name: &str) -> Option<String> {
     let mut s = String::new();
     zip.by_name(name).ok()?.read_to_string(&mut s).ok()?;
     Some(s)
 }
 
-/// The zip path of the sheet named `sheet` (e.g. `xl/worksheets/sheet1.xml`).
-fn sheet_part(zip: &mut zip::ZipArchive<BufReader<File>>, sheet: &str) -> Option<String> {
-    let workbook = read_part(zip, "xl/workbook.xml")?;
-    let rid = elements(&workbook, "sheet").into_iter().find_map(|attrs| {
-        let name = attrs.iter().find(|(k, _)| k == "name")?;
-        (name.1 == sheet)
-            .then(|| {
-                attrs
-                    .iter()
-                    .find(|(k, _)| k == "r:id" || k.ends_with(":id"))
-            })
-            .flatten()
-            .map(|(_, v)| v.clone())
-    })?;
-    let rels = read_part(zip, "xl/_rels/workbook.xml.rels")?;
-    let target = elements(&rels, "Relationship")
+/// The target of the package's `officeDocument` relationship (`xl/workbook.xml`), which is
+/// where calamine looks for the workbook part.
+pub(crate) fn office_document<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+) -> Option<String> {
+    let rels = read_part(zip, "_rels/.rels")?;
+    elements(&rels, "Relationship")
         .into_iter()
         .find_map(|attrs| {
+            attrs
+                .iter()
+                .any(|(k, v)| k == "Type" && v.ends_with("/officeDocument"))
+                .then(|| {
+                    attrs
+                        .iter()
+                        .find(|(k, _)| k == "Target")
+                        .map(|(_, v)| v.clone())
+                })
+                .flatten()
+        })
+}
+
+/// Every sheet's name and zip path (e.g. `xl/worksheets/sheet1.xml`), found the standard way:
+/// `xl/workbook.xml` names → `xl/_rels/workbook.xml.rels` targets. `None` if either part is
+/// missing.
+pub(crate) fn sheet_parts<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+) -> Option<Vec<(String, String)>> {
+    let workbook = read_part(zip, "xl/workbook.xml")?;
+    let rels = read_part(zip, "xl/_rels/workbook.xml.rels")?;
+    let rels = elements(&rels, "Relationship");
+    let target_of = |rid: &str| {
+        rels.iter().find_map(|attrs| {
             attrs
                 .iter()
                 .any(|(k, v)| k == "Id" && *v == rid)
@@ -60,11 +104,25 @@ fn sheet_part(zip: &mut zip::ZipArchive<BufReader<File>>, sheet: &str) -> Option
                         .map(|(_, v)| v.clone())
                 })
                 .flatten()
-        })?;
-    Some(match target.strip_prefix('/') {
-        Some(absolute) => absolute.to_string(),
-        None => format!("xl/{target}"),
-    })
+        })
+    };
+    let parts = elements(&workbook, "sheet")
+        .into_iter()
+        .filter_map(|attrs| {
+            let name = attrs.iter().find(|(k, _)| k == "name")?.1.clone();
+            let rid = &attrs
+                .iter()
+                .find(|(k, _)| k == "r:id" || k.ends_with(":id"))?
+                .1;
+            let target = target_of(rid)?;
+            let part = match target.strip_prefix('/') {
+                Some(absolute) => absolute.to_string(),
+                None => format!("xl/{target}"),
+            };
+            Some((name, part))
+        })
+        .collect();
+    Some(parts)
 }
 
 /// Attributes (qualified name, unescaped value) of every element with local name `local`.
@@ -95,8 +153,12 @@ fn elements(xml: &str, local: &str) -> Vec<Vec<(String, String)>> {
     out
 }
 
-/// Scans a sheet's XML for `<mergeCell ref="…"/>` (with or without a namespace prefix).
-fn scan(mut r: impl Read) -> Result<Vec<Dimensions>, ReadError> {
+/// Scans a sheet's XML for `<mergeCell ref="…"/>` (with or without a namespace prefix), showing
+/// every chunk read to `check` first.
+fn scan(
+    mut r: impl Read,
+    check: &mut dyn FnMut(&[u8]) -> Result<(), ReadError>,
+) -> Result<Vec<Dimensions>, ReadError> {
     const CHUNK: usize = 1 << 18;
     let finder = memchr::memmem::Finder::new(b"mergeCell");
     let mut out = Vec::new();
@@ -105,8 +167,18 @@ fn scan(mut r: impl Read) -> Result<Vec<Dimensions>, ReadError> {
     while !eof {
         let start = buf.len();
         buf.resize(start + CHUNK, 0);
-        let n = r.read(&mut buf[start..])?;
+        let n = loop {
+            match r.read(&mut buf[start..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // E.g. more bytes than the zip directory declared, or a bad checksum.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(ReadError::Corrupt(e.to_string()));
+                }
+                other => break other?,
+            }
+        };
         buf.truncate(start + n);
+        check(&buf[start..])?;
         eof = n == 0;
         // Everything before `keep` is done; a tag cut off at the end waits for more bytes
         // (kept with the byte before it, which says whether it opens a tag).
@@ -219,7 +291,7 @@ mod tests {
             "<mergeCell ref=\"A2:A5\"/><x:mergeCell  ref='$B$3:C10' /><mergeCell ref=\"D7\"/>",
         );
         xml.push_str("</mergeCells></worksheet>");
-        let got = scan(xml.as_bytes()).unwrap();
+        let got = scan(xml.as_bytes(), &mut |_| Ok(())).unwrap();
         assert_eq!(
             got,
             vec![
@@ -244,7 +316,7 @@ mod tests {
                 " ".repeat((1 << 18) - 20 + pad)
             );
             assert_eq!(
-                scan(s.as_bytes()).unwrap(),
+                scan(s.as_bytes(), &mut |_| Ok(())).unwrap(),
                 vec![Dimensions {
                     start: (11, 27),
                     end: (1_048_575, 16_383)
@@ -272,32 +344,34 @@ mod tests {
         wb.save(file.path()).unwrap();
         let mut cal: calamine::Xlsx<_> = calamine::open_workbook(file.path()).unwrap();
         for name in cal.sheet_names() {
-            let ours = sheet_merges(file.path(), &name)
+            let ours = sheet_merges(file.path(), &name, &ReadLimits::default())
                 .expect("sheet found")
                 .unwrap();
             let theirs = cal.merge_cells_by_sheet_name(&name).unwrap();
             assert_eq!(ours, theirs, "{name}");
         }
         assert_eq!(
-            sheet_merges(file.path(), "台账 & 汇总")
+            sheet_merges(file.path(), "台账 & 汇总", &ReadLimits::default())
                 .unwrap()
                 .unwrap()
                 .len(),
             2
         );
-        assert!(sheet_merges(file.path(), "没有这张表").is_none());
+        assert!(sheet_merges(file.path(), "没有这张表", &ReadLimits::default()).is_none());
     }
 
     #[test]
     fn a_bad_range_is_an_error() {
-        assert!(scan(&b"<mergeCell ref=\"A0:B2\"/>"[..]).is_err());
-        assert!(scan(&b"<mergeCell ref=\"1A:B2\"/>"[..]).is_err());
-        assert!(scan(&b"<mergeCell ref=\"\"/>"[..]).is_err());
+        assert!(scan(&b"<mergeCell ref=\"A0:B2\"/>"[..], &mut |_| Ok(())).is_err());
+        assert!(scan(&b"<mergeCell ref=\"1A:B2\"/>"[..], &mut |_| Ok(())).is_err());
+        assert!(scan(&b"<mergeCell ref=\"\"/>"[..], &mut |_| Ok(())).is_err());
         // Not a mergeCell tag.
         assert!(
-            scan(&b"<mergeCells count=\"0\"></mergeCells>"[..])
-                .unwrap()
-                .is_empty()
+            scan(&b"<mergeCells count=\"0\"></mergeCells>"[..], &mut |_| Ok(
+                ()
+            ))
+            .unwrap()
+            .is_empty()
         );
     }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use calamine::{DataRef, Dimensions, Reader, Xls, Xlsx, XlsxError};
 
 use crate::cell::{CellValue, clean_text};
+use crate::limits::{Limit, LimitError, Place, ReadLimits};
 
 /// Why a file could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,10 @@ pub enum ReadError {
     /// The workbook is damaged.
     #[error("the workbook is damaged or unreadable: {0}")]
     Corrupt(String),
+    /// The file passes one of its [`ReadLimits`] (a decompression bomb, a huge cell, too many
+    /// rows or columns).
+    #[error(transparent)]
+    Limit(#[from] LimitError),
     /// The file could not be opened.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -39,6 +44,7 @@ impl ReadError {
             ReadError::NotSpreadsheet => "文件不是Excel工作簿（.xlsx/.xls）或CSV文件".into(),
             ReadError::Password => "工作簿设有打开密码，请取消密码后再导入".into(),
             ReadError::Corrupt(m) => format!("工作簿已损坏，无法读取：{m}"),
+            ReadError::Limit(e) => e.message_zh(),
             ReadError::Io(e) => format!("无法打开文件：{e}"),
         }
     }
@@ -98,18 +104,79 @@ pub fn detect(path: &Path) -> Result<Format, ReadError> {
     Err(ReadError::NotSpreadsheet)
 }
 
-/// Calls `f` for every non-empty row of every sheet, in order. `f` may stop early.
+/// Calls `f` for every non-empty row of every sheet, in order. `f` may stop early. Reads
+/// within [`ReadLimits::default`].
 pub fn for_each_row(
     path: &Path,
     f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>,
 ) -> Result<Format, ReadError> {
+    for_each_row_limited(path, &ReadLimits::default(), f)
+}
+
+/// [`for_each_row`] within `limits`: a file past one of them is refused with
+/// [`ReadError::Limit`] before the reader holds the oversized part, cell or row.
+pub fn for_each_row_limited(
+    path: &Path,
+    limits: &ReadLimits,
+    f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>,
+) -> Result<Format, ReadError> {
     let format = detect(path)?;
     match format {
-        Format::Xlsx => read_xlsx(path, f)?,
-        Format::Xls => read_xls(path, f)?,
-        Format::Csv => read_csv(path, f)?,
+        Format::Xlsx => read_xlsx(path, limits, f)?,
+        Format::Xls => read_xls(path, limits, f)?,
+        Format::Csv => read_csv(path, limits, f)?,
     }
     Ok(format)
+}
+
+/// The error for a cell, row or column past `limits` in `sheet` (1-based row and column).
+fn limit_at(limit: Limit, sheet: &str, row: usize, column: Option<usize>) -> ReadError {
+    ReadError::Limit(LimitError {
+        limit,
+        place: Place {
+            sheet: Some(sheet.to_string()),
+            row: Some(row),
+            column,
+            ..Place::default()
+        },
+    })
+}
+
+/// Checks a cell read at 0-based `(row0, col0)` against `limits`.
+fn check_cell(
+    limits: &ReadLimits,
+    sheet: &str,
+    row0: usize,
+    col0: usize,
+    value: &CellValue,
+) -> Result<(), ReadError> {
+    if row0 >= limits.max_rows {
+        return Err(limit_at(
+            Limit::Rows(limits.max_rows),
+            sheet,
+            row0 + 1,
+            None,
+        ));
+    }
+    if col0 >= limits.max_columns {
+        return Err(limit_at(
+            Limit::Columns(limits.max_columns),
+            sheet,
+            row0 + 1,
+            Some(col0 + 1),
+        ));
+    }
+    if let CellValue::Text(t) = value
+        && t.len() > limits.max_cell_bytes
+    {
+        return Err(limit_at(
+            Limit::CellBytes(limits.max_cell_bytes),
+            sheet,
+            row0 + 1,
+            Some(col0 + 1),
+        ));
+    }
+    Ok(())
 }
 
 fn xlsx_error(e: XlsxError) -> ReadError {
@@ -244,10 +311,17 @@ impl Merges {
     }
 }
 
-fn read_xlsx(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Result<(), ReadError> {
+fn read_xlsx(
+    path: &Path,
+    limits: &ReadLimits,
+    f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    // Every part calamine reads whole is checked first; each sheet is checked as its merged
+    // cells are scanned, just before its rows are read.
+    crate::guard::check_workbook(path, limits)?;
     let mut wb: Xlsx<BufReader<File>> = calamine::open_workbook(path).map_err(xlsx_error)?;
     for sheet in wb.sheet_names() {
-        let merged = match crate::merges::sheet_merges(path, &sheet) {
+        let merged = match crate::merges::sheet_merges(path, &sheet, limits) {
             Some(found) => found?,
             None => wb.merge_cells_by_sheet_name(&sheet).map_err(xlsx_error)?,
         };
@@ -289,10 +363,16 @@ fn read_xlsx(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resu
                 current = Some(r);
             }
             let c = c as usize;
+            let value = data_ref(cell.get_value());
+            if value.is_empty() {
+                // A styled empty cell, perhaps far to the right: nothing to keep.
+                continue;
+            }
+            check_cell(limits, &sheet, r as usize, c, &value)?;
             if cells.len() <= c {
                 cells.resize(c + 1, CellValue::Empty);
             }
-            cells[c] = data_ref(cell.get_value());
+            cells[c] = value;
         }
         if let Some(prev) = current
             && flush(prev, &mut cells)?.is_break()
@@ -303,7 +383,14 @@ fn read_xlsx(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resu
     Ok(())
 }
 
-fn read_xls(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Result<(), ReadError> {
+/// `.xls` is not compressed: what calamine builds from it is bounded by the file's size (and
+/// the format's 65,536 rows × 256 columns); its cells are checked against `limits` as they are
+/// passed on.
+fn read_xls(
+    path: &Path,
+    limits: &ReadLimits,
+    f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
     // An encrypted .xlsx has the same container as .xls; the xlsx reader says which it is.
     if let Err(XlsxError::Password) = calamine::open_workbook::<Xlsx<_>, _>(path) {
         return Err(ReadError::Password);
@@ -320,6 +407,11 @@ fn read_xls(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Resul
             let mut cells = vec![CellValue::Empty; c0 as usize];
             cells.extend(row.iter().map(data));
             let r = r0 + i as u32;
+            for (c, value) in cells.iter().enumerate() {
+                if !value.is_empty() {
+                    check_cell(limits, &sheet, r as usize, c, value)?;
+                }
+            }
             merges.apply(r, &mut cells)?;
             if cells.iter().all(CellValue::is_empty) {
                 continue;
@@ -422,41 +514,103 @@ fn csv_reader(path: &Path) -> Result<(Box<dyn Read>, u8), ReadError> {
     Ok((reader, delimiter))
 }
 
-fn read_csv(path: &Path, f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>) -> Result<(), ReadError> {
-    let (reader, delimiter) = csv_reader(path)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(reader);
-    let mut record = csv::StringRecord::new();
+/// Strips the `'` that the CSV writer puts before text starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return (so that a spreadsheet does not run it as a formula), to read back
+/// what was written.
+pub(crate) fn strip_formula_guard(t: &str) -> &str {
+    match t.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(crate::write::FORMULA_STARTS) => rest,
+        _ => t,
+    }
+}
+
+/// Reads delimited text with `csv_core`, which hands over each field in pieces: a field, a
+/// row or a file past `limits` is refused before it is held.
+fn read_csv(
+    path: &Path,
+    limits: &ReadLimits,
+    f: &mut dyn FnMut(Row<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    use csv_core::ReadFieldResult;
+    let (mut reader, delimiter) = csv_reader(path)?;
+    let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut input = vec![0u8; 64 * 1024];
+    let (mut start, mut end, mut eof) = (0usize, 0usize, false);
+    let mut out = [0u8; 8 * 1024];
+    let mut field: Vec<u8> = Vec::new();
     let mut cells: Vec<CellValue> = Vec::new();
+    // The line the current record starts on.
+    let mut line = 1usize;
+    // Records read (rows, blank ones included, as a spreadsheet would number them).
+    let mut records = 0usize;
     loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(ReadError::Corrupt(e.to_string())),
+        if start == end && !eof {
+            end = loop {
+                match reader.read(&mut input) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    other => break other?,
+                }
+            };
+            start = 0;
+            eof = end == 0;
         }
-        cells.clear();
-        cells.extend(record.iter().map(|t| {
-            let t = clean_text(t);
-            if t.is_empty() {
+        let (res, nin, nout) = core.read_field(&input[start..end], &mut out);
+        start += nin;
+        field.extend_from_slice(&out[..nout]);
+        if field.len() > limits.max_cell_bytes {
+            return Err(limit_at(
+                Limit::CellBytes(limits.max_cell_bytes),
+                "CSV",
+                line,
+                Some(cells.len() + 1),
+            ));
+        }
+        let record_end = match res {
+            ReadFieldResult::InputEmpty if eof => break,
+            ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => continue,
+            ReadFieldResult::End => break,
+            ReadFieldResult::Field { record_end } => record_end,
+        };
+        if cells.len() >= limits.max_columns {
+            if !field.is_empty() {
+                return Err(limit_at(
+                    Limit::Columns(limits.max_columns),
+                    "CSV",
+                    line,
+                    Some(cells.len() + 1),
+                ));
+            }
+        } else {
+            let text = std::str::from_utf8(&field)
+                .map_err(|e| ReadError::Corrupt(format!("invalid UTF-8 at line {line}: {e}")))?;
+            let t = clean_text(strip_formula_guard(text));
+            cells.push(if t.is_empty() {
                 CellValue::Empty
             } else {
                 CellValue::Text(t)
-            }
-        }));
-        if cells.iter().all(CellValue::is_empty) {
+            });
+        }
+        field.clear();
+        if !record_end {
             continue;
         }
-        let row = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        if f(Row {
+        records += 1;
+        let row = line;
+        line = usize::try_from(core.line()).unwrap_or(usize::MAX);
+        if cells.iter().all(CellValue::is_empty) {
+            cells.clear();
+            continue;
+        }
+        if records > limits.max_rows {
+            return Err(limit_at(Limit::Rows(limits.max_rows), "CSV", row, None));
+        }
+        let flow = f(Row {
             sheet: "CSV",
             row,
             cells: &mut cells,
-        })
-        .is_break()
-        {
+        });
+        cells.clear();
+        if flow.is_break() {
             break;
         }
     }

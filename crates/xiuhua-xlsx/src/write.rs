@@ -231,7 +231,25 @@ impl XlsxTable {
     }
 }
 
-/// Streams rows into a CSV file (UTF-8 with BOM).
+/// What a text cell may start with that a spreadsheet opening a CSV takes for a formula
+/// (OWASP "CSV injection": `=HYPERLINK(…)`, `+cmd|…`, `-2+3`, `@SUM(…)`, and a tab or carriage
+/// return before one of them).
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as written to CSV: one starting with a [`FORMULA_STARTS`] character gets a `'`
+/// before it, so that Excel and WPS show it as text instead of running it. The ledger reader
+/// takes the `'` off again (`-韦` is written `'-韦` and read back `-韦`). Numbers are never
+/// prefixed: `-5` written as a number stays `-5`.
+pub fn csv_text(t: &str) -> std::borrow::Cow<'_, str> {
+    if t.starts_with(FORMULA_STARTS) {
+        std::borrow::Cow::Owned(format!("'{t}"))
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    }
+}
+
+/// Streams rows into a CSV file (UTF-8 with BOM). Text cells that a spreadsheet would take for
+/// a formula are written with a `'` before them ([`csv_text`]).
 pub struct CsvTable<W: Write> {
     writer: csv::Writer<W>,
 }
@@ -241,7 +259,7 @@ impl<W: Write> CsvTable<W> {
     pub fn new(mut out: W, columns: &[Column]) -> Result<CsvTable<W>, WriteError> {
         out.write_all(&[0xEF, 0xBB, 0xBF])?;
         let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(columns.iter().map(|c| c.header.as_str()))?;
+        writer.write_record(columns.iter().map(|c| csv_text(&c.header).into_owned()))?;
         Ok(CsvTable { writer })
     }
 
@@ -249,7 +267,7 @@ impl<W: Write> CsvTable<W> {
     pub fn push(&mut self, values: &[Out]) -> Result<(), WriteError> {
         self.writer.write_record(values.iter().map(|v| match v {
             Out::Empty => String::new(),
-            Out::Text(t) => t.clone(),
+            Out::Text(t) => csv_text(t).into_owned(),
             Out::Number(n) => crate::cell::number_text(*n),
             Out::Date(d) => d.to_string(),
         }))?;

@@ -5,6 +5,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use rust_xlsxwriter::{Format, Workbook};
+
+mod limits;
 use xiuhua_xlsx::{CellValue, Field, LedgerError, ReadError, read_ledger};
 
 fn rows(path: &Path) -> (xiuhua_xlsx::LedgerInfo, Vec<xiuhua_xlsx::LedgerRow>) {
