@@ -186,11 +186,17 @@ mod tests {
 
     #[test]
     fn arguments_fill_both_languages_and_missing_ones_stay_visible() {
-        let cat = MessageCatalog::parse("k\t代码“{value}”不在代码表 {list} 中\tcode \"{value}\" is not in list {list}\n").unwrap();
+        let cat = MessageCatalog::parse(
+            "k\t代码“{value}”不在代码表 {list} 中\tcode \"{value}\" is not in list {list}\n",
+        )
+        .unwrap();
         let m = msg("k").arg("value", "9").arg("list", "biogas");
         assert_eq!(cat.render(&m, Lang::Zh), "代码“9”不在代码表 biogas 中");
         assert_eq!(cat.render(&m, Lang::En), "code \"9\" is not in list biogas");
-        assert_eq!(cat.render(&msg("k"), Lang::Zh), "代码“{value}”不在代码表 {list} 中");
+        assert_eq!(
+            cat.render(&msg("k"), Lang::Zh),
+            "代码“{value}”不在代码表 {list} 中"
+        );
         assert_eq!(cat.render(&msg("nope").arg("a", 1), Lang::Zh), "nope(a=1)");
         assert!(MessageCatalog::parse("k\t甲\t\n").is_err());
         assert!(MessageCatalog::parse("k\t甲\n").is_err());

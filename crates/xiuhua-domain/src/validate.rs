@@ -23,10 +23,6 @@ pub struct FieldError {
     pub code: &'static str,
     /// The reason: a key of the message catalogue and its arguments.
     pub message: Message,
-    /// Reason in Chinese (rendered from `message`).
-    pub message_zh: String,
-    /// Reason in English (rendered from `message`).
-    pub message_en: String,
 }
 
 impl FieldError {
@@ -41,16 +37,24 @@ impl FieldError {
             record: record.into(),
             field: field.to_string(),
             code,
-            message_zh: message.zh(),
-            message_en: message.en(),
             message,
         }
+    }
+
+    /// The reason in Chinese.
+    pub fn message_zh(&self) -> String {
+        self.message.zh()
+    }
+
+    /// The reason in English.
+    pub fn message_en(&self) -> String {
+        self.message.en()
     }
 }
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.record, self.field, self.message_en)
+        write!(f, "{}: {}: {}", self.record, self.field, self.message_en())
     }
 }
 
@@ -198,22 +202,14 @@ fn check_causes(f: &HouseholdFields, catalog: &CodeCatalog, push: &mut Push<'_>)
         }
     }
     if f.other_causes.len() > 2 {
-        push(
-            "other_causes",
-            "too_many",
-            msg("other_causes_at_most_two"),
-        );
+        push("other_causes", "too_many", msg("other_causes_at_most_two"));
     }
     if f.main_cause.is_some()
         && f.other_causes
             .iter()
             .any(|c| Some(c) == f.main_cause.as_ref())
     {
-        push(
-            "other_causes",
-            "duplicate",
-            msg("other_cause_repeats_main"),
-        );
+        push("other_causes", "duplicate", msg("other_cause_repeats_main"));
     }
 }
 
@@ -221,18 +217,10 @@ fn check_causes(f: &HouseholdFields, catalog: &CodeCatalog, push: &mut Push<'_>)
 /// (not before identification) for lifted ones.
 fn check_status(f: &HouseholdFields, push: &mut Push<'_>) {
     if f.status != RegistryStatus::General && f.main_cause.is_none() {
-        push(
-            "main_cause",
-            "required",
-            msg("main_cause_required"),
-        );
+        push("main_cause", "required", msg("main_cause_required"));
     }
     if f.status == RegistryStatus::Lifted && f.exit_year.is_none() {
-        push(
-            "exit_year",
-            "required",
-            msg("exit_year_required"),
-        );
+        push("exit_year", "required", msg("exit_year_required"));
     }
     if let (Some(i), Some(e)) = (f.identified_year, f.exit_year)
         && e < i
@@ -240,7 +228,9 @@ fn check_status(f: &HouseholdFields, push: &mut Push<'_>) {
         push(
             "exit_year",
             "before_identified",
-            msg("exit_before_identified").arg("exit", e).arg("identified", i),
+            msg("exit_before_identified")
+                .arg("exit", e)
+                .arg("identified", i),
         );
     }
 }
@@ -248,31 +238,19 @@ fn check_status(f: &HouseholdFields, push: &mut Push<'_>) {
 /// A monitored household has a monitoring type.
 fn check_monitoring(f: &HouseholdFields, push: &mut Push<'_>) {
     if f.monitoring != MonitoringStatus::None && f.monitor_type.is_none() {
-        push(
-            "monitor_type",
-            "required",
-            msg("monitor_type_required"),
-        );
+        push("monitor_type", "required", msg("monitor_type_required"));
     }
 }
 
 /// At least one member, and exactly one head among them.
 fn check_heads(members: &[Member], push: &mut Push<'_>) {
     if members.is_empty() {
-        push(
-            "members",
-            "no_members",
-            msg("no_members"),
-        );
+        push("members", "no_members", msg("no_members"));
         return;
     }
     let heads: Vec<&Member> = members.iter().filter(|m| m.is_head()).collect();
     match heads.len() {
-        0 => push(
-            "relation",
-            "no_head",
-            msg("no_head"),
-        ),
+        0 => push("relation", "no_head", msg("no_head")),
         1 => {}
         _ => {
             let names: Vec<&str> = heads.iter().map(|m| m.name.as_str()).collect();
@@ -345,25 +323,13 @@ fn check_id_number(m: &Member, today: NaiveDate, push: &mut Push<'_>) {
         Err(m) => push("id_number", "invalid_id_number", m),
         Ok(id) => {
             if id.sex().code() != m.sex {
-                push(
-                    "sex",
-                    "sex_mismatch",
-                    msg("sex_mismatch"),
-                );
+                push("sex", "sex_mismatch", msg("sex_mismatch"));
             }
             if id.birth_date() != m.birth_date {
-                push(
-                    "birth_date",
-                    "birth_mismatch",
-                    msg("birth_mismatch"),
-                );
+                push("birth_date", "birth_mismatch", msg("birth_mismatch"));
             }
             if id.birth_date().is_some_and(|b| b > today) {
-                push(
-                    "birth_date",
-                    "future_date",
-                    msg("birth_in_future"),
-                );
+                push("birth_date", "future_date", msg("birth_in_future"));
             }
         }
     }
@@ -473,7 +439,7 @@ mod tests {
         s.members[1].relation = "01".into();
         let e = validate_household(&s, &cat, today());
         assert_eq!(codes(&e), vec!["two_heads"]);
-        assert!(e[0].message_zh.contains("韦一、韦二"));
+        assert!(e[0].message_zh().contains("韦一、韦二"));
     }
 
     #[test]
