@@ -10,6 +10,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use xiuhua_db::events::format_ts;
 use xiuhua_db::users::{SessionRow, UserRow};
+use xiuhua_domain::message::msg;
 
 use crate::{Error, Result, Services};
 
@@ -196,8 +197,7 @@ pub fn check_password_policy(password: &str) -> Result<()> {
             "用户",
             "password",
             "weak_password",
-            "密码至少8位，且须同时包含字母和数字",
-            "password must have at least 8 characters with letters and digits",
+            msg("weak_password"),
         ))
     }
 }
@@ -249,8 +249,7 @@ pub async fn create_user(s: &Services, by: &CurrentUser, new: NewUser) -> Result
             "用户",
             "username",
             "bad_username",
-            "用户名不能为空，也不能含空格",
-            "the user name must be non-empty and without spaces",
+            msg("bad_username"),
         ));
     }
     check_password_policy(&new.password)?;
@@ -272,8 +271,7 @@ pub async fn create_user(s: &Services, by: &CurrentUser, new: NewUser) -> Result
         .map_err(|e| match e {
             xiuhua_db::Error::Conflict { .. } => Error::conflict(
                 "username_taken",
-                format!("用户名“{}”已存在", new.username),
-                format!("user name {:?} is taken", new.username),
+                msg("username_taken").arg("username", &new.username),
             ),
             other => other.into(),
         })?;
@@ -300,7 +298,9 @@ pub async fn ensure_admin(s: &Services) -> Result<Option<String>> {
     Ok(Some(password))
 }
 
-/// Sets a user's password (CLI `xiuhua admin reset-password`).
+/// Sets a user's password by login name (CLI `xiuhua reset-password`): the same use case as the
+/// administrator's page ([`crate::users::reset_password`]: sessions end, the access log records
+/// it), done by the system user.
 pub async fn reset_password(s: &Services, username: &str, password: &str) -> Result<()> {
     check_password_policy(password)?;
     let mut conn = s.db.acquire().await?;
@@ -309,8 +309,8 @@ pub async fn reset_password(s: &Services, username: &str, password: &str) -> Res
         .ok_or_else(|| Error::NotFound {
             what: format!("user {username}"),
         })?;
-    xiuhua_db::users::set_password(&mut conn, u.id, &hash_password(password)?).await?;
-    Ok(())
+    drop(conn);
+    crate::users::reset_password(s, &CurrentUser::system(), u.id, password, "cli").await
 }
 
 /// How long a session lasts.

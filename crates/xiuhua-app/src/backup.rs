@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use xiuhua_domain::message::msg;
 
 use xiuhua_db::backup::{self as store, TABLES, TableDigest};
 use xiuhua_db::{Db, Tx};
@@ -91,8 +92,7 @@ pub async fn backup(
     if out.exists() {
         return Err(Error::conflict(
             "backup_exists",
-            format!("备份文件 {} 已存在，不会覆盖", out.display()),
-            format!("{} exists; a backup never overwrites a file", out.display()),
+            msg("backup_exists").arg("out", out.display()),
         ));
     }
     let started = Instant::now();
@@ -263,11 +263,9 @@ pub async fn restore(
     if !report.ok() {
         return Err(Error::conflict(
             "backup_damaged",
-            format!("备份文件未通过校验：{}", report.problems.join("；")),
-            format!(
-                "the backup failed its checks: {}",
-                report.problems.join("; ")
-            ),
+            msg("backup_damaged")
+                .arg("problems", report.problems.join("；"))
+                .arg("problems2", report.problems.join("; ")),
         ));
     }
     let mut tx = target.begin().await?;
@@ -293,22 +291,15 @@ async fn check_restorable(tx: &mut Tx, report: &VerifyReport, force: bool) -> Re
     if theirs != schema.to_string() {
         return Err(Error::conflict(
             "backup_schema",
-            format!(
-                "备份的数据库结构版本为 {theirs}，本程序为 {schema}：请用相同版本的 xiuhua 恢复"
-            ),
-            format!(
-                "the backup has schema version {theirs}, this xiuhua has {schema}: restore with the matching version"
-            ),
+            msg("backup_schema")
+                .arg("theirs", theirs)
+                .arg("schema", schema),
         ));
     }
     let in_use = xiuhua_db::households::total(&mut *tx).await? > 0
         || xiuhua_db::users::count(&mut *tx).await? > 0;
     if in_use && !force {
-        return Err(Error::conflict(
-            "target_not_empty",
-            "目标数据库已有数据；确认要整体替换时请加 --force",
-            "the target database already holds data; add --force to replace all of it",
-        ));
+        return Err(Error::conflict("target_not_empty", msg("target_not_empty")));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! stored whole and consistent?" (`xiuhua check`); the durability test runs it after every kill.
 
 use std::collections::HashMap;
+use xiuhua_domain::message::msg;
 
 use xiuhua_db::AnyConnection;
 use xiuhua_db::households::{HouseholdRow, PeriodRow};
@@ -40,8 +41,7 @@ pub async fn check_county(s: &Services, user: &CurrentUser, county: &str) -> Res
             "检查",
             "county",
             "not_a_county",
-            format!("{county} 不是县级代码"),
-            format!("{county} is not a county code"),
+            msg("not_a_county").arg("county", county),
         ));
     }
     let mut report = CheckReport::default();

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use xiuhua_domain::CodeCatalog;
 use xiuhua_domain::codes::{DEFAULT_CODES_TSV, parse_codes_tsv};
+use xiuhua_domain::message::msg;
 
 use crate::{Error, Result, Services};
 
@@ -30,8 +31,9 @@ pub async fn import_tsv(s: &Services, text: &str) -> Result<usize> {
             &format!("第{}行", e.line),
             "line",
             "bad_code_line",
-            format!("代码表第{}行格式错误：{}", e.line, e.reason),
-            e.to_string(),
+            msg("bad_code_line")
+                .arg("line", e.line)
+                .arg("reason", &e.reason),
         )
     })?;
     let mut tx = s.db.begin().await?;

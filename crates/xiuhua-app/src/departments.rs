@@ -21,6 +21,7 @@ use xiuhua_xlsx::source::Row;
 use crate::imports::ImportProblem;
 use crate::users::{TokenView, department_name};
 use crate::{CurrentUser, Error, Result, Services};
+use xiuhua_domain::message::{Message, msg};
 
 /// Header names of the identity-number column.
 const ID_HEADERS: &[&str] = &[
@@ -214,19 +215,19 @@ fn parse_record(
     problems: &mut Vec<ImportProblem>,
 ) {
     let cell = row.cells.get(id_col).cloned().unwrap_or(CellValue::Empty);
-    let problem = |value: String, zh: String, en: String| ImportProblem {
-        sheet: row.sheet.to_string(),
-        row: row.row,
-        column: names[id_col].clone(),
-        value,
-        reason_zh: zh,
-        reason_en: en,
+    let problem = |value: String, m: Message| {
+        ImportProblem::new(
+            row.sheet.to_string(),
+            row.row,
+            names[id_col].clone(),
+            value,
+            m,
+        )
     };
     match id_number_text(&cell) {
         Err(_) => problems.push(problem(
             cell.display(),
-            "身份证号被Excel存成了数字，后几位已丢失；请把该列设为文本后重新填写".into(),
-            "the identity number was stored as a number and lost its last digits".into(),
+            msg("department_id_stored_as_number"),
         )),
         Ok(t) => match IdNumber::parse(&t) {
             Ok(id) => {
@@ -245,7 +246,7 @@ fn parse_record(
                     data,
                 });
             }
-            Err(e) => problems.push(problem(t, e.message_zh(), e.to_string())),
+            Err(e) => problems.push(problem(t, e.message())),
         },
     }
 }

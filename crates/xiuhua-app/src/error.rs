@@ -1,6 +1,7 @@
 //! The error type the edges (web, CLI) see: what went wrong in terms a person can act on.
 
 use xiuhua_domain::FieldError;
+use xiuhua_domain::message::{Message, msg};
 
 /// Errors of the use cases.
 #[derive(Debug, thiserror::Error)]
@@ -27,14 +28,13 @@ pub enum Error {
     #[error("invalid input: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
     /// The write conflicts with stored data (duplicate id number, stale version, closed year).
-    #[error("{message_en}")]
+    #[error("{}", message.en())]
     Conflict {
         /// Stable code, e.g. `id_number_taken`, `stale_version`, `closed_year`.
         code: &'static str,
-        /// Chinese message for the UI.
-        message_zh: String,
-        /// English message for logs and the CLI.
-        message_en: String,
+        /// The message: a key of the message catalogue and its arguments (rendered where a
+        /// person reads it).
+        message: Message,
         /// Machine-readable details (for `stale_version`: both versions, see
         /// `registry::write_event`).
         details: Option<serde_json::Value>,
@@ -45,50 +45,42 @@ pub enum Error {
 }
 
 impl Error {
-    /// A conflict error.
-    pub fn conflict(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Error {
+    /// A conflict error; its texts come from the message catalogue.
+    pub fn conflict(code: &'static str, message: Message) -> Error {
         Error::Conflict {
             code,
-            message_zh: zh.into(),
-            message_en: en.into(),
+            message,
             details: None,
         }
     }
 
     /// A single-field validation error.
-    pub fn invalid(
-        record: &str,
-        field: &str,
-        code: &'static str,
-        zh: impl Into<String>,
-        en: impl Into<String>,
-    ) -> Error {
-        Error::Invalid(vec![FieldError::new(
-            record,
-            field,
-            code,
-            zh.into(),
-            en.into(),
-        )])
+    pub fn invalid(record: &str, field: &str, code: &'static str, message: Message) -> Error {
+        Error::Invalid(vec![FieldError::new(record, field, code, message)])
+    }
+
+    /// The message of an error, for rendering where a person reads it.
+    pub fn message(&self) -> Message {
+        match self {
+            Error::NotFound { .. } => msg("not_found"),
+            Error::Forbidden(_) => msg("forbidden"),
+            Error::BadCredentials => msg("bad_credentials"),
+            Error::Locked { minutes } => msg("locked").arg("minutes", minutes),
+            Error::Invalid(errs) => msg("invalid").arg(
+                "problems",
+                errs.iter()
+                    .map(|e| format!("{}：{}：{}", e.record, e.field, e.message_zh()))
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            ),
+            Error::Conflict { message, .. } => message.clone(),
+            Error::Unexpected(_) => msg("internal"),
+        }
     }
 
     /// Chinese text for people.
     pub fn message_zh(&self) -> String {
-        match self {
-            Error::NotFound { .. } => "未找到，或不在您的管辖范围内".into(),
-            Error::Forbidden(_) => "您没有执行此操作的权限".into(),
-            Error::BadCredentials => "用户名或密码错误".into(),
-            Error::Locked { minutes } => {
-                format!("连续登录失败次数过多，账户已临时锁定，请 {minutes} 分钟后再试")
-            }
-            Error::Invalid(errs) => errs
-                .iter()
-                .map(|e| format!("{}：{}：{}", e.record, e.field, e.message_zh))
-                .collect::<Vec<_>>()
-                .join("；"),
-            Error::Conflict { message_zh, .. } => message_zh.clone(),
-            Error::Unexpected(_) => "系统内部错误，请联系管理员".into(),
-        }
+        self.message().zh()
     }
 }
 
@@ -98,11 +90,9 @@ impl From<xiuhua_db::Error> for Error {
             xiuhua_db::Error::NotFound => Error::NotFound {
                 what: "record".into(),
             },
-            xiuhua_db::Error::Conflict { detail } => Error::conflict(
-                "constraint",
-                format!("数据冲突：{detail}"),
-                format!("conflict: {detail}"),
-            ),
+            xiuhua_db::Error::Conflict { detail } => {
+                Error::conflict("constraint", msg("constraint").arg("detail", detail))
+            }
             other => Error::Unexpected(anyhow::Error::new(other)),
         }
     }

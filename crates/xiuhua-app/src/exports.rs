@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use xiuhua_domain::message::msg;
 
 use chrono::NaiveDate;
 use xiuhua_db::members::MemberRow;
@@ -279,8 +280,7 @@ pub fn require_purpose(full: bool, purpose: &str) -> Result<String> {
             "导出",
             "purpose",
             "purpose_required",
-            "导出含完整身份证号等个人信息的数据，须填写用途（将记入访问日志）",
-            "an export with full identity numbers needs a purpose (it is written to the access log)",
+            msg("purpose_required"),
         ));
     }
     Ok(if p.is_empty() {

@@ -330,8 +330,9 @@ pub struct ImportOutcome {
     pub skipped_sheets: Vec<String>,
     /// All problems found (non-zero means nothing was written).
     pub problem_count: usize,
-    /// The first [`SHOWN_PROBLEMS`]: (sheet, row, column, value, reason in Chinese).
-    pub problems: Vec<(String, usize, String, String, String)>,
+    /// The first [`SHOWN_PROBLEMS`]: (sheet, row, column, value, reason in Chinese, kind — the
+    /// key of the reason's message, for machines).
+    pub problems: Vec<(String, usize, String, String, String, String)>,
     /// File name (in the temporary directory) of the error workbook, when there are problems.
     pub error_workbook: Option<String>,
 }
@@ -366,7 +367,10 @@ impl ImportOutcome {
                 .problems
                 .into_iter()
                 .take(SHOWN_PROBLEMS)
-                .map(|p| (p.sheet, p.row, p.column, p.value, p.reason_zh))
+                .map(|p| {
+                    let kind = p.kind.to_string();
+                    (p.sheet, p.row, p.column, p.value, p.reason_zh, kind)
+                })
                 .collect(),
             error_workbook,
         }

@@ -1,6 +1,7 @@
 //! Regions: import of region-code files (CSV `code,name[,parent]`) and lookups.
 
 use std::collections::HashSet;
+use xiuhua_domain::message::{Message, msg};
 
 use xiuhua_db::regions::RegionRow;
 use xiuhua_domain::{FieldError, RegionCode, RegionLevel};
@@ -43,8 +44,9 @@ pub fn parse_region_file(path: &std::path::Path) -> Result<Vec<RegionRow>> {
             "文件",
             "file",
             "unreadable_file",
-            e.message_zh(),
-            e.to_string(),
+            msg("ledger_unreadable")
+                .arg("reason_zh", e.message_zh())
+                .arg("reason_en", &e),
         )
     })?;
     parse_region_rows(rows)
@@ -65,8 +67,7 @@ pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
                 &format!("第{}行", i + 1),
                 "*",
                 "bad_csv",
-                format!("无法解析：{e}"),
-                e.to_string(),
+                msg("bad_csv").arg("error", &e),
             )
         })?;
         rows.push((i + 1, rec.iter().map(String::from).collect()));
@@ -80,13 +81,7 @@ pub fn parse_region_csv(text: &str) -> Result<Vec<RegionRow>> {
 pub fn parse_region_rows(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<RegionRow>> {
     let mut iter = rows.into_iter();
     let Some((_, headers)) = iter.next() else {
-        return Err(Error::invalid(
-            "文件",
-            "file",
-            "empty",
-            "区划文件是空的",
-            "the region file is empty",
-        ));
+        return Err(Error::invalid("文件", "file", "empty", msg("empty")));
     };
     let columns = region_columns(&headers)?;
     let mut out = Vec::new();
@@ -126,8 +121,7 @@ fn region_columns(headers: &[String]) -> Result<RegionColumns> {
             "表头",
             "header",
             "missing_columns",
-            "区划文件必须包含 code（代码）和 name（名称）两列",
-            "a region file needs `code` and `name` columns",
+            msg("missing_columns"),
         ));
     };
     let parent = find(&["parent", "parent_code", "上级代码"]);
@@ -140,8 +134,8 @@ fn parse_region_line(
     rec: &[String],
     columns: RegionColumns,
 ) -> Result<Option<RegionRow>, FieldError> {
-    let err = |row: usize, field: &str, zh: String, en: String| {
-        FieldError::new(format!("第{row}行"), field, "bad_region", zh, en)
+    let err = |row: usize, field: &str, m: Message| {
+        FieldError::new(format!("第{row}行"), field, "bad_region", m)
     };
     let get = |i: usize| rec.get(i).map(|s| s.trim()).unwrap_or("");
     let code = get(columns.code);
@@ -155,18 +149,12 @@ fn parse_region_line(
             return Err(err(
                 line,
                 "code",
-                format!("区划代码“{code}”应为2、4、6、9、12或15位数字"),
-                e.to_string(),
+                msg("bad_region_code").arg("code", code).arg("error", &e),
             ));
         }
     };
     if name.is_empty() {
-        return Err(err(
-            line,
-            "name",
-            "名称不能为空".into(),
-            "name is empty".into(),
-        ));
+        return Err(err(line, "name", msg("region_name_empty")));
     }
     if let Some(p) = columns.parent.map(get).filter(|p| !p.is_empty()) {
         let expected = parsed
@@ -180,8 +168,10 @@ fn parse_region_line(
             return Err(err(
                 line,
                 "parent",
-                format!("上级代码“{p}”与代码“{code}”不符，应为“{expected}”"),
-                format!("parent {p:?} does not match code {code:?} (expected {expected:?})"),
+                msg("region_parent_mismatch")
+                    .arg("parent", p)
+                    .arg("code", code)
+                    .arg("expected", &expected),
             ));
         }
     }
@@ -202,8 +192,7 @@ pub async fn import_regions(s: &Services, user: &CurrentUser, rows: &[RegionRow]
                 r.code.clone(),
                 "code",
                 "outside_scope",
-                format!("区划{}不在您的管辖范围内", r.code),
-                format!("region {} is outside your scope", r.code),
+                msg("outside_scope").arg("code", &r.code),
             ));
             continue;
         }
@@ -221,14 +210,10 @@ pub async fn import_regions(s: &Services, user: &CurrentUser, rows: &[RegionRow]
                 r.code.clone(),
                 "parent",
                 "missing_parent",
-                format!(
-                    "{}（{}）的上级区划{p}不存在，请先导入上级区划",
-                    r.name, r.code
-                ),
-                format!(
-                    "parent {p} of {} ({}) does not exist; import it first",
-                    r.name, r.code
-                ),
+                msg("missing_parent")
+                    .arg("name", &r.name)
+                    .arg("code", &r.code)
+                    .arg("p", p),
             ));
         }
     }

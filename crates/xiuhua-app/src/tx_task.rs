@@ -126,6 +126,7 @@ impl TxTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xiuhua_domain::message::msg;
 
     /// Takes the next value of sequence `t` (starting at 1).
     fn next(c: &mut AnyConnection) -> ConnFuture<'_, i64> {
@@ -150,7 +151,7 @@ mod tests {
         let seen = task.ask(next).await.unwrap();
         assert_eq!(seen.get().await.unwrap(), 11);
         task.send(|_: &mut AnyConnection| -> ConnFuture<'_, ()> {
-            Box::pin(async { Err(Error::conflict("test", "失败", "failed")) })
+            Box::pin(async { Err(Error::conflict("test", msg("test"))) })
         })
         .await
         .unwrap();

@@ -13,6 +13,7 @@
 use chrono::Duration;
 use xiuhua_db::events::format_ts;
 use xiuhua_db::users::{TokenRow, UserRow};
+use xiuhua_domain::message::msg;
 
 use crate::auth::{
     Role, check_password_policy, hash_password, random_token, sha256_hex, verify_password,
@@ -90,8 +91,7 @@ pub(crate) fn check_grant(by: &CurrentUser, role: Role, region: &str) -> Result<
             "用户",
             "region_code",
             "region_required",
-            "除系统管理员外，账号必须指定所辖区域",
-            "every account except the system administrator needs a region",
+            msg("region_required"),
         ));
     }
     Ok(())
@@ -173,19 +173,14 @@ pub async fn update(
 /// clear the shown name.
 fn check_update(by: &CurrentUser, id: i64, u: &UserUpdate) -> Result<()> {
     if id == by.id && (!u.active || u.role != Role::Admin || u.region_code != by.region_code) {
-        return Err(Error::conflict(
-            "own_account",
-            "不能停用自己的账号或降低自己的权限",
-            "you cannot deactivate or narrow your own account",
-        ));
+        return Err(Error::conflict("own_account", msg("own_account")));
     }
     if u.display_name.trim().is_empty() {
         return Err(Error::invalid(
             "用户",
             "display_name",
             "required",
-            "姓名不能为空",
-            "the shown name is required",
+            msg("display_name_required"),
         ));
     }
     Ok(())
@@ -260,8 +255,7 @@ pub async fn change_own_password(
             "用户",
             "current_password",
             "wrong_password",
-            "当前密码不正确",
-            "the current password is wrong",
+            msg("wrong_password"),
         ));
     }
     check_password_policy(new)?;
@@ -270,8 +264,7 @@ pub async fn change_own_password(
             "用户",
             "password",
             "same_password",
-            "新密码不能与当前密码相同",
-            "the new password must differ from the current one",
+            msg("same_password"),
         ));
     }
     let mut tx = s.db.begin().await?;
@@ -382,8 +375,7 @@ pub async fn create_token(
             "令牌",
             "department",
             "unknown_department",
-            format!("未知部门 {department}"),
-            format!("unknown department {department:?}"),
+            msg("unknown_department").arg("department", department),
         ));
     }
     if name.trim().is_empty() || !(1..=366).contains(&days) {
@@ -391,8 +383,7 @@ pub async fn create_token(
             "令牌",
             "name",
             "required",
-            "请填写用途，有效期为1至366天",
-            "a token needs a name and a validity of 1 to 366 days",
+            msg("required_token_needs_name_validity_days"),
         ));
     }
     let secret = format!("{TOKEN_PREFIX}{}", random_token());

@@ -5,6 +5,7 @@
 //! lower-case `x`), and strict about everything else: a number either parses into an
 //! [`IdNumber`] whose check digit, date and shape are right, or it is refused with a reason.
 
+use crate::message::{Message, msg};
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
@@ -87,17 +88,23 @@ impl IdNumberError {
         }
     }
 
-    /// The reason in Chinese, for people reading the UI or an error workbook.
-    pub fn message_zh(&self) -> String {
+    /// The reason as a message (its key is [`IdNumberError::code`]).
+    pub fn message(&self) -> Message {
+        let m = msg(self.code());
         match self {
-            IdNumberError::Length(n) => format!("身份证号应为18位（或旧版15位），实际为{n}位"),
-            IdNumberError::Character(p) => format!("身份证号第{p}位含有非法字符"),
-            IdNumberError::BirthDate(d) => format!("身份证号中的出生日期{d}不存在"),
-            IdNumberError::AddressCode(c) => format!("身份证号的地址码{c}无效"),
+            IdNumberError::Length(n) => m.arg("length", n),
+            IdNumberError::Character(p) => m.arg("position", p),
+            IdNumberError::BirthDate(d) => m.arg("date", d),
+            IdNumberError::AddressCode(c) => m.arg("code", c),
             IdNumberError::CheckDigit { found, expected } => {
-                format!("身份证号校验码为{found}，按前17位计算应为{expected}")
+                m.arg("found", found).arg("expected", expected)
             }
         }
+    }
+
+    /// The reason in Chinese, for people reading the UI or an error workbook.
+    pub fn message_zh(&self) -> String {
+        self.message().zh()
     }
 }
 

@@ -10,6 +10,7 @@ pub mod event;
 pub mod fields;
 pub mod household;
 pub mod id_number;
+pub mod message;
 pub mod region;
 pub mod validate;
 

@@ -10,6 +10,7 @@ use crate::codes::CodeCatalog;
 use crate::fields::{FieldCatalog, FieldLevel, FieldRef, Record};
 use crate::household::{HouseholdFields, HouseholdState, Member, MonitoringStatus, RegistryStatus};
 use crate::id_number::IdNumber;
+use crate::message::{Message, msg};
 
 /// One validation problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,34 +21,40 @@ pub struct FieldError {
     pub field: String,
     /// Stable machine code, e.g. `invalid_id_number`.
     pub code: &'static str,
-    /// Reason in Chinese.
-    pub message_zh: String,
-    /// Reason in English.
-    pub message_en: String,
+    /// The reason: a key of the message catalogue and its arguments.
+    pub message: Message,
 }
 
 impl FieldError {
-    /// Creates an error.
+    /// Creates an error; its texts come from the message catalogue.
     pub fn new(
         record: impl Into<String>,
         field: &str,
         code: &'static str,
-        zh: String,
-        en: String,
+        message: Message,
     ) -> FieldError {
         FieldError {
             record: record.into(),
             field: field.to_string(),
             code,
-            message_zh: zh,
-            message_en: en,
+            message,
         }
+    }
+
+    /// The reason in Chinese.
+    pub fn message_zh(&self) -> String {
+        self.message.zh()
+    }
+
+    /// The reason in English.
+    pub fn message_en(&self) -> String {
+        self.message.en()
     }
 }
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.record, self.field, self.message_en)
+        write!(f, "{}: {}: {}", self.record, self.field, self.message_en())
     }
 }
 
@@ -68,7 +75,7 @@ fn catalogue_checks<R: Record>(
     level: FieldLevel,
     fields: &FieldCatalog,
     codes: &CodeCatalog,
-    push: &mut dyn FnMut(&str, &'static str, String, String),
+    push: &mut Push<'_>,
 ) {
     for def in fields.stored(level) {
         if CHECKED_HERE.contains(&def.name.as_str()) {
@@ -79,8 +86,9 @@ fn catalogue_checks<R: Record>(
             push(
                 &def.name,
                 "required",
-                format!("{}不能为空", def.label_zh),
-                format!("{} is required", def.label_en.to_lowercase()),
+                msg("required")
+                    .arg("label", &def.label_zh)
+                    .arg("label_en", def.label_en.to_lowercase()),
             );
         }
         let Some(list) = def.code_list.as_deref().filter(|l| !l.starts_with('@')) else {
@@ -99,8 +107,7 @@ fn catalogue_checks<R: Record>(
                 push(
                     &def.name,
                     "unknown_code",
-                    format!("代码“{v}”不在代码表 {list} 中"),
-                    format!("code {v:?} is not in list {list}"),
+                    msg("unknown_code").arg("value", v).arg("list", list),
                 );
             }
         }
@@ -113,8 +120,7 @@ fn catalogue_checks<R: Record>(
             push(
                 name,
                 "unknown_field",
-                format!("字段“{name}”不在字段目录中"),
-                format!("field {name:?} is not in the field catalogue"),
+                msg("unknown_field").arg("name", name),
             );
         }
     }
@@ -148,8 +154,8 @@ pub fn validate_household_with(
             &f.household_no
         }
     );
-    let mut push = |field: &str, code: &'static str, zh: String, en: String| {
-        errs.push(FieldError::new(rec.clone(), field, code, zh, en));
+    let mut push = |field: &str, code: &'static str, m: Message| {
+        errs.push(FieldError::new(rec.clone(), field, code, m));
     };
     catalogue_checks(f, FieldLevel::Household, fields, catalog, &mut push);
     check_regions(f, &mut push);
@@ -161,8 +167,8 @@ pub fn validate_household_with(
     errs
 }
 
-/// Reports one problem of the record being checked: field, code, Chinese and English.
-type Push<'a> = dyn FnMut(&str, &'static str, String, String) + 'a;
+/// Reports one problem of the record being checked: field, code and message.
+type Push<'a> = dyn FnMut(&str, &'static str, Message) + 'a;
 
 /// The village code is 12 digits and the group code extends it by 3.
 fn check_regions(f: &HouseholdFields, push: &mut Push<'_>) {
@@ -170,8 +176,7 @@ fn check_regions(f: &HouseholdFields, push: &mut Push<'_>) {
         push(
             "village_code",
             "invalid_region_code",
-            format!("行政村代码“{}”应为12位数字", f.village_code),
-            format!("village code {:?} must be 12 digits", f.village_code),
+            msg("village_code_digits").arg("code", &f.village_code),
         );
     }
     if let Some(g) = &f.group_code
@@ -180,8 +185,7 @@ fn check_regions(f: &HouseholdFields, push: &mut Push<'_>) {
         push(
             "group_code",
             "invalid_region_code",
-            format!("村民小组代码“{g}”应为所在行政村代码加3位"),
-            format!("group code {g:?} must be the village code plus 3 digits"),
+            msg("group_code_digits").arg("code", g),
         );
     }
 }
@@ -193,30 +197,19 @@ fn check_causes(f: &HouseholdFields, catalog: &CodeCatalog, push: &mut Push<'_>)
             push(
                 "other_causes",
                 "unknown_code",
-                format!("其他致贫原因代码“{c}”不存在"),
-                format!("unknown poverty cause {c:?}"),
+                msg("unknown_other_cause").arg("code", c),
             );
         }
     }
     if f.other_causes.len() > 2 {
-        push(
-            "other_causes",
-            "too_many",
-            "其他致贫原因最多2项".into(),
-            "at most 2 other causes of poverty".into(),
-        );
+        push("other_causes", "too_many", msg("other_causes_at_most_two"));
     }
     if f.main_cause.is_some()
         && f.other_causes
             .iter()
             .any(|c| Some(c) == f.main_cause.as_ref())
     {
-        push(
-            "other_causes",
-            "duplicate",
-            "其他致贫原因不能与主要致贫原因相同".into(),
-            "other causes repeat the main cause".into(),
-        );
+        push("other_causes", "duplicate", msg("other_cause_repeats_main"));
     }
 }
 
@@ -224,20 +217,10 @@ fn check_causes(f: &HouseholdFields, catalog: &CodeCatalog, push: &mut Push<'_>)
 /// (not before identification) for lifted ones.
 fn check_status(f: &HouseholdFields, push: &mut Push<'_>) {
     if f.status != RegistryStatus::General && f.main_cause.is_none() {
-        push(
-            "main_cause",
-            "required",
-            "贫困户/脱贫户必须填写主要致贫原因".into(),
-            "registered households need a main cause".into(),
-        );
+        push("main_cause", "required", msg("main_cause_required"));
     }
     if f.status == RegistryStatus::Lifted && f.exit_year.is_none() {
-        push(
-            "exit_year",
-            "required",
-            "已脱贫户必须填写脱贫年度".into(),
-            "lifted households need an exit year".into(),
-        );
+        push("exit_year", "required", msg("exit_year_required"));
     }
     if let (Some(i), Some(e)) = (f.identified_year, f.exit_year)
         && e < i
@@ -245,8 +228,9 @@ fn check_status(f: &HouseholdFields, push: &mut Push<'_>) {
         push(
             "exit_year",
             "before_identified",
-            format!("脱贫年度{e}早于识别年度{i}"),
-            format!("exit year {e} is before identification year {i}"),
+            msg("exit_before_identified")
+                .arg("exit", e)
+                .arg("identified", i),
         );
     }
 }
@@ -254,50 +238,29 @@ fn check_status(f: &HouseholdFields, push: &mut Push<'_>) {
 /// A monitored household has a monitoring type.
 fn check_monitoring(f: &HouseholdFields, push: &mut Push<'_>) {
     if f.monitoring != MonitoringStatus::None && f.monitor_type.is_none() {
-        push(
-            "monitor_type",
-            "required",
-            "监测对象必须填写监测对象类型".into(),
-            "monitored households need a monitoring type".into(),
-        );
+        push("monitor_type", "required", msg("monitor_type_required"));
     }
 }
 
 /// At least one member, and exactly one head among them.
 fn check_heads(members: &[Member], push: &mut Push<'_>) {
     if members.is_empty() {
-        push(
-            "members",
-            "no_members",
-            "家庭成员不能为空".into(),
-            "a household needs at least one member".into(),
-        );
+        push("members", "no_members", msg("no_members"));
         return;
     }
     let heads: Vec<&Member> = members.iter().filter(|m| m.is_head()).collect();
     match heads.len() {
-        0 => push(
-            "relation",
-            "no_head",
-            "家庭成员中没有户主".into(),
-            "the household has no head".into(),
-        ),
+        0 => push("relation", "no_head", msg("no_head")),
         1 => {}
         _ => {
             let names: Vec<&str> = heads.iter().map(|m| m.name.as_str()).collect();
             push(
                 "relation",
                 "two_heads",
-                format!(
-                    "家庭成员必须有且只有一个户主，现有{}个：{}",
-                    heads.len(),
-                    names.join("、")
-                ),
-                format!(
-                    "the household has {} heads: {}",
-                    heads.len(),
-                    names.join(", ")
-                ),
+                msg("two_heads")
+                    .arg("count", heads.len())
+                    .arg("names", names.join("、"))
+                    .arg("names_en", names.join(", ")),
             );
         }
     }
@@ -321,11 +284,7 @@ fn check_members(
                 member_record(m),
                 "id_number",
                 "duplicate_id_number",
-                format!("身份证号{}在本户中重复", m.id_number),
-                format!(
-                    "identity number {} appears twice in the household",
-                    m.id_number
-                ),
+                msg("id_number_twice_in_household").arg("id", &m.id_number),
             ));
         }
     }
@@ -349,8 +308,8 @@ pub fn validate_member_with(
 ) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let rec = member_record(m);
-    let mut push = |field: &str, code: &'static str, zh: String, en: String| {
-        errs.push(FieldError::new(rec.clone(), field, code, zh, en));
+    let mut push = |field: &str, code: &'static str, m: Message| {
+        errs.push(FieldError::new(rec.clone(), field, code, m));
     };
     catalogue_checks(m, FieldLevel::Member, fields, catalog, &mut push);
     check_id_number(m, today, &mut push);
@@ -361,31 +320,16 @@ pub fn validate_member_with(
 /// The identity number is valid and agrees with the sex and birth date (not in the future).
 fn check_id_number(m: &Member, today: NaiveDate, push: &mut Push<'_>) {
     match parse_member_id_number(&m.id_number) {
-        Err((zh, en)) => push("id_number", "invalid_id_number", zh, en),
+        Err(m) => push("id_number", "invalid_id_number", m),
         Ok(id) => {
             if id.sex().code() != m.sex {
-                push(
-                    "sex",
-                    "sex_mismatch",
-                    "性别与身份证号不符".into(),
-                    "sex does not match the identity number".into(),
-                );
+                push("sex", "sex_mismatch", msg("sex_mismatch"));
             }
             if id.birth_date() != m.birth_date {
-                push(
-                    "birth_date",
-                    "birth_mismatch",
-                    "出生日期与身份证号不符".into(),
-                    "birth date does not match the identity number".into(),
-                );
+                push("birth_date", "birth_mismatch", msg("birth_mismatch"));
             }
             if id.birth_date().is_some_and(|b| b > today) {
-                push(
-                    "birth_date",
-                    "future_date",
-                    "出生日期晚于今天".into(),
-                    "birth date is in the future".into(),
-                );
+                push("birth_date", "future_date", msg("birth_in_future"));
             }
         }
     }
@@ -397,8 +341,7 @@ fn check_member_codes(m: &Member, catalog: &CodeCatalog, push: &mut Push<'_>) {
         push(
             "relation",
             "unknown_code",
-            format!("与户主关系代码“{}”不存在", m.relation),
-            format!("unknown relation code {:?}", m.relation),
+            msg("unknown_relation").arg("code", &m.relation),
         );
     }
     for h in &m.health {
@@ -406,8 +349,7 @@ fn check_member_codes(m: &Member, catalog: &CodeCatalog, push: &mut Push<'_>) {
             push(
                 "health",
                 "unknown_code",
-                format!("健康状况代码“{h}”不存在"),
-                format!("unknown health code {h:?}"),
+                msg("unknown_health").arg("code", h),
             );
         }
     }
@@ -417,28 +359,24 @@ fn check_member_codes(m: &Member, catalog: &CodeCatalog, push: &mut Push<'_>) {
         push(
             "work_months",
             "out_of_range",
-            format!("务工时间{w}个月超出0–12"),
-            format!("work months {w} outside 0-12"),
+            msg("work_months_range").arg("months", w),
         );
     }
 }
 
 /// Parses a member's identity number: an 18-digit 公民身份号码, or a 20-digit 第二代残疾人证号
 /// (the identity number + 残疾类别 1–7 + 残疾等级 1–4). Returns the identity number part.
-pub fn parse_member_id_number(s: &str) -> Result<IdNumber, (String, String)> {
+pub fn parse_member_id_number(s: &str) -> Result<IdNumber, Message> {
     let t = s.trim();
     if t.chars().count() == 20 && t.is_ascii() {
         let (id, tail) = t.split_at(18);
         let b = tail.as_bytes();
         if !(b'1'..=b'7').contains(&b[0]) || !(b'1'..=b'4').contains(&b[1]) {
-            return Err((
-                format!("残疾人证号末两位“{tail}”应为残疾类别(1-7)和等级(1-4)"),
-                format!("disability card suffix {tail:?} must be category 1-7 and grade 1-4"),
-            ));
+            return Err(msg("disability_card_suffix").arg("suffix", tail));
         }
-        return IdNumber::parse(id).map_err(|e| (e.message_zh(), e.to_string()));
+        return IdNumber::parse(id).map_err(|e| e.message());
     }
-    IdNumber::parse(t).map_err(|e| (e.message_zh(), e.to_string()))
+    IdNumber::parse(t).map_err(|e| e.message())
 }
 
 #[cfg(test)]
@@ -501,7 +439,7 @@ mod tests {
         s.members[1].relation = "01".into();
         let e = validate_household(&s, &cat, today());
         assert_eq!(codes(&e), vec!["two_heads"]);
-        assert!(e[0].message_zh.contains("韦一、韦二"));
+        assert!(e[0].message_zh().contains("韦一、韦二"));
     }
 
     #[test]

@@ -182,8 +182,8 @@ impl IntoResponse for WebError {
                                 record: f.record.clone(),
                                 field: f.field.clone(),
                                 code: f.code.into(),
-                                message: f.message_en.clone(),
-                                message_zh: f.message_zh.clone(),
+                                message: f.message_en(),
+                                message_zh: f.message_zh(),
                             })
                             .collect(),
                         _ => vec![],

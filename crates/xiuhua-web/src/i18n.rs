@@ -5,6 +5,16 @@ use xiuhua_domain::{FieldCatalog, FieldLevel};
 
 use xiuhua_domain::{CodeCatalog, MonitoringStatus, RegistryStatus};
 
+impl Lang {
+    /// The same language for the message catalogue (`xiuhua_domain::message`).
+    pub fn messages(self) -> xiuhua_domain::message::Lang {
+        match self {
+            Lang::Zh => xiuhua_domain::message::Lang::Zh,
+            Lang::En => xiuhua_domain::message::Lang::En,
+        }
+    }
+}
+
 /// A UI language.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Lang {

@@ -10,6 +10,7 @@ pub mod generate;
 pub mod names;
 
 use std::collections::HashSet;
+use xiuhua_domain::message::msg;
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -224,10 +225,9 @@ pub async fn load(
     if existing > 0 {
         return Err(Error::conflict(
             "demo_exists",
-            format!("县{county}已有{existing}户数据，演示数据只能载入空库"),
-            format!(
-                "county {county} already has {existing} households; the demo loads into an empty registry"
-            ),
+            msg("demo_exists")
+                .arg("county", county)
+                .arg("existing", existing),
         ));
     }
     let stored = stored_villages(&mut conn, county, spec.seed).await?;
@@ -252,10 +252,7 @@ pub async fn load(
                 county,
                 "county",
                 "no_villages",
-                format!("县{county}下没有行政村，请先用 xiuhua import-regions 导入区划文件"),
-                format!(
-                    "county {county} has no villages; import its region file first (xiuhua import-regions)"
-                ),
+                msg("no_villages").arg("county", county),
             ));
         }
     };

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use xiuhua_domain::message::{Message, msg};
 
 use xiuhua_domain::validate::parse_member_id_number;
 use xiuhua_domain::{
@@ -42,14 +43,7 @@ pub(super) struct Problems<'a> {
 
 impl Problems<'_> {
     /// A problem of one cell (the column is the field's).
-    pub(super) fn cell(
-        &mut self,
-        row: &LedgerRow,
-        field: Field,
-        value: &CellValue,
-        zh: String,
-        en: String,
-    ) {
+    pub(super) fn cell(&mut self, row: &LedgerRow, field: Field, value: &CellValue, m: Message) {
         let col = self
             .group
             .header
@@ -59,35 +53,15 @@ impl Problems<'_> {
         let column = col
             .and_then(|c| self.group.header.names.get(c).cloned())
             .unwrap_or_default();
-        self.list.push((
-            row.row,
-            col,
-            ImportProblem {
-                sheet: row.sheet.to_string(),
-                row: row.row,
-                column,
-                value: value.display(),
-                reason_zh: zh,
-                reason_en: en,
-            },
-        ));
+        let problem =
+            ImportProblem::new(row.sheet.to_string(), row.row, column, value.display(), m);
+        self.list.push((row.row, col, problem));
     }
 
-    /// A problem of a whole row.
-    pub(super) fn row(&mut self, row: usize, zh: String, en: String) {
+    pub(super) fn row(&mut self, row: usize, m: Message) {
         let sheet = self.group.header.sheet.clone();
-        self.list.push((
-            row,
-            None,
-            ImportProblem {
-                sheet,
-                row,
-                column: String::new(),
-                value: String::new(),
-                reason_zh: zh,
-                reason_en: en,
-            },
-        ));
+        let problem = ImportProblem::new(sheet, row, String::new(), String::new(), m);
+        self.list.push((row, None, problem));
     }
 }
 
@@ -194,15 +168,11 @@ fn cell_value(
     def: &FieldDef,
     v: &CellValue,
     codes: &CodeCatalog,
-) -> std::result::Result<FieldValue, (String, String)> {
+) -> std::result::Result<FieldValue, Message> {
     let t = text(v);
     let list = def.code_list.as_deref().unwrap_or("");
-    let bad_code = |t: &str| {
-        (
-            format!("“{t}”不是有效的取值（代码表 {list}）"),
-            format!("{t:?} is not a valid value (code list {list})"),
-        )
-    };
+    let bad = |key: &'static str| msg(key).arg("value", &t);
+    let bad_code = |t: &str| msg("import_not_in_list").arg("value", t).arg("list", list);
     match def.ty {
         FieldType::Text | FieldType::Region | FieldType::IdNumber => Ok(FieldValue::Text(t)),
         FieldType::Code => resolve(codes, list, &t)
@@ -219,30 +189,29 @@ fn cell_value(
             .map(FieldValue::Codes),
         FieldType::Bool => parse_bool(v)
             .map(FieldValue::Bool)
-            .ok_or_else(|| ("应填“是”或“否”".into(), "expected 是 or 否".into())),
+            .ok_or_else(|| msg("import_not_yes_no")),
         FieldType::Year => parse_year(v)
             .map(|y| FieldValue::Int(i64::from(y)))
-            .ok_or_else(|| (format!("“{t}”不是年份"), format!("{t:?} is not a year"))),
-        FieldType::Int => t.trim().parse().map(FieldValue::Int).map_err(|_| {
-            (
-                format!("“{t}”不是整数"),
-                format!("{t:?} is not a whole number"),
-            )
-        }),
+            .ok_or_else(|| bad("import_not_a_year")),
+        FieldType::Int => t
+            .trim()
+            .parse()
+            .map(FieldValue::Int)
+            .map_err(|_| bad("import_not_a_whole_number")),
         FieldType::Decimal => match v {
             CellValue::Number(n) => Ok(FieldValue::Decimal(*n)),
             _ => t
                 .trim()
                 .parse()
                 .map(FieldValue::Decimal)
-                .map_err(|_| (format!("“{t}”不是数字"), format!("{t:?} is not a number"))),
+                .map_err(|_| bad("import_not_a_number")),
         },
         FieldType::Money => yuan_to_fen(v)
             .map(FieldValue::Money)
-            .ok_or_else(|| (format!("“{t}”不是金额"), format!("{t:?} is not an amount"))),
+            .ok_or_else(|| bad("import_not_an_amount")),
         FieldType::Date => parse_date(v)
             .map(FieldValue::Date)
-            .ok_or_else(|| (format!("“{t}”不是日期"), format!("{t:?} is not a date"))),
+            .ok_or_else(|| bad("import_not_a_date")),
     }
 }
 
@@ -258,10 +227,10 @@ fn set_from_cell<R: Record>(
     let result = cell_value(def, v, codes).and_then(|x| {
         record
             .set(def, Some(x))
-            .map_err(|e| (format!("应为{}", e.expected), e.to_string()))
+            .map_err(|e| msg("import_wrong_kind").arg("expected", e.expected))
     });
-    if let Err((zh, en)) = result {
-        p.cell(r, def.id, v, zh, en);
+    if let Err(m) = result {
+        p.cell(r, def.id, v, m);
     }
 }
 
@@ -318,8 +287,7 @@ fn set_village(
                 r,
                 Field::VILLAGE_CODE,
                 v,
-                format!("行政村代码“{c}”不在本县区划中"),
-                format!("village code {c:?} is not in the county"),
+                msg("import_village_code_c_not_county").arg("c", c),
             ),
         }
     } else if let Some((r, v)) = g.value(Field::VILLAGE) {
@@ -327,11 +295,7 @@ fn set_village(
             f.village_code = c;
         }
     } else if base.village_code.is_empty() {
-        p.row(
-            g.rows[0].row,
-            "缺少行政村（或行政村代码）".into(),
-            "the village (or village code) is missing".into(),
-        );
+        p.row(g.rows[0].row, msg("import_village_village_code_missing"));
     }
 }
 
@@ -356,8 +320,7 @@ fn village_by_name(
                     tr,
                     Field::TOWNSHIP,
                     tv,
-                    format!("乡镇“{t}”不在本县区划中"),
-                    format!("township {t:?} is not in the county"),
+                    msg("import_township_t_not_county").arg("t", t),
                 );
                 None
             }
@@ -373,8 +336,7 @@ fn village_by_name(
             r,
             Field::VILLAGE,
             v,
-            format!("行政村“{name}”不在本县区划中"),
-            format!("village {name:?} is not in the county"),
+            msg("import_village_name_not_county").arg("name", name),
         );
     }
     found
@@ -395,8 +357,7 @@ fn unique_village(
                 r,
                 Field::VILLAGE,
                 v,
-                format!("本县有多个“{name}”，请增加乡镇列"),
-                format!("several villages are named {name:?}; add a township column"),
+                msg("import_several_villages_are_named_name").arg("name", name),
             );
             None
         }
@@ -412,13 +373,7 @@ fn set_group(g: &Group, regions: &mut Regions, f: &mut HouseholdFields, p: &mut 
         let name = text(v);
         match regions.group(&f.village_code, &name) {
             Some(code) => f.group_code = Some(code),
-            None => p.cell(
-                r,
-                Field::GROUP,
-                v,
-                "村民小组过多（超过999个）".into(),
-                "too many groups in the village".into(),
-            ),
+            None => p.cell(r, Field::GROUP, v, msg("import_too_many_groups_village")),
         }
     }
 }
@@ -432,8 +387,7 @@ fn set_bank_account(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
                 r,
                 Field::BANK_ACCOUNT,
                 v,
-                "银行账号被Excel存成了数字，后几位已丢失；请把该列设为文本后重新填写".into(),
-                "the bank account was stored as a number and lost its last digits".into(),
+                msg("import_bank_account_was_stored_as"),
             ),
         }
     }
@@ -449,8 +403,7 @@ fn set_other_causes(g: &Group, codes: &CodeCatalog, f: &mut HouseholdFields, p: 
                     r,
                     Field::OTHER_CAUSES,
                     v,
-                    format!("“{part}”不是有效的致贫原因"),
-                    format!("{part:?} is not a cause of poverty"),
+                    msg("import_part_not_cause_poverty").arg("part", part),
                 ),
             }
         }
@@ -467,8 +420,7 @@ fn set_status(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
                 r,
                 Field::STATUS,
                 v,
-                format!("户类型“{}”应为一般农户、贫困户或脱贫户", text(v)),
-                format!("unknown household type {:?}", text(v)),
+                msg("import_unknown_household_type_v").arg("v", text(v)),
             ),
         }
     }
@@ -496,8 +448,7 @@ fn set_monitoring(g: &Group, codes: &CodeCatalog, f: &mut HouseholdFields, p: &m
                 r,
                 Field::MONITOR_TYPE,
                 v,
-                format!("“{t}”不是有效的监测对象类型"),
-                format!("{t:?} is not a monitoring type"),
+                msg("import_t_not_monitoring_type").arg("t", t),
             ),
         }
     }
@@ -507,13 +458,7 @@ fn set_income_year(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
     if let Some((r, v)) = g.value(Field::INCOME_YEAR) {
         match parse_year(v) {
             Some(y) => f.income.year = Some(y),
-            None => p.cell(
-                r,
-                Field::INCOME_YEAR,
-                v,
-                "不是年份".into(),
-                "not a year".into(),
-            ),
+            None => p.cell(r, Field::INCOME_YEAR, v, msg("import_not_year")),
         }
     }
 }
@@ -529,13 +474,7 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
         && ok
         && xiuhua_domain::Sex::parse(&text(v)).map(|s| s.code()) != Some(m.sex.as_str())
     {
-        p.cell(
-            r,
-            Field::SEX,
-            v,
-            "性别与身份证号不符".into(),
-            "sex does not match the identity number".into(),
-        );
+        p.cell(r, Field::SEX, v, msg("import_sex_does_not_match_identity"));
     }
     m.relation = member_relation(r, codes, p).unwrap_or_default();
     set_health(r, codes, &mut m, p);
@@ -558,13 +497,7 @@ fn member_name(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool {
             true
         }
         None => {
-            p.cell(
-                r,
-                Field::NAME,
-                &CellValue::Empty,
-                "姓名不能为空".into(),
-                "name is empty".into(),
-            );
+            p.cell(r, Field::NAME, &CellValue::Empty, msg("import_name_empty"));
             false
         }
     }
@@ -578,8 +511,7 @@ fn member_id_number(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool
             r,
             Field::ID_NUMBER,
             &CellValue::Empty,
-            "证件号码不能为空".into(),
-            "identity number is empty".into(),
+            msg("import_identity_number_empty"),
         );
         return false;
     };
@@ -589,12 +521,7 @@ fn member_id_number(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool
                 r,
                 Field::ID_NUMBER,
                 v,
-                format!(
-                    "证件号码被Excel存成了数字（{shown}），后几位已丢失，请把该列设为文本后重新填写"
-                ),
-                format!(
-                    "the identity number was stored as a number ({shown}); its last digits are lost"
-                ),
+                msg("import_identity_number_was_stored_as").arg("shown", shown),
             );
             false
         }
@@ -610,8 +537,8 @@ fn member_id_number(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool
                 m.birth_date = id.birth_date();
                 true
             }
-            Err((zh, en)) => {
-                p.cell(r, Field::ID_NUMBER, v, zh, en);
+            Err(m) => {
+                p.cell(r, Field::ID_NUMBER, v, m);
                 false
             }
         },
@@ -631,20 +558,15 @@ fn member_relation(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> 
                     r,
                     field,
                     v,
-                    format!("“{t}”不是有效的取值（代码表 {list}）"),
-                    format!("{t:?} is not a valid value (code list {list})"),
+                    msg("import_t_not_valid_value_code")
+                        .arg("t", t)
+                        .arg("list", list),
                 );
             }
             c.map(String::from)
         }
         None => {
-            p.cell(
-                r,
-                field,
-                &CellValue::Empty,
-                "不能为空".into(),
-                "required".into(),
-            );
+            p.cell(r, field, &CellValue::Empty, msg("import_required"));
             None
         }
     }
@@ -659,8 +581,7 @@ fn set_health(r: &LedgerRow, codes: &CodeCatalog, m: &mut Member, p: &mut Proble
                     r,
                     Field::HEALTH,
                     v,
-                    format!("“{part}”不是有效的健康状况"),
-                    format!("{part:?} is not a health status"),
+                    msg("import_part_not_health_status").arg("part", part),
                 ),
             }
         }
@@ -675,13 +596,7 @@ fn set_work_months(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) {
             .parse::<i32>()
         {
             Ok(n) if (0..=12).contains(&n) => m.work_months = Some(n),
-            _ => p.cell(
-                r,
-                Field::WORK_MONTHS,
-                v,
-                "务工时间应为0到12之间的整数（月）".into(),
-                "work months must be 0-12".into(),
-            ),
+            _ => p.cell(r, Field::WORK_MONTHS, v, msg("import_work_months_must")),
         }
     }
 }

@@ -16,6 +16,7 @@ mod regions;
 
 use std::io::Read;
 use std::path::Path;
+use xiuhua_domain::message::{Message, msg};
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -56,10 +57,30 @@ pub struct ImportProblem {
     pub column: String,
     /// The cell's value.
     pub value: String,
-    /// Reason in Chinese.
+    /// What kind of problem it is: the key of its message (machine-readable).
+    pub kind: &'static str,
+    /// The reason: a key of the message catalogue and its arguments.
+    pub message: Message,
+    /// Reason in Chinese (rendered from `message`).
     pub reason_zh: String,
-    /// Reason in English.
+    /// Reason in English (rendered from `message`).
     pub reason_en: String,
+}
+
+impl ImportProblem {
+    /// A problem of a cell (or of a row, with an empty column and value).
+    pub fn new(sheet: String, row: usize, column: String, value: String, message: Message) -> Self {
+        ImportProblem {
+            sheet,
+            row,
+            column,
+            value,
+            kind: message.key,
+            reason_zh: message.zh(),
+            reason_en: message.en(),
+            message,
+        }
+    }
 }
 
 /// What an import did (or would do, for a dry run).
@@ -124,8 +145,7 @@ pub async fn import_ledger(
             &opts.file_name,
             "file",
             "unreadable",
-            format!("无法读取文件：{e}"),
-            e.to_string(),
+            msg("unreadable_file").arg("error", e),
         )
     })?;
     let mut tx = s.db.begin().await?;
@@ -185,8 +205,7 @@ fn check_request(s: &Services, user: &CurrentUser, opts: &ImportOptions) -> Resu
             "导入",
             "effective_date",
             "future_date",
-            format!("生效日期{}晚于今天", opts.effective_date),
-            "effective date is in the future",
+            msg("future_date").arg("effective_date", opts.effective_date),
         ));
     }
     Ok(())
@@ -239,8 +258,9 @@ fn ledger_info(outline: Option<Outline>, opts: &ImportOptions) -> Result<xiuhua_
             &opts.file_name,
             "file",
             "unreadable_file",
-            e.message_zh(),
-            e.to_string(),
+            msg("ledger_unreadable")
+                .arg("reason_zh", e.message_zh())
+                .arg("reason_en", &e),
         )),
         None => Err(Error::Unexpected(anyhow::anyhow!(
             "ledger reader stopped early"

@@ -3,6 +3,7 @@
 //! households through `registry::write_event` and bulk inserts of new ones ([`Run`]).
 
 use std::collections::{HashMap, HashSet};
+use xiuhua_domain::message::{Message, msg};
 
 use xiuhua_db::AnyConnection;
 use xiuhua_db::members::MemberRow;
@@ -142,14 +143,11 @@ impl Known {
                 // too: moves go through `registry::move_member`, which records both sides.
                 p.row(
                     *row,
-                    format!(
-                        "身份证号{}已登记在户{other_no}（成员{}），同一人不能同时属于户{no}",
-                        m.id_number, other.name
-                    ),
-                    format!(
-                        "identity number {} already belongs to household {other_no}",
-                        m.id_number
-                    ),
+                    msg("import_identity_number_id_number_already")
+                        .arg("id_number", &m.id_number)
+                        .arg("other_no", other_no)
+                        .arg("name", &other.name)
+                        .arg("no", no),
                 );
             }
         }
@@ -365,11 +363,7 @@ impl Run<'_> {
     /// The household's village must be inside the user's region.
     fn check_scope(&self, first_row: usize, fields: &HouseholdFields, p: &mut Problems<'_>) {
         if !fields.village_code.is_empty() && !self.user.can_see(&fields.village_code) {
-            p.row(
-                first_row,
-                "该户所在行政村不在您的管辖范围内".into(),
-                "the household's village is outside your region".into(),
-            );
+            p.row(first_row, msg("import_household_s_village_outside_your"));
         }
     }
 
@@ -377,18 +371,13 @@ impl Run<'_> {
     fn household_no(&mut self, g: &Group, p: &mut Problems<'_>) -> Option<String> {
         let first_row = g.rows[0].row;
         let Some(no) = g.rows[0].get(Field::HOUSEHOLD_NO).map(text) else {
-            p.row(
-                first_row,
-                "缺少户编号".into(),
-                "the household number is missing".into(),
-            );
+            p.row(first_row, msg("import_household_number_missing"));
             return None;
         };
         if !self.seen_households.insert(no.clone()) {
             p.row(
                 first_row,
-                format!("户编号{no}在文件中出现在不相邻的两处，同一户的行应连续排列"),
-                format!("household {no} appears twice, not in consecutive rows"),
+                msg("import_household_no_appears_twice_not").arg("no", no),
             );
             return None;
         }
@@ -414,14 +403,10 @@ impl Run<'_> {
                     .unwrap_or_default();
                 p.row(
                     *row,
-                    format!(
-                        "身份证号{}在文件中重复：第{other_row}行（户{other}）",
-                        m.id_number
-                    ),
-                    format!(
-                        "identity number {} repeats row {other_row} (household {other})",
-                        m.id_number
-                    ),
+                    msg("import_identity_number_id_number_repeats")
+                        .arg("id_number", &m.id_number)
+                        .arg("other_row", other_row)
+                        .arg("other", other),
                 );
             } else {
                 self.seen_ids.insert(key, (this, *row as u32));
@@ -449,12 +434,14 @@ impl Run<'_> {
             match (field, g.rows.iter().find(|r| r.row == row)) {
                 (Some(f), Some(r)) => {
                     let v = r.get(f).cloned().unwrap_or(CellValue::Empty);
-                    p.cell(r, f, &v, e.message_zh.clone(), e.message_en.clone());
+                    p.cell(r, f, &v, e.message);
                 }
                 _ => p.row(
                     row,
-                    format!("{}：{}", e.record, e.message_zh),
-                    e.to_string(),
+                    msg("record_problem")
+                        .arg("record", &e.record)
+                        .arg("reason", e.message_zh())
+                        .arg("error", &e),
                 ),
             }
         }
@@ -524,19 +511,9 @@ impl Run<'_> {
     /// Counts a written change, or records why the registry refused it as a problem of the
     /// household's first row.
     fn updated(&mut self, g: &Group, first_row: usize, outcome: Result<()>) -> Result<()> {
-        let problem = |column: String, reason_zh: String, reason_en: String| {
-            (
-                first_row,
-                None,
-                ImportProblem {
-                    sheet: g.header.sheet.clone(),
-                    row: first_row,
-                    column,
-                    value: String::new(),
-                    reason_zh,
-                    reason_en,
-                },
-            )
+        let problem = |column: String, m: Message| {
+            let p = ImportProblem::new(g.header.sheet.clone(), first_row, column, String::new(), m);
+            (first_row, None, p)
         };
         match outcome {
             Ok(_) => {
@@ -549,19 +526,17 @@ impl Run<'_> {
                     .map(|e| {
                         problem(
                             e.field.clone(),
-                            format!("{}：{}", e.record, e.message_zh),
-                            e.to_string(),
+                            msg("record_problem")
+                                .arg("record", &e.record)
+                                .arg("reason", e.message_zh())
+                                .arg("error", e),
                         )
                     })
                     .collect();
                 self.problems(g, list);
             }
-            Err(Error::Conflict {
-                message_zh,
-                message_en,
-                ..
-            }) => {
-                let list = vec![problem(String::new(), message_zh, message_en)];
+            Err(Error::Conflict { message, .. }) => {
+                let list = vec![problem(String::new(), message)];
                 self.problems(g, list);
             }
             Err(e) => return Err(e),
@@ -581,14 +556,13 @@ impl Run<'_> {
         }
         self.report.skipped_sheets = info.skipped_sheets.clone();
         if self.more_problems > 0 {
-            self.report.problems.push(ImportProblem {
-                sheet: String::new(),
-                row: 0,
-                column: String::new(),
-                value: String::new(),
-                reason_zh: format!("另有{}个问题未列出", self.more_problems),
-                reason_en: format!("{} more problems not listed", self.more_problems),
-            });
+            self.report.problems.push(ImportProblem::new(
+                String::new(),
+                0,
+                String::new(),
+                String::new(),
+                msg("more_problems").arg("count", self.more_problems),
+            ));
         }
     }
 

@@ -6,6 +6,7 @@ use xiuhua_domain::HouseholdFields;
 use xiuhua_domain::Member;
 use xiuhua_domain::event::{Change, EventKind};
 use xiuhua_domain::household::FieldPatch;
+use xiuhua_domain::message::msg;
 
 use super::members::assign_member_ids;
 use super::{ChangeMeta, write_event};
@@ -36,8 +37,7 @@ pub async fn register_household(
             &format!("户 {}", fields.household_no),
             "village_code",
             "unknown_region",
-            format!("行政村代码{}不存在", fields.village_code),
-            format!("unknown village code {}", fields.village_code),
+            msg("unknown_region").arg("village_code", &fields.village_code),
         ));
     }
     let mut tx = s.db.begin().await?;

@@ -12,13 +12,12 @@ use crate::Result;
 /// Fills the fields derived from a member's identity number (normalised number, sex, birth
 /// date) and checks it.
 pub fn prepare_member(m: &mut Member) -> Result<(), FieldError> {
-    let id = parse_member_id_number(&m.id_number).map_err(|(zh, en)| {
+    let id = parse_member_id_number(&m.id_number).map_err(|e| {
         FieldError::new(
             format!("成员 {} ({})", m.name, m.id_number),
             "id_number",
             "invalid_id_number",
-            zh,
-            en,
+            e,
         )
     })?;
     let tail = if m.id_number.trim().len() == 20 {

@@ -9,6 +9,7 @@ use xiuhua_db::households::HouseholdRow;
 use xiuhua_db::ids;
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event::{self, Change, Event, EventKind};
+use xiuhua_domain::message::msg;
 use xiuhua_domain::{FieldError, HouseholdState, validate_household};
 
 use super::{ChangeMeta, household_row, period_rows};
@@ -30,14 +31,10 @@ async fn check_closed_year(
     if !meta.correction {
         return Err(Error::conflict(
             "closed_year",
-            format!(
-                "{record}：{closed}年度动态调整已结束，不能修改{}的数据；如确需更正，请以“更正”方式提交并说明原因",
-                meta.effective_date
-            ),
-            format!(
-                "{record}: year {closed} is closed; a change effective {} needs an explicit correction with a reason",
-                meta.effective_date
-            ),
+            msg("closed_year_record_year_closed_closed_change")
+                .arg("record", record)
+                .arg("closed", closed)
+                .arg("effective_date", meta.effective_date),
         ));
     }
     if meta.reason.trim().is_empty() {
@@ -45,8 +42,7 @@ async fn check_closed_year(
             record,
             "reason",
             "required",
-            "更正已结束年度的数据必须填写原因",
-            "a correction of a closed year needs a reason",
+            msg("required_correction_closed_year_needs_reason"),
         ));
     }
     Ok(())
@@ -68,11 +64,11 @@ async fn check_id_numbers(
                 format!("成员 {} ({})", m.name, m.id_number),
                 "id_number",
                 "id_number_taken",
-                format!("身份证号{}已登记在户{}（成员{}），同一人不能同时属于户{}", m.id_number, other_no, other.name, state.fields.household_no),
-                format!(
-                    "identity number {} already belongs to {} in household {}; it cannot also be in household {}",
-                    m.id_number, other.name, other_no, state.fields.household_no
-                ),
+                msg("id_number_taken")
+                    .arg("id_number", &m.id_number)
+                    .arg("other_no", other_no)
+                    .arg("name", &other.name)
+                    .arg("household_no", &state.fields.household_no),
             ));
         }
     }
@@ -159,11 +155,9 @@ fn check_not_future(household_id: i64, meta: &ChangeMeta, today: NaiveDate) -> R
             &format!("户 {household_id}"),
             "effective_date",
             "future_date",
-            format!("生效日期{}晚于今天{today}", meta.effective_date),
-            format!(
-                "effective date {} is after today {today}",
-                meta.effective_date
-            ),
+            msg("future_date_effective_date_effective_date_after")
+                .arg("effective_date", meta.effective_date)
+                .arg("today", today),
         ));
     }
     Ok(())
@@ -225,16 +219,13 @@ fn check_version(
         })
         .collect();
     let current = event::fold(events.iter()).ok().flatten();
+    let message = msg("stale_version")
+        .arg("record", record)
+        .arg("current", h.version)
+        .arg("yours", v);
     Err(Error::Conflict {
         code: "stale_version",
-        message_zh: format!(
-            "{record}已被他人修改（当前版本{}，您编辑的是版本{v}），请对照两个版本后重新提交",
-            h.version
-        ),
-        message_en: format!(
-            "{record} was changed by someone else (version {} now, you edited {v})",
-            h.version
-        ),
+        message,
         details: Some(serde_json::json!({
             "current_version": h.version,
             "your_version": v,
@@ -283,8 +274,7 @@ fn fold_events(events: &[Event], household_id: i64, record: &str) -> Result<Hous
                 record,
                 "changes",
                 "bad_change",
-                format!("变更无法应用：{e}"),
-                e.to_string(),
+                msg("bad_change").arg("error", &e),
             )
         })?
         .ok_or_else(|| Error::NotFound {
@@ -310,8 +300,7 @@ fn check_result_scope(
             record,
             "village_code",
             "other_county",
-            "不能把户迁到其他县",
-            "a household cannot move to another county",
+            msg("other_county"),
         ));
     }
     Ok(())
@@ -346,8 +335,7 @@ async fn store_row(
             {
                 return Err(Error::conflict(
                     "household_no_taken",
-                    format!("户编号{}已存在", row.household_no),
-                    format!("household number {} exists", row.household_no),
+                    msg("household_no_taken").arg("household_no", &row.household_no),
                 ));
             }
             xiuhua_db::households::insert_many(conn, std::slice::from_ref(row)).await?;

@@ -3,6 +3,7 @@
 
 use chrono::Datelike;
 use xiuhua_db::events::format_ts;
+use xiuhua_domain::message::msg;
 
 use crate::{CurrentUser, Error, Result, Services};
 
@@ -20,8 +21,7 @@ pub async fn close_year(s: &Services, user: &CurrentUser, county: &str, year: i3
             county,
             "year",
             "year_not_over",
-            format!("{year}年尚未结束，不能关闭"),
-            format!("year {year} is not over yet"),
+            msg("year_not_over").arg("year", year),
         ));
     }
     let mut tx = s.db.begin().await?;
@@ -30,8 +30,7 @@ pub async fn close_year(s: &Services, user: &CurrentUser, county: &str, year: i3
     {
         return Err(Error::conflict(
             "already_closed",
-            format!("{y}年度已关闭"),
-            format!("year {y} is already closed"),
+            msg("already_closed").arg("y", y),
         ));
     }
     let n = xiuhua_db::years::close(

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use xiuhua_domain::message::msg;
 
 use serde::Serialize;
 use xiuhua_rules::{LoadError, RuleSet};
@@ -148,14 +149,9 @@ pub async fn load(
     {
         return Err(Error::conflict(
             "stale_rule_version",
-            format!(
-                "规则集 {} 现行版本为 {}，新文件的 version 必须更大",
-                set.def.id, cur.def.version
-            ),
-            format!(
-                "rule set {} is at version {}; the new file needs a higher version",
-                set.def.id, cur.def.version
-            ),
+            msg("stale_rule_version")
+                .arg("id", &set.def.id)
+                .arg("version", cur.def.version),
         ));
     }
     let mut conn = s.db.acquire().await?;

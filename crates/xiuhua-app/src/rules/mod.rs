@@ -15,6 +15,7 @@ mod stored;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use xiuhua_domain::message::msg;
 
 use serde::Serialize;
 use xiuhua_rules::{LoadError, Outcome, RuleSet, SetOutcome};
@@ -33,7 +34,12 @@ pub use xiuhua_db::rules::RunRow;
 
 /// A rule set refused at load time, as the conflict the edges show.
 fn load_error(e: LoadError) -> Error {
-    Error::conflict("invalid_rule_set", e.to_zh(), e.to_string())
+    Error::conflict(
+        "invalid_rule_set",
+        msg("invalid_rule_set")
+            .arg("reason_zh", e.to_zh())
+            .arg("reason_en", &e),
+    )
 }
 
 /// Tallies of decisions.

@@ -3,6 +3,7 @@
 //! with the rule-set version and the as-of date.
 
 use std::collections::BTreeMap;
+use xiuhua_domain::message::msg;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -70,18 +71,12 @@ fn check_inputs(set: &RuleSet, inputs: &UnitInputs) -> Result<()> {
     let declared: Vec<&str> = set.input_types.iter().map(|(n, _)| n.as_str()).collect();
     Err(Error::conflict(
         "unknown_inputs",
-        format!(
-            "规则集 {} 没有输入项 {}（已声明的输入项：{}）",
-            set.def.id,
-            unknown.join("、"),
-            declared.join("、")
-        ),
-        format!(
-            "rule set {} declares no input {} (declared: {})",
-            set.def.id,
-            unknown.join(", "),
-            declared.join(", ")
-        ),
+        msg("unknown_inputs")
+            .arg("id", &set.def.id)
+            .arg("unknown", unknown.join("、"))
+            .arg("declared", declared.join("、"))
+            .arg("unknown2", unknown.join(", "))
+            .arg("declared2", declared.join(", ")),
     ))
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use xiuhua_domain::message::msg;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -147,8 +148,7 @@ fn simulable(
     if set.def.level != Level::Household {
         return Err(Error::conflict(
             "unsupported_simulation",
-            "目前只能模拟户级规则集",
-            "only household rule sets can be simulated",
+            msg("unsupported_simulation"),
         ));
     }
     set.check_overrides(overrides).map_err(load_error)?;

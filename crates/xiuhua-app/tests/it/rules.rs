@@ -301,9 +301,8 @@ async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
         .await
         .unwrap_err();
     match e {
-        xiuhua_app::Error::Conflict {
-            code, message_zh, ..
-        } => {
+        xiuhua_app::Error::Conflict { code, message, .. } => {
+            let message_zh = message.zh();
             assert_eq!(code, "invalid_rule_set");
             assert!(message_zh.contains("检查项 one_head"), "{message_zh}");
             assert!(message_zh.contains("is_hed"), "{message_zh}");

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use xiuhua_app::departments::{self, PushError};
+use xiuhua_domain::message::msg;
 
 use crate::AppState;
 use crate::error::{ErrorEnvelope, WebError};
@@ -71,8 +72,11 @@ pub async fn push_department_data(
                         format!("{} 第{}行", p.sheet, p.row),
                         &p.column,
                         "bad_id_number",
-                        format!("{}：{}", p.value, p.reason_zh),
-                        format!("row {} {:?}: {}", p.row, p.value, p.reason_en),
+                        msg("bad_id_number")
+                            .arg("value", &p.value)
+                            .arg("reason_zh", &p.reason_zh)
+                            .arg("row", p.row)
+                            .arg("reason_en", &p.reason_en),
                     )
                 })
                 .collect(),
@@ -81,8 +85,9 @@ pub async fn push_department_data(
             &file_name,
             "file",
             "unreadable",
-            e.message_zh(),
-            e.to_string(),
+            msg("ledger_unreadable")
+                .arg("reason_zh", e.message_zh())
+                .arg("reason_en", &e),
         ))),
     }
 }

@@ -2,6 +2,7 @@
 //! version, and what-if simulation.
 
 use std::collections::BTreeMap;
+use xiuhua_domain::message::msg;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -189,8 +190,7 @@ pub async fn simulate_rule_set(
             _ => {
                 return Err(WebError::api(xiuhua_app::Error::conflict(
                     "bad_override",
-                    format!("参数 {k} 的取值应为数值、文字或真假"),
-                    format!("parameter {k} needs a number, text or bool"),
+                    msg("bad_override").arg("k", k),
                 )));
             }
         };

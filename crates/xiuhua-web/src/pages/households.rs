@@ -9,6 +9,7 @@ use serde_json::Value;
 use xiuhua_app::household_views::{Channel, view_household};
 use xiuhua_app::registry::{self, ChangeMeta, SearchParams};
 use xiuhua_domain::household::FieldPatch;
+use xiuhua_domain::message::msg;
 use xiuhua_domain::{MonitoringStatus, RegistryStatus};
 
 use super::{AsOfQuery, parse_date};
@@ -164,8 +165,10 @@ fn not_a_number(id: i64, name: &str, value: &str, lang: Lang) -> WebError {
             &format!("户 {id}"),
             name,
             "not_a_number",
-            format!("{}应为数字：{value}", field_label(lang, name)),
-            format!("{name} must be a number: {value:?}"),
+            msg("not_a_number")
+                .arg("name", field_label(lang, name))
+                .arg("value", value)
+                .arg("name2", name),
         ),
         lang,
     )
@@ -204,9 +207,9 @@ pub async fn update(
         Ok(_) => Ok(Redirect::to(&format!("/households/{id}")).into_response()),
         Err(xiuhua_app::Error::Conflict {
             code: "stale_version",
-            message_zh,
-            message_en,
+            message,
             details: Some(d),
+            ..
         }) => {
             let mine = Submitted {
                 patch,
@@ -214,11 +217,7 @@ pub async fn update(
                 effective_date: effective.to_string(),
                 reason,
             };
-            let message = if lang == Lang::Zh {
-                message_zh
-            } else {
-                message_en
-            };
+            let message = message.render(lang.messages());
             let l = Layout::new(&auth, auth.t.s("edit_conflict"));
             let mut res =
                 render(&ConflictPage::new(l, id, mine, &d, message), lang)?.into_response();

@@ -2,6 +2,7 @@
 //! stored run, and a stored decision explained as it was made.
 
 use std::collections::BTreeMap;
+use xiuhua_domain::message::msg;
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -64,16 +65,8 @@ pub async fn create(
 ) -> Result<Response, WebError> {
     match rules::load(&state.services, &auth.user, "网页提交", &f.text).await {
         Ok(set) => Ok(Redirect::to(&format!("/rules/{}", set.def.id)).into_response()),
-        Err(xiuhua_app::Error::Conflict {
-            message_zh,
-            message_en,
-            ..
-        }) => {
-            let msg = if auth.t.lang == crate::i18n::Lang::Zh {
-                message_zh
-            } else {
-                message_en
-            };
+        Err(xiuhua_app::Error::Conflict { message, .. }) => {
+            let msg = message.render(auth.t.lang.messages());
             Ok(rules_page(&state, &auth, msg, true).await?.into_response())
         }
         Err(e) => Err(WebError::page(e, auth.t.lang)),
@@ -117,8 +110,7 @@ fn overrides(text: Option<&str>) -> Result<BTreeMap<String, ParamValue>, xiuhua_
         let (k, v) = rules::parse_override(part).ok_or_else(|| {
             xiuhua_app::Error::conflict(
                 "bad_override",
-                format!("“{part}”应写成 参数=取值"),
-                format!("'{part}' must be name=value"),
+                msg("bad_override_part_must_name_value").arg("part", part),
             )
         })?;
         out.insert(k, v);
@@ -132,13 +124,8 @@ async fn run_simulation(
     id: &str,
     q: &SimulateQuery,
 ) -> Result<Simulation, xiuhua_app::Error> {
-    let as_of = parse_date(q.as_of.as_deref()).map_err(|_| {
-        xiuhua_app::Error::conflict(
-            "bad_date",
-            "日期格式应为 YYYY-MM-DD",
-            "dates are YYYY-MM-DD",
-        )
-    })?;
+    let as_of = parse_date(q.as_of.as_deref())
+        .map_err(|_| xiuhua_app::Error::conflict("bad_date", msg("bad_date")))?;
     rules::simulate(
         &state.services,
         &auth.user,

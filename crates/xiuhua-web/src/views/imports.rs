@@ -35,7 +35,7 @@ pub struct ReportView {
     sha256: String,
     unknown: Vec<String>,
     skipped: Vec<String>,
-    problems: Vec<(String, usize, String, String, String)>,
+    problems: Vec<(String, usize, String, String, String, String)>,
     more: usize,
     errors_link: String,
 }

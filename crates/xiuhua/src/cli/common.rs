@@ -81,7 +81,7 @@ pub(crate) fn cli_error(e: xiuhua_app::Error) -> anyhow::Error {
             anyhow::anyhow!(
                 "{}",
                 errs.iter()
-                    .map(|e| format!("{}: {}: {}", e.record, e.field, e.message_en))
+                    .map(|e| format!("{}: {}: {}", e.record, e.field, e.message_en()))
                     .collect::<Vec<_>>()
                     .join("\n")
             )

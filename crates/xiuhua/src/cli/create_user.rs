@@ -43,7 +43,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         role,
         region_code: a.region.clone(),
     };
-    xiuhua_app::auth::create_user(&s, &CurrentUser::system(), new)
+    xiuhua_app::users::create(&s, &CurrentUser::system(), new, "cli")
         .await
         .map_err(cli_error)?;
     println!("created user {}", a.username);

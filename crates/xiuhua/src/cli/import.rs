@@ -90,8 +90,8 @@ fn print_report(a: &Args, report: &ImportReport, started: Instant) -> anyhow::Re
     if !report.problems.is_empty() {
         for p in &report.problems {
             println!(
-                "{} row {} {}: {:?}: {}",
-                p.sheet, p.row, p.column, p.value, p.reason_en
+                "{} row {} {}: {:?}: {} [{}]",
+                p.sheet, p.row, p.column, p.value, p.reason_en, p.kind
             );
         }
         if let (Some(path), Some(bytes)) = (&a.errors, &report.error_workbook) {

@@ -7,6 +7,7 @@ use xiuhua_db::households::{HouseholdRow, PeriodRow};
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::HouseholdState;
 use xiuhua_domain::event::{self, Change, Event, EventKind, SourceKind};
+use xiuhua_domain::message::msg;
 
 use super::Run;
 use crate::registry::{household_row, period_rows};
@@ -61,14 +62,9 @@ impl Run<'_> {
         {
             return Err(Error::conflict(
                 "closed_year",
-                format!(
-                    "{closed}年度动态调整已结束，不能导入生效日期为{}的数据",
-                    self.opts.effective_date
-                ),
-                format!(
-                    "year {closed} is closed; cannot import data effective {}",
-                    self.opts.effective_date
-                ),
+                msg("closed_year")
+                    .arg("closed", closed)
+                    .arg("effective_date", self.opts.effective_date),
             ));
         }
         Ok(())
