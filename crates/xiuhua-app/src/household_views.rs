@@ -47,3 +47,83 @@ pub async fn view_household(
     }
     Ok(v)
 }
+
+/// Everything the household page shows: the household (the view is logged as above), its
+/// checklists under the rule sets in force, and its stored rule results.
+pub struct HouseholdPageData {
+    /// The household as of the date asked for.
+    pub view: HouseholdView,
+    /// The checklists of the rule sets that apply to it.
+    pub checklists: Vec<crate::rules::Checklist>,
+    /// Its latest stored rule results: (run, outcome, explanation).
+    pub stored: Vec<(
+        xiuhua_db::rules::RunRow,
+        xiuhua_rules::Outcome,
+        Option<String>,
+    )>,
+}
+
+/// The household page's one use case: [`view_household`], then the checklists and the stored
+/// results of the household that was read (none for a household that did not exist yet).
+pub async fn household_page(
+    s: &Services,
+    user: &CurrentUser,
+    id: i64,
+    as_of: Option<NaiveDate>,
+    client: &str,
+) -> Result<HouseholdPageData> {
+    let view = view_household(s, user, id, as_of, Channel::Page, client).await?;
+    if view.state.fields.household_no.is_empty() {
+        return Ok(HouseholdPageData {
+            view,
+            checklists: Vec::new(),
+            stored: Vec::new(),
+        });
+    }
+    let checklists = crate::rules::checklists_of(s, &view, &Default::default());
+    let stored = crate::rules::results_of(s, &view).await?;
+    Ok(HouseholdPageData {
+        view,
+        checklists,
+        stored,
+    })
+}
+
+/// One page of the household list with what it shows beside it.
+pub struct HouseholdList {
+    /// The households of the page.
+    pub list: Vec<registry::HouseholdSummary>,
+    /// How many match in all.
+    pub total: i64,
+    /// Names of the villages on the page and of the region asked for, by code.
+    pub names: std::collections::HashMap<String, String>,
+    /// Regions whose name matches the search text: (code, name).
+    pub matched_regions: Vec<(String, String)>,
+}
+
+/// The household list page's one use case: the search, the region names it shows, and the
+/// regions whose name matches the search text.
+pub async fn household_list(
+    s: &Services,
+    user: &CurrentUser,
+    p: &registry::SearchParams,
+) -> Result<HouseholdList> {
+    let (list, total) = registry::search(s, user, p).await?;
+    let mut wanted: Vec<String> = list.iter().map(|r| r.village_code.clone()).collect();
+    wanted.push(p.region.clone().unwrap_or_default());
+    let names = crate::regions::names(s, &wanted).await?;
+    let matched_regions = match p.text.as_deref() {
+        Some(text) => crate::regions::search(s, user, text, 20)
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r.name))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(HouseholdList {
+        list,
+        total,
+        names,
+        matched_regions,
+    })
+}

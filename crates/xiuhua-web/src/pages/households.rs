@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use xiuhua_app::household_views::{Channel, view_household};
+use xiuhua_app::household_views::{HouseholdPageData, household_list, household_page};
 use xiuhua_app::registry::{self, ChangeMeta, SearchParams};
 use xiuhua_domain::household::FieldPatch;
 use xiuhua_domain::message::msg;
@@ -48,30 +48,15 @@ pub async fn list(
         page,
         per_page: PER_PAGE,
     };
-    let err = |e| WebError::page(e, lang);
-    let (list, total) = registry::search(&state.services, &auth.user, &params)
+    let found = household_list(&state.services, &auth.user, &params)
         .await
-        .map_err(err)?;
-    let mut wanted: Vec<String> = list.iter().map(|r| r.village_code.clone()).collect();
-    wanted.push(q.region.clone().unwrap_or_default());
-    let names = xiuhua_app::regions::names(&state.services, &wanted)
-        .await
-        .map_err(err)?;
-    let matched_regions = match q.q.as_deref() {
-        Some(text) => xiuhua_app::regions::search(&state.services, &auth.user, text, 20)
-            .await
-            .map_err(err)?
-            .into_iter()
-            .map(|r| (r.code, r.name))
-            .collect(),
-        None => Vec::new(),
-    };
+        .map_err(|e| WebError::page(e, lang))?;
     let data = ListData {
-        list,
-        total,
+        list: found.list,
+        total: found.total,
         page,
-        names,
-        matched_regions,
+        names: found.names,
+        matched_regions: found.matched_regions,
         masked: !auth.user.role.sees_personal_data(),
     };
     let filters = ListFilters {
@@ -96,18 +81,13 @@ pub async fn show(
     let as_of = parse_date(q.as_of.as_deref())?;
     let client = crate::auth::client_address(&headers);
     let s = &state.services;
-    let view = view_household(s, &auth.user, id, as_of, Channel::Page, &client)
+    let HouseholdPageData {
+        view,
+        checklists,
+        stored,
+    } = household_page(s, &auth.user, id, as_of, &client)
         .await
         .map_err(|e| WebError::page(e, lang))?;
-    let (checklists, stored) = if view.state.fields.household_no.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let lists = xiuhua_app::rules::checklists_of(s, &view, &Default::default());
-        let stored = xiuhua_app::rules::results_of(s, &view)
-            .await
-            .map_err(|e| WebError::page(e, lang))?;
-        (lists, stored)
-    };
     let l = Layout::new(&auth, view.state.fields.household_no.clone());
     let data = ShowData {
         view,
