@@ -63,14 +63,19 @@ pub enum PushError {
 }
 
 impl PushError {
+    /// The reason as a message of the catalogue.
+    pub fn message(&self) -> Message {
+        match self {
+            PushError::Unreadable(e) => e.message(),
+            PushError::NoIdColumn => msg("push_no_id_column"),
+            PushError::Rows(p) => msg("push_rows_with_problems").arg("count", p.len()),
+            PushError::App(e) => e.message(),
+        }
+    }
+
     /// The reason in Chinese.
     pub fn message_zh(&self) -> String {
-        match self {
-            PushError::Unreadable(e) => e.message_zh(),
-            PushError::NoIdColumn => "找不到含“身份证号”列的表头行".into(),
-            PushError::Rows(p) => format!("{}行有问题，未保存任何数据", p.len()),
-            PushError::App(e) => e.message_zh(),
-        }
+        self.message().zh()
     }
 }
 

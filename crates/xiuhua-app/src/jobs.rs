@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use xiuhua_db::events::format_ts;
 use xiuhua_db::jobs::JobRow;
 
-use crate::imports::{ImportOptions, ImportReport, import_ledger};
+use crate::imports::{ImportCounts, ImportOptions, ImportReport, import_ledger};
 use crate::{CurrentUser, Error, Result, Services};
 
 /// Failure code of a job the server stopped under.
@@ -308,26 +308,9 @@ pub const SHOWN_PROBLEMS: usize = 200;
 pub struct ImportOutcome {
     /// The uploaded file's name.
     pub file_name: String,
-    /// Whether this was a dry run (nothing written).
-    pub dry_run: bool,
-    /// SHA-256 of the file.
-    pub sha256: String,
-    /// Data rows read.
-    pub rows: usize,
-    /// Households in the file.
-    pub households: usize,
-    /// New households.
-    pub created: usize,
-    /// Existing households with changes.
-    pub changed: usize,
-    /// Existing households without changes.
-    pub unchanged: usize,
-    /// Events written (or that would be).
-    pub events: usize,
-    /// Headers not recognised: (sheet, column number, header).
-    pub unknown_columns: Vec<(String, usize, String)>,
-    /// Sheets without a header (skipped).
-    pub skipped_sheets: Vec<String>,
+    /// The report's counts (read through `Deref`: `outcome.rows`).
+    #[serde(flatten)]
+    pub counts: ImportCounts,
     /// All problems found (non-zero means nothing was written).
     pub problem_count: usize,
     /// The first [`SHOWN_PROBLEMS`]: (sheet, row, column, value, reason in Chinese, kind — the
@@ -335,6 +318,13 @@ pub struct ImportOutcome {
     pub problems: Vec<(String, usize, String, String, String, String)>,
     /// File name (in the temporary directory) of the error workbook, when there are problems.
     pub error_workbook: Option<String>,
+}
+
+impl std::ops::Deref for ImportOutcome {
+    type Target = ImportCounts;
+    fn deref(&self) -> &ImportCounts {
+        &self.counts
+    }
 }
 
 impl ImportOutcome {
@@ -352,16 +342,7 @@ impl ImportOutcome {
         });
         ImportOutcome {
             file_name: file_name.to_string(),
-            dry_run: r.dry_run,
-            sha256: r.sha256,
-            rows: r.rows,
-            households: r.households,
-            created: r.created,
-            changed: r.changed,
-            unchanged: r.unchanged,
-            events: r.events,
-            unknown_columns: r.unknown_columns,
-            skipped_sheets: r.skipped_sheets,
+            counts: r.counts,
             problem_count: r.problems.len(),
             problems: r
                 .problems

@@ -39,16 +39,7 @@ pub fn parse_region_file(path: &std::path::Path) -> Result<Vec<RegionRow>> {
         rows.push((r.row, r.cells.iter().map(|c| c.display()).collect()));
         std::ops::ControlFlow::Continue(())
     })
-    .map_err(|e| {
-        Error::invalid(
-            "文件",
-            "file",
-            "unreadable_file",
-            msg("ledger_unreadable")
-                .arg("reason_zh", e.message_zh())
-                .arg("reason_en", &e),
-        )
-    })?;
+    .map_err(|e| Error::invalid("文件", "file", "unreadable_file", e.message()))?;
     parse_region_rows(rows)
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::cell::CellValue;
 use xiuhua_domain::FieldCatalog;
+use xiuhua_domain::message::{Message, msg};
 
 use crate::columns::{Field, Level};
 use crate::limits::ReadLimits;
@@ -103,13 +104,16 @@ pub enum LedgerError {
 impl LedgerError {
     /// The reason in Chinese.
     pub fn message_zh(&self) -> String {
+        self.message().zh()
+    }
+
+    /// The reason as a message of the catalogue (`xiuhua_domain::message`).
+    pub fn message(&self) -> Message {
         match self {
-            LedgerError::Read(e) => e.message_zh(),
-            LedgerError::NoHeader(s) => {
-                format!(
-                    "在工作表（{s}）的前{HEADER_SEARCH_ROWS}行中找不到表头：表头至少应包含“姓名”和“证件号码（身份证号）”两列"
-                )
-            }
+            LedgerError::Read(e) => e.message(),
+            LedgerError::NoHeader(s) => msg("ledger_no_header")
+                .arg("sheets", s)
+                .arg("rows", HEADER_SEARCH_ROWS),
         }
     }
 }

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use xiuhua_domain::message::{Message, msg};
+
 /// Limits of one read. [`ReadLimits::default`] suits real ledgers (see each field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadLimits {
@@ -157,53 +159,38 @@ impl LimitError {
         s
     }
 
+    /// The reason as a message of the catalogue (`xiuhua_domain::message`), with the place in
+    /// both languages.
+    pub fn message(&self) -> Message {
+        let (zh, en) = (self.place_zh(), self.place_en());
+        let at = if zh.is_empty() {
+            zh
+        } else {
+            format!("（{zh}）")
+        };
+        let at_en = if en.is_empty() {
+            en
+        } else {
+            format!(" at {en}")
+        };
+        let m = |key| msg(key).arg("at", &at).arg("at_en", &at_en);
+        match self.limit {
+            Limit::EntryBytes(n) => m("limit_entry_bytes").arg("max", bytes(n)),
+            Limit::CellBytes(n) => m("limit_cell_bytes").arg("max", bytes(n as u64)),
+            Limit::Rows(n) => m("limit_rows").arg("max", n),
+            Limit::Columns(n) => m("limit_columns").arg("max", n),
+        }
+    }
+
     /// The reason in Chinese.
     pub fn message_zh(&self) -> String {
-        let place = self.place_zh();
-        let at = if place.is_empty() {
-            String::new()
-        } else {
-            format!("（{place}）")
-        };
-        match self.limit {
-            Limit::EntryBytes(n) => format!(
-                "文件解压后过大{at}：超过{}的上限，可能是损坏或恶意构造的文件，请另存为新的工作簿后再导入",
-                bytes(n)
-            ),
-            Limit::CellBytes(n) => format!(
-                "单元格内容过长{at}：超过{}的上限，请删除或缩短该单元格后再导入",
-                bytes(n as u64)
-            ),
-            Limit::Rows(n) => format!("行数过多{at}：一张表最多{n}行，请拆分成多个文件后再导入"),
-            Limit::Columns(n) => {
-                format!("列数过多{at}：一张表最多{n}列，请删除多余的列后再导入")
-            }
-        }
+        self.message().zh()
     }
 }
 
 impl fmt::Display for LimitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let place = self.place_en();
-        let at = if place.is_empty() {
-            String::new()
-        } else {
-            format!(" at {place}")
-        };
-        match self.limit {
-            Limit::EntryBytes(n) => write!(
-                f,
-                "the file inflates to more than {} (max entry size){at}: damaged or built to exhaust memory",
-                bytes(n)
-            ),
-            Limit::CellBytes(n) => write!(
-                f,
-                "a cell is longer than {} (max cell size){at}",
-                bytes(n as u64)
-            ),
-            Limit::Rows(n) => write!(f, "more than {n} rows (max rows){at}"),
-            Limit::Columns(n) => write!(f, "more than {n} columns (max columns){at}"),
-        }
+        f.write_str(&self.message().en())
     }
 }
 

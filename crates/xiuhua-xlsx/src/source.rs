@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
+use xiuhua_domain::message::{Message, msg};
 
 use calamine::{DataRef, Dimensions, Reader, Xls, Xlsx, XlsxError};
 
@@ -39,13 +40,18 @@ pub enum ReadError {
 impl ReadError {
     /// The reason in Chinese.
     pub fn message_zh(&self) -> String {
+        self.message().zh()
+    }
+
+    /// The reason as a message of the catalogue (`xiuhua_domain::message`).
+    pub fn message(&self) -> Message {
         match self {
-            ReadError::Empty => "文件是空的".into(),
-            ReadError::NotSpreadsheet => "文件不是Excel工作簿（.xlsx/.xls）或CSV文件".into(),
-            ReadError::Password => "工作簿设有打开密码，请取消密码后再导入".into(),
-            ReadError::Corrupt(m) => format!("工作簿已损坏，无法读取：{m}"),
-            ReadError::Limit(e) => e.message_zh(),
-            ReadError::Io(e) => format!("无法打开文件：{e}"),
+            ReadError::Empty => msg("read_empty"),
+            ReadError::NotSpreadsheet => msg("read_not_spreadsheet"),
+            ReadError::Password => msg("read_password"),
+            ReadError::Corrupt(m) => msg("read_corrupt").arg("detail", m),
+            ReadError::Limit(e) => e.message(),
+            ReadError::Io(e) => msg("read_io").arg("error", e),
         }
     }
 }

@@ -83,9 +83,10 @@ impl ImportProblem {
     }
 }
 
-/// What an import did (or would do, for a dry run).
-#[derive(Clone, Debug, Default)]
-pub struct ImportReport {
+/// The counts of an import: what the report, the stored job result and the page all show.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ImportCounts {
     /// SHA-256 of the file.
     pub sha256: String,
     /// Data rows read.
@@ -104,12 +105,33 @@ pub struct ImportReport {
     pub unknown_columns: Vec<(String, usize, String)>,
     /// Sheets without a header (skipped).
     pub skipped_sheets: Vec<String>,
+    /// Whether this was a dry run (nothing written).
+    pub dry_run: bool,
+}
+
+/// What an import did (or would do, for a dry run): its counts (read through `Deref`:
+/// `report.rows`), every problem and the error workbook.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// The counts.
+    pub counts: ImportCounts,
     /// Every problem found; non-empty means nothing was written.
     pub problems: Vec<ImportProblem>,
     /// The error workbook (original rows + reasons), when there are problems.
     pub error_workbook: Option<Vec<u8>>,
-    /// Whether this was a dry run (nothing written).
-    pub dry_run: bool,
+}
+
+impl std::ops::Deref for ImportReport {
+    type Target = ImportCounts;
+    fn deref(&self) -> &ImportCounts {
+        &self.counts
+    }
+}
+
+impl std::ops::DerefMut for ImportReport {
+    fn deref_mut(&mut self) -> &mut ImportCounts {
+        &mut self.counts
+    }
 }
 
 /// At most this many problems are listed (the count of further ones is reported).
@@ -258,9 +280,7 @@ fn ledger_info(outline: Option<Outline>, opts: &ImportOptions) -> Result<xiuhua_
             &opts.file_name,
             "file",
             "unreadable_file",
-            msg("ledger_unreadable")
-                .arg("reason_zh", e.message_zh())
-                .arg("reason_en", &e),
+            e.message(),
         )),
         None => Err(Error::Unexpected(anyhow::anyhow!(
             "ledger reader stopped early"

@@ -20,7 +20,7 @@ mod insert;
 use super::ids::IdBlocks;
 use super::interpret::{Group, Problems, field_for, interpret, merge_member, text};
 use super::regions::Regions;
-use super::{ImportOptions, ImportProblem, ImportReport, MAX_PROBLEMS};
+use super::{ImportCounts, ImportOptions, ImportProblem, ImportReport, MAX_PROBLEMS};
 use crate::tx_task::{ConnFuture, Reply, TxTask};
 use crate::{CurrentUser, Error, Result, Services};
 use insert::NewHousehold;
@@ -211,8 +211,11 @@ impl<'a> Run<'a> {
             regions,
             source_ref: format!("{} sha256:{sha}", opts.file_name),
             report: ImportReport {
-                sha256: sha,
-                dry_run: opts.dry_run,
+                counts: ImportCounts {
+                    sha256: sha,
+                    dry_run: opts.dry_run,
+                    ..ImportCounts::default()
+                },
                 ..ImportReport::default()
             },
             seen_households: HashSet::new(),

@@ -85,9 +85,7 @@ pub async fn push_department_data(
             &file_name,
             "file",
             "unreadable",
-            msg("ledger_unreadable")
-                .arg("reason_zh", e.message_zh())
-                .arg("reason_en", &e),
+            e.message(),
         ))),
     }
 }

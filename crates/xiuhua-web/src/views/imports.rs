@@ -2,6 +2,7 @@
 //! finished one (counts, every problem listed, the error workbook to download).
 
 use askama::Template;
+use xiuhua_app::imports::ImportCounts;
 use xiuhua_app::jobs::ImportOutcome;
 
 use super::Layout;
@@ -23,21 +24,22 @@ pub struct ImportPage {
 
 /// The report of a finished import.
 pub struct ReportView {
-    dry_run: bool,
+    counts: ImportCounts,
     ok: bool,
     file: String,
-    rows: usize,
-    households: usize,
-    created: usize,
-    changed: usize,
-    unchanged: usize,
-    events: usize,
-    sha256: String,
     unknown: Vec<String>,
     skipped: Vec<String>,
     problems: Vec<(String, usize, String, String, String, String)>,
     more: usize,
     errors_link: String,
+}
+
+/// The template reads the counts as `r.rows`, `r.dry_run` ….
+impl std::ops::Deref for ReportView {
+    type Target = ImportCounts;
+    fn deref(&self) -> &ImportCounts {
+        &self.counts
+    }
 }
 
 impl ImportPage {
@@ -61,29 +63,29 @@ impl ImportPage {
 
 /// The report of job `job`'s outcome.
 pub fn report_view(job: i64, r: ImportOutcome) -> ReportView {
+    let ImportOutcome {
+        file_name,
+        counts,
+        problem_count,
+        problems,
+        error_workbook,
+    } = r;
     ReportView {
-        dry_run: r.dry_run,
-        ok: r.problem_count == 0,
-        file: r.file_name,
-        rows: r.rows,
-        households: r.households,
-        created: r.created,
-        changed: r.changed,
-        unchanged: r.unchanged,
-        events: r.events,
-        sha256: r.sha256,
-        unknown: r
+        ok: problem_count == 0,
+        file: file_name,
+        unknown: counts
             .unknown_columns
             .iter()
             .map(|(s, c, n)| format!("{s} 第{c}列“{n}”"))
             .collect(),
-        skipped: r.skipped_sheets,
-        more: r.problem_count.saturating_sub(r.problems.len()),
-        problems: r.problems,
-        errors_link: if r.error_workbook.is_some() {
+        skipped: counts.skipped_sheets.clone(),
+        more: problem_count.saturating_sub(problems.len()),
+        problems,
+        errors_link: if error_workbook.is_some() {
             format!("/imports/errors/{job}")
         } else {
             String::new()
         },
+        counts,
     }
 }
