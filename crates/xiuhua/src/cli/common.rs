@@ -100,3 +100,14 @@ mod tests {
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 }
+
+/// A region and an optional "as of" date: the options the counting commands share.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RegionAsOf {
+    /// Region code.
+    #[arg(long)]
+    pub(crate) region: String,
+    /// Count as of the end of this date.
+    #[arg(long)]
+    pub(crate) as_of: Option<chrono::NaiveDate>,
+}

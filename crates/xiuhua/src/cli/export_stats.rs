@@ -3,23 +3,18 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use chrono::NaiveDate;
 use xiuhua_app::CurrentUser;
 
 use super::Cli;
-use super::common::{cli_error, open};
+use super::common::{RegionAsOf, cli_error, open};
 
 /// Options of `xiuhua export-stats`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output file.
     out: PathBuf,
-    /// Region code.
-    #[arg(long)]
-    region: String,
-    /// Count as of the end of this date.
-    #[arg(long)]
-    as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    at: RegionAsOf,
 }
 
 /// Writes the workbook as the system user.
@@ -28,8 +23,8 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     let bytes = xiuhua_app::exports::export_statistics(
         &s,
         &CurrentUser::system(),
-        Some(&a.region),
-        a.as_of,
+        Some(&a.at.region),
+        a.at.as_of,
     )
     .await
     .map_err(cli_error)?;

@@ -2,28 +2,24 @@
 
 use std::time::Instant;
 
-use chrono::NaiveDate;
 use xiuhua_app::CurrentUser;
 use xiuhua_domain::{MonitoringStatus, RegistryStatus};
 
 use super::Cli;
-use super::common::{cli_error, open};
+use super::common::{RegionAsOf, cli_error, open};
 
 /// Options of `xiuhua stats`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Region code.
-    #[arg(long)]
-    region: String,
-    /// Count as of the end of this date.
-    #[arg(long)]
-    as_of: Option<NaiveDate>,
+    #[command(flatten)]
+    at: RegionAsOf,
 }
 
 /// Prints the counts and the query time.
 pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     let s = open(cli).await?;
     let started = Instant::now();
+    let a = &a.at;
     let v = xiuhua_app::registry::region(&s, &CurrentUser::system(), &a.region, a.as_of)
         .await
         .map_err(cli_error)?;
@@ -36,22 +32,16 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         "{} {} ({when}): {} households, {} people",
         v.region.code, v.region.name, v.counts.total.households, v.counts.total.people
     );
-    for st in RegistryStatus::ALL {
-        let t = v.counts.status(st);
+    let by_status = RegistryStatus::ALL
+        .into_iter()
+        .map(|st| (st.as_str(), v.counts.status(st)));
+    let by_monitoring = MonitoringStatus::ALL
+        .into_iter()
+        .map(|m| (m.as_str(), v.counts.monitoring(m)));
+    for (label, t) in by_status.chain(by_monitoring) {
         println!(
-            "  {:<8} {:>8} households {:>9} people",
-            st.as_str(),
-            t.households,
-            t.people
-        );
-    }
-    for m in MonitoringStatus::ALL {
-        let t = v.counts.monitoring(m);
-        println!(
-            "  {:<10} {:>8} households {:>9} people",
-            m.as_str(),
-            t.households,
-            t.people
+            "  {label:<10} {:>8} households {:>9} people",
+            t.households, t.people
         );
     }
     println!("query_ms={ms:.1}");
