@@ -320,26 +320,7 @@ impl XmlGuard {
 
 /// The value of attribute `r` among a tag's attribute bytes.
 fn attr_r(attrs: &[u8]) -> Option<&[u8]> {
-    let mut at = 0;
-    while let Some(k) = memchr::memchr(b'r', &attrs[at..]) {
-        let i = at + k;
-        at = i + 1;
-        if i == 0 || !attrs[i - 1].is_ascii_whitespace() {
-            continue;
-        }
-        let rest = attrs[i + 1..].trim_ascii_start();
-        let Some(rest) = rest.strip_prefix(b"=") else {
-            continue;
-        };
-        let rest = rest.trim_ascii_start();
-        let quote = *rest.first()?;
-        if quote != b'"' && quote != b'\'' {
-            continue;
-        }
-        let end = memchr::memchr(quote, &rest[1..])?;
-        return Some(&rest[1..1 + end]);
-    }
-    None
+    crate::merges::attr(attrs, b"r")
 }
 
 /// `B7` → (7, 2), 1-based.

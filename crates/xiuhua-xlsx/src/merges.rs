@@ -214,8 +214,9 @@ fn scan(
     Ok(out)
 }
 
-/// The value of attribute `name` inside a tag's bytes.
-fn attr<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+/// The value of attribute `name` inside a tag's bytes (a name preceded by white space, `=`,
+/// a quoted value).
+pub(crate) fn attr<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let mut at = 0;
     while let Some(i) = memchr::memmem::find(&tag[at..], name) {
         let i = at + i;
