@@ -150,9 +150,19 @@ impl MessageCatalog {
 fn fill(template: &str, m: &Message) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
+    while let Some(open) = rest.find(['{', '}']) {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
+        if rest[open..].starts_with("{{") || rest[open..].starts_with("}}") {
+            out.push_str(&rest[open..open + 1]);
+            rest = &rest[open + 2..];
+            continue;
+        }
+        if rest[open..].starts_with('}') {
+            out.push('}');
+            rest = after;
+            continue;
+        }
         match after.split_once('}') {
             Some((name, tail)) => {
                 match m.get(name) {
@@ -198,6 +208,11 @@ mod tests {
             "代码“{value}”不在代码表 {list} 中"
         );
         assert_eq!(cat.render(&msg("nope").arg("a", 1), Lang::Zh), "nope(a=1)");
+        let braces = MessageCatalog::parse("b\t名称 {{{name}}}\tname {{{name}}}\n").unwrap();
+        assert_eq!(
+            braces.render(&msg("b").arg("name", "x"), Lang::En),
+            "name {x}"
+        );
         assert!(MessageCatalog::parse("k\t甲\t\n").is_err());
         assert!(MessageCatalog::parse("k\t甲\n").is_err());
     }

@@ -3,6 +3,7 @@
 
 use cel::IdedExpr;
 use cel::common::ast::{CallExpr, Expr};
+use xiuhua_domain::message::msg;
 
 use super::ExprError;
 use super::compiler::{Compiler, R, op_symbol};
@@ -54,32 +55,21 @@ impl Compiler<'_> {
     fn comprehension(&mut self, e: &IdedExpr, f: &str, call: &CallExpr) -> R {
         let args = &call.args;
         let Some(target) = &call.target else {
-            return Err(self.err(
-                e,
-                format!("{f} 需要写成 list.{f}(x, 条件)"),
-                format!("{f} must be called as list.{f}(x, predicate)"),
-            ));
+            return Err(self.err(e, msg("rule_f_must_called_as_list").arg("f", f)));
         };
         let [var, body] = args.as_slice() else {
-            return Err(self.err(
-                e,
-                format!("{f} 需要两个参数：变量名和条件"),
-                format!("{f} takes two arguments: a variable and a predicate"),
-            ));
+            return Err(self.err(e, msg("rule_f_takes_two_arguments_variable").arg("f", f)));
         };
         let Expr::Ident(var_name) = &var.expr else {
-            return Err(self.err(
-                var,
-                format!("{f} 的第一个参数必须是变量名"),
-                format!("the first argument of {f} must be a name"),
-            ));
+            return Err(self.err(var, msg("rule_first_argument_f_must_name").arg("f", f)));
         };
         let (range, rty) = self.expr(target)?;
         let Ty::List(elem) = rty else {
             return Err(self.err(
                 target,
-                format!("{f} 只能用于列表，这里是 {}", rty.name()),
-                format!("{f} needs a list, got {}", rty.name()),
+                msg("rule_f_needs_list_got_name")
+                    .arg("f", f)
+                    .arg("name", rty.name()),
             ));
         };
         self.locals.push((var_name.clone(), Ty::of_elem(elem)));
@@ -89,8 +79,9 @@ impl Compiler<'_> {
         if bty != Ty::Bool {
             return Err(self.err(
                 body,
-                format!("{f} 的条件必须是 bool，这里是 {}", bty.name()),
-                format!("the predicate of {f} must be bool, got {}", bty.name()),
+                msg("rule_predicate_f_must_bool_got")
+                    .arg("f", f)
+                    .arg("name", bty.name()),
             ));
         }
         let kind = match f {
@@ -106,32 +97,19 @@ impl Compiler<'_> {
     /// `has(m.field)`: whether a member's field is filled in.
     fn has(&mut self, e: &IdedExpr, args: &[IdedExpr]) -> R {
         let [arg] = args else {
-            return Err(self.err(
-                e,
-                "has 需要一个参数".into(),
-                "has takes one argument".into(),
-            ));
+            return Err(self.err(e, msg("rule_has_takes_one_argument")));
         };
         let Expr::Select(sel) = &arg.expr else {
-            return Err(self.err(
-                arg,
-                "has() 的参数必须是 m.字段".into(),
-                "the argument of has() must be m.field".into(),
-            ));
+            return Err(self.err(arg, msg("rule_argument_has_must_m_field")));
         };
         let (operand, ty) = self.expr(&sel.operand)?;
         if ty != Ty::Member {
-            return Err(self.err(
-                arg,
-                "has() 只能用于成员字段（m.字段）".into(),
-                "has() works on member fields (m.field) only".into(),
-            ));
+            return Err(self.err(arg, msg("rule_has_works_on_member_fields")));
         }
         let Some(slot) = find_var(MEMBER_VARS, &sel.field) else {
             return Err(self.err(
                 arg,
-                format!("成员没有字段 {}", sel.field),
-                format!("a member has no field '{}'", sel.field),
+                msg("rule_member_has_no_field_field").arg("field", &sel.field),
             ));
         };
         Ok((Node::Has(Box::new(operand), slot), Ty::Bool))
@@ -204,18 +182,10 @@ impl Compiler<'_> {
         if tys[0] != Ty::Bool || tys[1] != tys[2] {
             return Err(self.err(
                 e,
-                format!(
-                    "类型错误：条件表达式需要 bool ? T : T，这里是 {} ? {} : {}",
-                    tys[0].name(),
-                    tys[1].name(),
-                    tys[2].name()
-                ),
-                format!(
-                    "type error: the conditional needs bool ? T : T, got {} ? {} : {}",
-                    tys[0].name(),
-                    tys[1].name(),
-                    tys[2].name()
-                ),
+                msg("rule_type_error_conditional_needs_bool")
+                    .arg("name", tys[0].name())
+                    .arg("name2", tys[1].name())
+                    .arg("name3", tys[2].name()),
             ));
         }
         Ok((Node::Cond(args.arg(), args.arg(), args.arg()), tys[1]))
@@ -312,8 +282,9 @@ impl Compiler<'_> {
         let sym = op_symbol(f);
         self.err(
             e,
-            format!("未知的函数或用法：{sym}({})", names.join(", ")),
-            format!("unknown function or overload: {sym}({})", names.join(", ")),
+            msg("rule_unknown_function_overload_sym_names")
+                .arg("sym", sym)
+                .arg("names", names.join(", ")),
         )
     }
 }

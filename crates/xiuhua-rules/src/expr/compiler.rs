@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use xiuhua_domain::message::{Message, msg};
 
 use cel::IdedExpr;
 use cel::common::ast::{Expr, ListExpr, LiteralValue, SelectExpr, SourceInfo};
@@ -61,7 +62,7 @@ pub(super) fn op_symbol(f: &str) -> &str {
 
 impl Compiler<'_> {
     /// An error at syntax node `e`, with its line and column in the source.
-    pub(super) fn err(&self, e: &IdedExpr, zh: String, en: String) -> ExprError {
+    pub(super) fn err(&self, e: &IdedExpr, m: Message) -> ExprError {
         let (line, column) = match self.info.offset_for(e.id) {
             Some((start, _)) => {
                 let mut line = 1;
@@ -78,12 +79,7 @@ impl Compiler<'_> {
             }
             None => (1, 1),
         };
-        ExprError {
-            line,
-            column,
-            message_zh: zh,
-            message_en: en,
-        }
+        ExprError::new(line, column, m)
     }
 
     /// Records that the expression reads `r`.
@@ -98,8 +94,7 @@ impl Compiler<'_> {
         if self.depth >= MAX_DEPTH {
             return Err(self.err(
                 e,
-                format!("表达式嵌套过深（超过 {MAX_DEPTH} 层），请简化"),
-                format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
+                msg("rule_expression_nested_too_deeply_more").arg("max_depth", MAX_DEPTH),
             ));
         }
         self.depth += 1;
@@ -115,13 +110,11 @@ impl Compiler<'_> {
             Expr::Select(sel) => self.select(e, sel),
             Expr::List(list) => self.list(e, list),
             Expr::Call(call) => self.call(e, call),
-            Expr::Map(_) | Expr::Struct(_) => Err(self.err(
-                e,
-                "不支持映射或结构体字面量".into(),
-                "map and struct literals are not supported".into(),
-            )),
+            Expr::Map(_) | Expr::Struct(_) => {
+                Err(self.err(e, msg("rule_map_struct_literals_are_not")))
+            }
             Expr::Comprehension(_) | Expr::Unspecified => {
-                Err(self.err(e, "不支持的表达式".into(), "unsupported expression".into()))
+                Err(self.err(e, msg("rule_unsupported_expression")))
             }
         }
     }
@@ -132,19 +125,15 @@ impl Compiler<'_> {
         if ty != Ty::Member {
             return Err(self.err(
                 e,
-                format!("不能在 {} 类型的值上取字段 .{}", ty.name(), sel.field),
-                format!(
-                    "cannot select .{} on a value of type {}",
-                    sel.field,
-                    ty.name()
-                ),
+                msg("rule_cannot_select_field_on_value")
+                    .arg("name", ty.name())
+                    .arg("field", &sel.field),
             ));
         }
         let Some(slot) = find_var(MEMBER_VARS, &sel.field) else {
             return Err(self.err(
                 e,
-                format!("成员没有字段 {}", sel.field),
-                format!("a member has no field '{}'", sel.field),
+                msg("rule_member_has_no_field_field").arg("field", &sel.field),
             ));
         };
         if sel.test {
@@ -168,23 +157,16 @@ impl Compiler<'_> {
                 Some(prev) => {
                     return Err(self.err(
                         x,
-                        format!("列表元素类型不一致：{} 与 {}", prev.name(), t.name()),
-                        format!(
-                            "list elements of different types: {} and {}",
-                            prev.name(),
-                            t.name()
-                        ),
+                        msg("rule_list_elements_different_types_name")
+                            .arg("name", prev.name())
+                            .arg("name2", t.name()),
                     ));
                 }
             }
             nodes.push(n);
         }
         let Some(elem) = elem.and_then(Ty::as_elem) else {
-            return Err(self.err(
-                e,
-                "不支持空列表或嵌套列表".into(),
-                "empty and nested lists are not supported".into(),
-            ));
+            return Err(self.err(e, msg("rule_empty_nested_lists_are_not")));
         };
         let constant: Option<Vec<Val<'static>>> = nodes
             .iter()
@@ -205,9 +187,8 @@ impl Compiler<'_> {
             LiteralValue::Boolean(b) => (Node::Const(Val::Bool(*b.inner())), Ty::Bool),
             LiteralValue::Int(i) => (Node::Const(Val::Int(*i.inner())), Ty::Int),
             LiteralValue::UInt(u) => {
-                let v = i64::try_from(*u.inner()).map_err(|_| {
-                    self.err(e, "整数超出范围".into(), "integer out of range".into())
-                })?;
+                let v = i64::try_from(*u.inner())
+                    .map_err(|_| self.err(e, msg("rule_integer_out_range")))?;
                 (Node::Const(Val::Int(v)), Ty::Int)
             }
             LiteralValue::Double(d) => (Node::Const(Val::Double(*d.inner())), Ty::Double),
@@ -216,14 +197,10 @@ impl Compiler<'_> {
                 Ty::Str,
             ),
             LiteralValue::Null => {
-                return Err(self.err(
-                    e,
-                    "不支持 null：缺失的数据就是“未知”，请用 has(m.字段) 判断是否填写".into(),
-                    "null is not supported: missing data is unknown; use has(m.field)".into(),
-                ));
+                return Err(self.err(e, msg("rule_null_not_supported_missing_data")));
             }
             LiteralValue::Bytes(_) => {
-                return Err(self.err(e, "不支持 bytes".into(), "bytes are not supported".into()));
+                return Err(self.err(e, msg("rule_bytes_are_not_supported")));
             }
         })
     }
@@ -249,24 +226,14 @@ impl Compiler<'_> {
             return Ok((Node::Input(i), self.scope.inputs[i].1));
         }
         if find_var(MEMBER_VARS, name).is_some() && self.scope.level == Level::Household {
-            return Err(self.err(
-                e,
-                format!("{name} 是成员字段，只能在 members.exists(m, m.{name} …) 等宏里使用"),
-                format!(
-                    "'{name}' is a member field: use it as m.{name} inside members.exists(m, …)"
-                ),
-            ));
+            return Err(self.err(e, msg("rule_name_member_field_use_as").arg("name", name)));
         }
         Err(self.err(
             e,
-            format!(
-                "未知的变量 {name}（{}级变量、参数和输入项中都没有）",
-                self.scope.level.label_zh()
-            ),
-            format!(
-                "unknown variable '{name}' (not a {} variable, parameter or input)",
-                self.scope.level.as_str()
-            ),
+            msg("rule_unknown_variable_name_not_level")
+                .arg("name", name)
+                .arg("label_zh", self.scope.level.label_zh())
+                .arg("level", self.scope.level.as_str()),
         ))
     }
 
@@ -276,11 +243,9 @@ impl Compiler<'_> {
         let sym = op_symbol(f);
         self.err(
             e,
-            format!("类型错误：{sym} 不能用于 ({})", names.join(", ")),
-            format!(
-                "type error: '{sym}' cannot be applied to ({})",
-                names.join(", ")
-            ),
+            msg("rule_type_error_sym_cannot_applied")
+                .arg("sym", sym)
+                .arg("names", names.join(", ")),
         )
     }
 }

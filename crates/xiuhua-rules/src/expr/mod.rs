@@ -21,6 +21,7 @@ mod parse;
 mod tests;
 
 use std::collections::BTreeSet;
+use xiuhua_domain::message::Message;
 
 use crate::schema::{Level, Ty};
 
@@ -34,10 +35,25 @@ pub struct ExprError {
     pub line: usize,
     /// Column within that line (1-based, in characters).
     pub column: usize,
-    /// Chinese message.
+    /// Chinese message (rendered from `message`).
     pub message_zh: String,
-    /// English message.
+    /// English message (rendered from `message`).
     pub message_en: String,
+    /// The reason: a key of the message catalogue and its arguments.
+    pub message: Message,
+}
+
+impl ExprError {
+    /// An error at a position; its texts come from the message catalogue.
+    pub fn new(line: usize, column: usize, message: Message) -> ExprError {
+        ExprError {
+            line,
+            column,
+            message_zh: message.zh(),
+            message_en: message.en(),
+            message,
+        }
+    }
 }
 
 /// A name an expression reads at the level of the evaluated unit (not member fields).

@@ -3,6 +3,7 @@
 
 use cel::IdedExpr;
 use cel::common::ast::SourceInfo;
+use xiuhua_domain::message::msg;
 
 use super::{ExprError, MAX_OPERATORS};
 
@@ -14,14 +15,11 @@ pub(super) fn check_size(source: &str) -> Result<(), ExprError> {
         if "+-*/%<>=!&|[.?".contains(c) {
             operators += 1;
             if operators > MAX_OPERATORS {
-                return Err(ExprError {
+                return Err(ExprError::new(
                     line,
                     column,
-                    message_zh: format!("表达式过于复杂：运算符超过 {MAX_OPERATORS} 个，请简化"),
-                    message_en: format!(
-                        "expression too complex: more than {MAX_OPERATORS} operators"
-                    ),
-                });
+                    msg("rule_too_many_operators").arg("max", MAX_OPERATORS),
+                ));
             }
         }
         if c == '\n' {
@@ -44,12 +42,7 @@ pub(super) fn parse(source: &str) -> Result<(IdedExpr, SourceInfo), ExprError> {
         let (line, column) = first
             .map(|e| (e.pos.0.max(1) as usize, (e.pos.1 + 1).max(1) as usize))
             .unwrap_or((1, 1));
-        let msg = first.map(|e| e.msg.clone()).unwrap_or_default();
-        ExprError {
-            line,
-            column,
-            message_zh: format!("语法错误：{msg}"),
-            message_en: format!("syntax error: {msg}"),
-        }
+        let detail = first.map(|e| e.msg.clone()).unwrap_or_default();
+        ExprError::new(line, column, msg("rule_syntax_error").arg("detail", detail))
     })
 }

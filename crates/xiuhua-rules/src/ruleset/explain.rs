@@ -2,6 +2,7 @@
 //! read, shown for a reader with code labels.
 
 use xiuhua_domain::CodeCatalog;
+use xiuhua_domain::message::{Message, msg};
 
 use super::{ParamValues, RuleSet};
 use crate::expr::{Ref, Scope};
@@ -109,7 +110,7 @@ impl RuleSet {
 
 /// Splits an explanation template into text and `{name}` references, each name resolved in
 /// `scope`; the error is (Chinese, English).
-pub(super) fn parse_template(t: &str, scope: &Scope<'_>) -> Result<Vec<Piece>, (String, String)> {
+pub(super) fn parse_template(t: &str, scope: &Scope<'_>) -> Result<Vec<Piece>, Message> {
     let mut out = Vec::new();
     let mut rest = t;
     while let Some(open) = rest.find('{') {
@@ -118,10 +119,7 @@ pub(super) fn parse_template(t: &str, scope: &Scope<'_>) -> Result<Vec<Piece>, (
         }
         let after = &rest[open + 1..];
         let Some(close) = after.find('}') else {
-            return Err((
-                "说明模板中的 { 没有配对的 }".into(),
-                "unbalanced { in the explanation".into(),
-            ));
+            return Err(msg("rule_explain_unbalanced"));
         };
         let name = after[..close].trim();
         let r = if let Some(slot) = scope.level.vars().iter().position(|v| v.name == name) {
@@ -131,10 +129,7 @@ pub(super) fn parse_template(t: &str, scope: &Scope<'_>) -> Result<Vec<Piece>, (
         } else if let Some(i) = scope.inputs.iter().position(|(n, _)| n == name) {
             Ref::Input(i)
         } else {
-            return Err((
-                format!("说明模板引用了未知的名称 {{{name}}}"),
-                format!("the explanation refers to unknown name {{{name}}}"),
-            ));
+            return Err(msg("rule_explain_unknown_name").arg("name", name));
         };
         out.push(Piece::Ref(r));
         rest = &after[close + 1..];

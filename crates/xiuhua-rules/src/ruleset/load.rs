@@ -3,6 +3,7 @@
 //! file, item and position.
 
 use std::collections::BTreeMap;
+use xiuhua_domain::message::{Message, msg};
 
 use super::explain::parse_template;
 use super::{Item, ItemDef, Kind, ParamValue, RuleSet, RuleSetDef};
@@ -11,7 +12,7 @@ use crate::schema::Ty;
 
 /// A rule set refused at load time: file, item and position.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {}{}{message_en}", item.as_ref().map(|i| format!("item {i}: ")).unwrap_or_default(), position.map(|(l, c)| format!("line {l}, column {c}: ")).unwrap_or_default())]
+#[error("{file}: {}{}{}", item.as_ref().map(|i| format!("item {i}: ")).unwrap_or_default(), position.map(|(l, c)| format!("line {l}, column {c}: ")).unwrap_or_default(), message.en())]
 pub struct LoadError {
     /// The file (or name) the text came from.
     pub file: String,
@@ -19,10 +20,8 @@ pub struct LoadError {
     pub item: Option<String>,
     /// Line and column in the file (1-based), where known.
     pub position: Option<(usize, usize)>,
-    /// Chinese message.
-    pub message_zh: String,
-    /// English message.
-    pub message_en: String,
+    /// The reason: a key of the message catalogue and its arguments.
+    pub message: Message,
 }
 
 impl LoadError {
@@ -36,8 +35,18 @@ impl LoadError {
             s.push_str(&format!("，第 {l} 行第 {c} 列"));
         }
         s.push('：');
-        s.push_str(&self.message_zh);
+        s.push_str(&self.message.zh());
         s
+    }
+
+    /// The reason in Chinese (without the place).
+    pub fn message_zh(&self) -> String {
+        self.message.zh()
+    }
+
+    /// The reason in English (without the place).
+    pub fn message_en(&self) -> String {
+        self.message.en()
     }
 }
 
@@ -65,15 +74,13 @@ fn fail(
     file: &str,
     item: Option<&str>,
     pos: Option<(usize, usize)>,
-    zh: String,
-    en: String,
+    message: Message,
 ) -> LoadError {
     LoadError {
         file: file.to_string(),
         item: item.map(str::to_string),
         position: pos,
-        message_zh: zh,
-        message_en: en,
+        message,
     }
 }
 
@@ -94,13 +101,12 @@ impl RuleSet {
     pub fn load(file: &str, text: &str) -> Result<RuleSet, LoadError> {
         let def: RuleSetDef = toml::from_str(text).map_err(|e| {
             let pos = e.span().map(|s| line_col(text, s.start));
-            let msg = e.message().to_string();
+            let detail = e.message().to_string();
             fail(
                 file,
                 None,
                 pos,
-                format!("文件格式错误：{msg}"),
-                format!("invalid rule file: {msg}"),
+                msg("rule_invalid_rule_file_msg").arg("msg", detail),
             )
         })?;
         check_header(file, &def)?;
@@ -134,8 +140,7 @@ impl RuleSet {
                     file: self.def.id.clone(),
                     item: None,
                     position: None,
-                    message_zh: format!("规则集没有参数 {name}"),
-                    message_en: format!("the rule set has no parameter {name}"),
+                    message: msg("rule_no_such_parameter").arg("name", name),
                 });
             };
             let ok = v.ty() == *ty || (ty.is_numeric() && v.ty().is_numeric() && *ty == Ty::Double);
@@ -144,8 +149,9 @@ impl RuleSet {
                     file: self.def.id.clone(),
                     item: None,
                     position: None,
-                    message_zh: format!("参数 {name} 应为 {}", ty.name()),
-                    message_en: format!("parameter {name} must be {}", ty.name()),
+                    message: msg("rule_parameter_type")
+                        .arg("name", name)
+                        .arg("type", ty.name()),
                 });
             }
         }
@@ -160,11 +166,7 @@ fn check_header(file: &str, def: &RuleSetDef) -> Result<(), LoadError> {
             file,
             None,
             None,
-            format!("规则集编号 {:?} 只能含小写字母、数字和 -", def.id),
-            format!(
-                "rule-set id {:?} may hold lower-case letters, digits and '-' only",
-                def.id
-            ),
+            msg("rule_rule_set_id_id_may").arg("id", &def.id),
         ));
     }
     if def.version < 1 {
@@ -172,8 +174,7 @@ fn check_header(file: &str, def: &RuleSetDef) -> Result<(), LoadError> {
             file,
             None,
             None,
-            "version 必须是正整数".into(),
-            "version must be a positive integer".into(),
+            msg("rule_version_must_positive_integer"),
         ));
     }
     if def.years.is_empty()
@@ -184,8 +185,7 @@ fn check_header(file: &str, def: &RuleSetDef) -> Result<(), LoadError> {
             file,
             None,
             None,
-            "years 应为 [起始年] 或 [起始年, 终止年]".into(),
-            "years must be [first] or [first, last]".into(),
+            msg("rule_years_must_first_first_last"),
         ));
     }
     if !def.region.chars().all(|c| c.is_ascii_digit()) || def.region.len() > 12 {
@@ -193,18 +193,11 @@ fn check_header(file: &str, def: &RuleSetDef) -> Result<(), LoadError> {
             file,
             None,
             None,
-            format!("region {:?} 不是区划代码前缀", def.region),
-            format!("region {:?} is not a region-code prefix", def.region),
+            msg("rule_region_region_not_region_code").arg("region", &def.region),
         ));
     }
     if def.items.is_empty() {
-        return Err(fail(
-            file,
-            None,
-            None,
-            "规则集没有检查项".into(),
-            "the rule set has no items".into(),
-        ));
+        return Err(fail(file, None, None, msg("rule_rule_set_has_no_items")));
     }
     Ok(())
 }
@@ -225,8 +218,7 @@ fn param_types(file: &str, def: &RuleSetDef) -> Result<Vec<(String, Ty)>, LoadEr
                 file,
                 None,
                 None,
-                format!("参数 {name} 没有取值（value 或 by_year）"),
-                format!("parameter {name} has no value (value or by_year)"),
+                msg("rule_parameter_name_has_no_value").arg("name", name),
             ));
         }
         for y in p.by_year.keys() {
@@ -238,8 +230,9 @@ fn param_types(file: &str, def: &RuleSetDef) -> Result<Vec<(String, Ty)>, LoadEr
                     file,
                     None,
                     None,
-                    format!("参数 {name} 的年度 {y} 无效"),
-                    format!("parameter {name}: invalid year {y}"),
+                    msg("rule_parameter_name_invalid_year_y")
+                        .arg("name", name)
+                        .arg("y", y),
                 ));
             }
         }
@@ -253,8 +246,7 @@ fn param_types(file: &str, def: &RuleSetDef) -> Result<Vec<(String, Ty)>, LoadEr
                 file,
                 None,
                 None,
-                format!("参数 {name} 的取值类型不一致"),
-                format!("parameter {name} mixes value types"),
+                msg("rule_parameter_name_mixes_value_types").arg("name", name),
             ));
         }
         param_types.push((name.clone(), ty));
@@ -276,8 +268,9 @@ fn input_types(file: &str, def: &RuleSetDef) -> Result<Vec<(String, Ty)>, LoadEr
                     file,
                     None,
                     None,
-                    format!("输入项 {name} 的类型 {other} 无效（bool/int/double/string）"),
-                    format!("input {name}: invalid type {other} (bool/int/double/string)"),
+                    msg("rule_input_name_invalid_type_other")
+                        .arg("name", name)
+                        .arg("other", other),
                 ));
             }
         };
@@ -286,8 +279,7 @@ fn input_types(file: &str, def: &RuleSetDef) -> Result<Vec<(String, Ty)>, LoadEr
                 file,
                 None,
                 None,
-                format!("输入项 {name} 与变量或参数同名"),
-                format!("input {name} has the name of a variable or parameter"),
+                msg("rule_input_name_has_name_variable").arg("name", name),
             ));
         }
         input_types.push((name.clone(), ty));
@@ -307,11 +299,10 @@ fn check_param_names(
                 file,
                 None,
                 None,
-                format!("参数 {name} 与{}级变量同名", def.level.label_zh()),
-                format!(
-                    "parameter {name} has the name of a {} variable",
-                    def.level.as_str()
-                ),
+                msg("rule_parameter_name_has_name_level")
+                    .arg("name", name)
+                    .arg("label_zh", def.level.label_zh())
+                    .arg("level", def.level.as_str()),
             ));
         }
     }
@@ -333,8 +324,7 @@ fn compile_items(
                 file,
                 Some(&it.code),
                 None,
-                "检查项编号重复".into(),
-                "duplicate item code".into(),
+                msg("rule_duplicate_item_code"),
             ));
         }
         items.push(compile_item(file, text, it, scope)?);
@@ -359,7 +349,7 @@ fn compile_item(
                 (l + e.line - 1, e.column)
             }
         });
-        fail(file, Some(&it.code), pos, e.message_zh, e.message_en)
+        fail(file, Some(&it.code), pos, e.message)
     })?;
     let want_bool = it.kind != Kind::Score;
     if want_bool && compiled.ty != Ty::Bool {
@@ -367,16 +357,10 @@ fn compile_item(
             file,
             Some(&it.code),
             None,
-            format!(
-                "{}项的表达式必须是 bool，这里是 {}",
-                it.kind.label_zh(),
-                compiled.ty.name()
-            ),
-            format!(
-                "a {} item needs a bool expression, got {}",
-                it.kind.as_str(),
-                compiled.ty.name()
-            ),
+            msg("rule_kind_item_needs_bool_expression")
+                .arg("label_zh", it.kind.label_zh())
+                .arg("name", compiled.ty.name())
+                .arg("kind", it.kind.as_str()),
         ));
     }
     if !want_bool && !compiled.ty.is_numeric() {
@@ -384,15 +368,11 @@ fn compile_item(
             file,
             Some(&it.code),
             None,
-            format!("评分项的表达式必须是数值，这里是 {}", compiled.ty.name()),
-            format!("a score item needs a number, got {}", compiled.ty.name()),
+            msg("rule_score_item_needs_number_got").arg("name", compiled.ty.name()),
         ));
     }
     let template = match &it.explain {
-        Some(t) => Some(
-            parse_template(t, scope)
-                .map_err(|(zh, en)| fail(file, Some(&it.code), None, zh, en))?,
-        ),
+        Some(t) => Some(parse_template(t, scope).map_err(|m| fail(file, Some(&it.code), None, m))?),
         None => None,
     };
     Ok(Item {
@@ -411,8 +391,7 @@ fn check_scoring(file: &str, def: &RuleSetDef, items: &[Item]) -> Result<(), Loa
                 file,
                 None,
                 None,
-                "有评分项但没有 [scoring] 分数线".into(),
-                "score items need a [scoring] cut-off".into(),
+                msg("rule_score_items_need_scoring_cut"),
             ));
         }
         (Some(_), false) => {
@@ -420,8 +399,7 @@ fn check_scoring(file: &str, def: &RuleSetDef, items: &[Item]) -> Result<(), Loa
                 file,
                 None,
                 None,
-                "有 [scoring] 但没有评分项".into(),
-                "[scoring] without score items".into(),
+                msg("rule_scoring_without_score_items"),
             ));
         }
         (Some(s), true) if s.cutoff.is_none() && s.quota.is_none() => {
@@ -429,8 +407,7 @@ fn check_scoring(file: &str, def: &RuleSetDef, items: &[Item]) -> Result<(), Loa
                 file,
                 None,
                 None,
-                "[scoring] 需要 cutoff（分数线）或 quota（规模）".into(),
-                "[scoring] needs a cutoff or a quota".into(),
+                msg("rule_scoring_needs_cutoff_quota"),
             ));
         }
         (Some(s), true) if s.holds_when != "below" && s.holds_when != "above" => {
@@ -438,8 +415,7 @@ fn check_scoring(file: &str, def: &RuleSetDef, items: &[Item]) -> Result<(), Loa
                 file,
                 None,
                 None,
-                "scoring.holds_when 只能是 below 或 above".into(),
-                "scoring.holds_when must be below or above".into(),
+                msg("rule_scoring_holds_when_must_below"),
             ));
         }
         _ => {}

@@ -258,7 +258,7 @@ holds_when = "below"
         ]
     );
     let e = RuleSet::load("q.toml", &text.replace("quota = 2\n", "")).unwrap_err();
-    assert!(e.message_en.contains("cutoff or a quota"), "{e}");
+    assert!(e.message_en().contains("cutoff or a quota"), "{e}");
 }
 
 fn load_err(text: &str) -> xiuhua_rules::LoadError {
@@ -284,13 +284,13 @@ fn bad_files_are_refused_naming_file_item_and_position() {
     // Unknown variable.
     let e = load_err(&SMALL.replace("income_per_capita > line", "income_per_head > line"));
     assert_eq!(e.item.as_deref(), Some("income"));
-    assert!(e.message_zh.contains("income_per_head"), "{e}");
+    assert!(e.message_zh().contains("income_per_head"), "{e}");
     // Syntax error.
     let e = load_err(&SMALL.replace("income_per_capita > line", "income_per_capita > > line"));
-    assert!(e.message_zh.contains("语法错误"), "{e}");
+    assert!(e.message_zh().contains("语法错误"), "{e}");
     // Unknown placeholder in an explanation.
     let e = load_err(&SMALL.replace("标准 {line} 元", "标准 {lien} 元"));
-    assert!(e.message_zh.contains("{lien}"), "{e}");
+    assert!(e.message_zh().contains("{lien}"), "{e}");
     // A required item that is not bool.
     let e = load_err(&SMALL.replace("expr = \"has_toilet\"", "expr = \"people\""));
     assert_eq!(e.item.as_deref(), Some("toilet"));
@@ -298,17 +298,17 @@ fn bad_files_are_refused_naming_file_item_and_position() {
     let e = load_err(&SMALL.replace("version = 2", "version = "));
     assert!(e.position.is_some(), "{e}");
     let e = load_err(&SMALL.replace("kind = \"veto\"", "kind = \"vetoo\""));
-    assert!(e.message_zh.contains("文件格式错误"), "{e}");
+    assert!(e.message_zh().contains("文件格式错误"), "{e}");
     let e = load_err(&SMALL.replace("unit = \"元\"", "unit = \"元\"\nunits = 1"));
-    assert!(e.message_en.contains("units"), "{e}");
+    assert!(e.message_en().contains("units"), "{e}");
     // Duplicate codes, score items without scoring.
     let e = load_err(&SMALL.replace("code = \"toilet\"", "code = \"income\""));
-    assert!(e.message_zh.contains("重复"), "{e}");
+    assert!(e.message_zh().contains("重复"), "{e}");
     let e = load_err(&SMALL.replace(
         "kind = \"reference\"\nexpr = \"has_toilet\"",
         "kind = \"score\"\nexpr = \"people\"",
     ));
-    assert!(e.message_zh.contains("scoring"), "{e}");
+    assert!(e.message_zh().contains("scoring"), "{e}");
 }
 
 #[test]
