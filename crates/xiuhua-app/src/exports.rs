@@ -8,9 +8,10 @@ use xiuhua_domain::message::msg;
 use chrono::NaiveDate;
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event;
+use xiuhua_domain::fields::FieldGetter;
 use xiuhua_domain::{
-    CodeCatalog, Field, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, HouseholdState,
-    MonitoringStatus, Personal, Record, RegistryStatus,
+    CodeCatalog, Field, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, HouseholdFields,
+    HouseholdState, Member, MonitoringStatus, Personal, RegistryStatus,
 };
 use xiuhua_xlsx::write::{Column, CsvTable, Kind, Out, XlsxTable, tables_workbook};
 
@@ -116,11 +117,36 @@ fn personal(def: &FieldDef, out: Out, full: bool) -> Out {
     }
 }
 
+/// The ledger columns of a catalogue with where each value is read from, resolved once per
+/// export (not per household): the household columns, then the member columns.
+pub struct LedgerLayout<'c> {
+    household: Vec<(&'c FieldDef, FieldGetter<'c, HouseholdFields>)>,
+    member: Vec<(&'c FieldDef, FieldGetter<'c, Member>)>,
+}
+
+impl<'c> LedgerLayout<'c> {
+    /// The layout of [`ledger_columns_with`] for the same catalogue.
+    pub fn new(fields: &'c FieldCatalog) -> LedgerLayout<'c> {
+        let mut layout = LedgerLayout {
+            household: Vec::new(),
+            member: Vec::new(),
+        };
+        for d in ledger_fields(fields) {
+            match d.level {
+                FieldLevel::Household => layout.household.push((d, FieldGetter::of(d))),
+                FieldLevel::Member => layout.member.push((d, FieldGetter::of(d))),
+                FieldLevel::Ignored => {}
+            }
+        }
+        layout
+    }
+}
+
 /// The ledger rows (one per member) of a household, in the columns of [`ledger_columns_with`]
-/// for the same catalogue; without `full`, phones and accounts are left out and identity
+/// for the layout's catalogue; without `full`, phones and accounts are left out and identity
 /// numbers masked.
 pub fn ledger_rows(
-    fields: &FieldCatalog,
+    layout: &LedgerLayout<'_>,
     s: &HouseholdState,
     names: &BTreeMap<String, String>,
     codes: &CodeCatalog,
@@ -128,13 +154,10 @@ pub fn ledger_rows(
 ) -> Vec<Vec<Out>> {
     let f = &s.fields;
     let name = |code: &str| Out::from(names.get(code).cloned().unwrap_or_default());
-    let defs = ledger_fields(fields);
-    let (household_defs, member_defs): (Vec<&FieldDef>, Vec<&FieldDef>) = defs
-        .into_iter()
-        .partition(|d| d.level == FieldLevel::Household);
-    let household: Vec<Out> = household_defs
+    let household: Vec<Out> = layout
+        .household
         .iter()
-        .map(|d| match d.id {
+        .map(|(d, get)| match d.id {
             Field::COUNTY => name(s.county_code()),
             Field::TOWNSHIP => name(s.township_code()),
             Field::VILLAGE => name(&f.village_code),
@@ -144,16 +167,17 @@ pub fn ledger_rows(
             Field::RISK_ELIMINATED if f.monitor_type.is_some() => {
                 yes_no(f.monitoring == MonitoringStatus::Eliminated)
             }
-            _ => personal(d, cell(d, f.get(d), codes), full),
+            _ => personal(d, cell(d, get.read(f), codes), full),
         })
         .collect();
     s.members
         .iter()
         .map(|m| {
-            let mut row = household.clone();
-            row.extend(member_defs.iter().map(|d| match d.id {
+            let mut row = Vec::with_capacity(household.len() + layout.member.len() + 1);
+            row.extend_from_slice(&household);
+            row.extend(layout.member.iter().map(|(d, get)| match d.id {
                 Field::SEX => Out::Text(if m.sex == "1" { "男" } else { "女" }.into()),
-                _ => personal(d, cell(d, m.get(d), codes), full),
+                _ => personal(d, cell(d, get.read(m), codes), full),
             }));
             row.push(Out::from(m.birth_date));
             row
@@ -328,13 +352,14 @@ pub async fn export_registry(
     )
     .await?;
     let columns = ledger_columns();
+    let layout = LedgerLayout::new(FieldCatalog::shipped());
     let err = |e: xiuhua_xlsx::write::WriteError| Error::Unexpected(anyhow::anyhow!("export: {e}"));
     let mut rows = 0usize;
     match format {
         ExportFormat::Xlsx => {
             let mut t = XlsxTable::new("农户台账", columns).map_err(err)?;
             each_household(s, &region, as_of, &mut |h| {
-                for r in ledger_rows(FieldCatalog::shipped(), &h, &names, &codes, full) {
+                for r in ledger_rows(&layout, &h, &names, &codes, full) {
                     t.push(&r, &[]).map_err(err)?;
                     rows += 1;
                 }
@@ -352,7 +377,7 @@ pub async fn export_registry(
             );
             let mut t = CsvTable::new(file, &columns).map_err(err)?;
             each_household(s, &region, as_of, &mut |h| {
-                for r in ledger_rows(FieldCatalog::shipped(), &h, &names, &codes, full) {
+                for r in ledger_rows(&layout, &h, &names, &codes, full) {
                     t.push(&r).map_err(err)?;
                     rows += 1;
                 }

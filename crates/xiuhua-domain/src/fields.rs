@@ -722,6 +722,39 @@ pub trait Record: Sized + 'static {
     }
 }
 
+/// Where one field's value is read from in records of type `T`, resolved once: a typed slot's
+/// reader, or the record's `extra` map. Code that reads the same fields of many records (an
+/// export, the rules) resolves each field once instead of matching its name per record.
+pub enum FieldGetter<'d, T: 'static> {
+    /// The field has a typed slot.
+    Typed(Reader<T>),
+    /// The field lives in the record's `extra` map.
+    Extra(&'d FieldDef),
+}
+
+impl<'d, T: Record> FieldGetter<'d, T> {
+    /// Resolves where `def` is read from.
+    pub fn of(def: &'d FieldDef) -> FieldGetter<'d, T> {
+        match T::typed(&def.name) {
+            Some(read) => FieldGetter::Typed(read),
+            None => FieldGetter::Extra(def),
+        }
+    }
+
+    /// Whether the field has a typed slot.
+    pub fn is_typed(&self) -> bool {
+        matches!(self, FieldGetter::Typed(_))
+    }
+
+    /// The field's value in `r` (what [`Record::get`] answers).
+    pub fn read<'a>(&self, r: &'a T) -> Option<FieldRef<'a>> {
+        match self {
+            FieldGetter::Typed(read) => read(r),
+            FieldGetter::Extra(def) => r.extra().get(&def.name).and_then(|v| v.typed(def.ty)),
+        }
+    }
+}
+
 /// `Record` for a struct with an `extra` map and a `slots!` list.
 macro_rules! record {
     ($($ty:ty),*) => {$(

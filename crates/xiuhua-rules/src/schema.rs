@@ -9,10 +9,10 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
-use xiuhua_domain::fields::Reader;
+use xiuhua_domain::fields::FieldGetter;
 use xiuhua_domain::{
     FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, HouseholdFields, HouseholdState,
-    IdNumber, Member, Record,
+    IdNumber, Member,
 };
 
 use crate::value::Val;
@@ -216,34 +216,12 @@ const DERIVED_MEMBER: &[VarDef] = &[
     v("id_number_valid", Ty::Bool, "身份证号校验"),
 ];
 
-/// Where a catalogue variable's value comes from: the record's typed slot, or its `extra` map.
-enum Source<T: 'static> {
-    Typed(Reader<T>),
-    Extra(&'static FieldDef),
-}
-
-impl<T: Record> Source<T> {
-    fn of(def: &'static FieldDef) -> Source<T> {
-        match T::typed(&def.name) {
-            Some(read) => Source::Typed(read),
-            None => Source::Extra(def),
-        }
-    }
-
-    fn read<'a>(&self, r: &'a T) -> Option<FieldRef<'a>> {
-        match self {
-            Source::Typed(read) => read(r),
-            Source::Extra(def) => r.get(def),
-        }
-    }
-}
-
 /// The variables of a field catalogue, and where their values come from.
 pub struct Schema {
     household: Vec<VarDef>,
     member: Vec<VarDef>,
-    household_src: Vec<(Source<HouseholdFields>, FieldType)>,
-    member_src: Vec<(Source<Member>, FieldType)>,
+    household_src: Vec<(FieldGetter<'static, HouseholdFields>, FieldType)>,
+    member_src: Vec<(FieldGetter<'static, Member>, FieldType)>,
 }
 
 static SHIPPED: LazyLock<Schema> = LazyLock::new(|| Schema::new(FieldCatalog::shipped()));
@@ -288,8 +266,8 @@ impl Schema {
                 .copied()
                 .chain(m.iter().map(|d| var_of(d)))
                 .collect(),
-            household_src: h.iter().map(|d| (Source::of(d), d.ty)).collect(),
-            member_src: m.iter().map(|d| (Source::of(d), d.ty)).collect(),
+            household_src: h.iter().map(|d| (FieldGetter::of(d), d.ty)).collect(),
+            member_src: m.iter().map(|d| (FieldGetter::of(d), d.ty)).collect(),
         }
     }
 
@@ -422,7 +400,7 @@ impl<'a> Facts<'a> {
             Val::Unknown,
         ];
         slots.extend(schema.household_src.iter().map(|(src, ty)| {
-            let typed = matches!(src, Source::Typed(_));
+            let typed = src.is_typed();
             val_of(src.read(f), *ty, has_income || !typed)
         }));
         debug_assert_eq!(slots.len(), schema.household.len());

@@ -117,6 +117,15 @@ impl XmlGuard {
         }
     }
 
+    /// Appends bytes of the current tag's head (they fit: callers cut them to the room left).
+    fn push_head(&mut self, bytes: &[u8]) -> Result<(), Limit> {
+        self.add(bytes.len())?;
+        self.remember(bytes);
+        self.head[self.head_len..self.head_len + bytes.len()].copy_from_slice(bytes);
+        self.head_len += bytes.len();
+        Ok(())
+    }
+
     /// Feeds the next bytes of the part.
     pub(crate) fn feed(&mut self, buf: &[u8]) -> Result<(), Limit> {
         self.total += buf.len() as u64;
@@ -140,6 +149,28 @@ impl XmlGuard {
                         i = buf.len();
                     }
                 },
+                State::Head if self.head_len > 0 && self.head[0] != b'!' => {
+                    // A tag's head (not a declaration): up to its end, a quote or a full head at
+                    // once.
+                    let window = &rest[..rest.len().min(HEAD - self.head_len)];
+                    match memchr::memchr3(b'>', b'"', b'\'', window) {
+                        Some(k) => {
+                            self.push_head(&window[..=k])?;
+                            i += k + 1;
+                            match window[k] {
+                                b'>' => self.end_tag(),
+                                q => self.state = State::Quoted(q),
+                            }
+                        }
+                        None => {
+                            self.push_head(window)?;
+                            i += window.len();
+                            if self.head_len == HEAD {
+                                self.state = State::Tag;
+                            }
+                        }
+                    }
+                }
                 State::Head => {
                     let b = rest[0];
                     i += 1;
@@ -194,15 +225,18 @@ impl XmlGuard {
                     }
                 },
                 State::Quoted(q) if self.head_len < HEAD => {
-                    // Still reading the tag's head (its `r` attribute is wanted): byte by byte.
-                    let b = rest[0];
-                    i += 1;
-                    self.add(1)?;
-                    self.remember(&[b]);
-                    self.head[self.head_len] = b;
-                    self.head_len += 1;
-                    if b == q {
-                        self.state = State::Head;
+                    // Still reading the tag's head (its `r` attribute is wanted): kept whole.
+                    let window = &rest[..rest.len().min(HEAD - self.head_len)];
+                    match memchr::memchr(q, window) {
+                        Some(k) => {
+                            self.push_head(&window[..=k])?;
+                            i += k + 1;
+                            self.state = State::Head;
+                        }
+                        None => {
+                            self.push_head(window)?;
+                            i += window.len();
+                        }
                     }
                 }
                 State::Quoted(q) => match memchr::memchr(q, rest) {
@@ -510,6 +544,20 @@ mod tests {
             let g = run(xml, Some(b"c"), 64, step).unwrap();
             assert_eq!((g.row, g.column, g.cells), (3, 4, 4), "step {step}");
             assert_eq!(g.state, State::Text);
+        }
+    }
+
+    #[test]
+    fn long_heads_quotes_and_self_closing_tags_read_alike_in_any_split() {
+        let long = "q>/".repeat(30);
+        let xml = format!(
+            r#"<worksheet><sheetData><row r="2" spans="{long}"><c s="1" x='a"b>' r="B2"><v>1</v></c><c r="D2" x="/"/><c x="{long}" r="F2"/></row><row><c t="s"><v>3</v></c></row></sheetData></worksheet>"#
+        );
+        for step in 1..=80 {
+            let g = run(xml.as_bytes(), Some(b"c"), 4096, step).unwrap();
+            assert_eq!((g.row, g.column, g.cells), (3, 1, 4), "step {step}");
+            assert_eq!(g.state, State::Text, "step {step}");
+            assert_eq!(g.cell, None, "step {step}");
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use chrono::NaiveDate;
-use xiuhua_app::exports::{ledger_columns_with, ledger_rows};
+use xiuhua_app::exports::{LedgerLayout, ledger_columns_with, ledger_rows};
 use xiuhua_domain::codes::{DEFAULT_CODES_TSV, parse_codes_tsv};
 use xiuhua_domain::validate::validate_household_with;
 use xiuhua_domain::{
@@ -116,7 +116,13 @@ fn a_new_catalogue_row_is_validated_stored_and_exported() {
     // Exported as its own column, with the code's label.
     let columns = ledger_columns_with(cat);
     let at = columns.iter().position(|c| c.header == "沼气池").unwrap();
-    let rows = ledger_rows(cat, &back, &BTreeMap::new(), &codes, true);
+    let rows = ledger_rows(
+        &LedgerLayout::new(cat),
+        &back,
+        &BTreeMap::new(),
+        &codes,
+        true,
+    );
     assert_eq!(rows[0][at], Out::Text("在用".into()));
     assert_eq!(rows[0].len(), columns.len());
 }
