@@ -421,7 +421,68 @@ struct Statistics {
     by_attribute: BTreeMap<String, [Cell; 3]>,
 }
 
-/// Counts the households of `region` (now, or as of a date) into the statistics cells.
+/// One household as the statistics count it.
+struct Tallied<'a> {
+    village_code: &'a str,
+    group_code: Option<&'a str>,
+    status: RegistryStatus,
+    monitoring: MonitoringStatus,
+    people: i64,
+    /// The stored attributes; read only for households that are or were poor.
+    fields: &'a dyn Fn() -> Result<(Option<String>, Option<String>)>,
+}
+
+impl Statistics {
+    /// Adds one household: to its child region's cells, and (if it is or was poor) to its main
+    /// cause's and attribute's.
+    fn add(&mut self, h: Tallied<'_>, child_len: usize, codes: &CodeCatalog) -> Result<()> {
+        let child = match child_len {
+            15 => h.group_code.unwrap_or_default().to_string(),
+            n => h.village_code.get(..n).unwrap_or("").to_string(),
+        };
+        let si = RegistryStatus::ALL
+            .iter()
+            .position(|x| *x == h.status)
+            .unwrap_or(0);
+        let people = h.people;
+        let add = |cells: &mut [Cell], i: usize| {
+            cells[i].households += 1;
+            cells[i].people += people;
+        };
+        let c = self.by_child.entry(child).or_default();
+        add(c, si);
+        match h.monitoring {
+            MonitoringStatus::Monitored => add(c, 3),
+            MonitoringStatus::Eliminated => add(c, 4),
+            MonitoringStatus::None => {}
+        }
+        add(c, 5);
+        if h.status != RegistryStatus::General {
+            let (cause, attribute) = (h.fields)()?;
+            let label = |list: &str, v: Option<String>| {
+                v.map(|x| codes.label_zh(list, &x).to_string())
+                    .unwrap_or_else(|| "未填".into())
+            };
+            add(
+                self.by_cause
+                    .entry(label("poverty_cause", cause))
+                    .or_default(),
+                si,
+            );
+            add(
+                self.by_attribute
+                    .entry(label("household_attribute", attribute))
+                    .or_default(),
+                si,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Counts the households of `region` (now, or as of a date) into the statistics cells. Now,
+/// the household rows alone answer (no members, attributes decoded only for households that
+/// are or were poor); as of a date, each household is re-derived from its events.
 async fn tally_statistics(
     s: &Services,
     region: &str,
@@ -434,46 +495,51 @@ async fn tally_statistics(
         _ => 15,
     };
     let mut t = Statistics::default();
-    each_household(s, region, as_of, &mut |h| {
-        let f = &h.fields;
-        let people = h.members.len() as i64;
-        let child = match child_len {
-            15 => f.group_code.clone().unwrap_or_default(),
-            n => f.village_code.get(..n).unwrap_or("").to_string(),
-        };
-        let si = RegistryStatus::ALL
-            .iter()
-            .position(|x| *x == f.status)
-            .unwrap_or(0);
-        let add = |cells: &mut [Cell], i: usize| {
-            cells[i].households += 1;
-            cells[i].people += people;
-        };
-        let c = t.by_child.entry(child).or_default();
-        add(c, si);
-        match f.monitoring {
-            MonitoringStatus::Monitored => add(c, 3),
-            MonitoringStatus::Eliminated => add(c, 4),
-            MonitoringStatus::None => {}
+    if as_of.is_some() {
+        each_household(s, region, as_of, &mut |h| {
+            let f = &h.fields;
+            let fields = || Ok((f.main_cause.clone(), f.attribute.clone()));
+            t.add(
+                Tallied {
+                    village_code: &f.village_code,
+                    group_code: f.group_code.as_deref(),
+                    status: f.status,
+                    monitoring: f.monitoring,
+                    people: h.members.len() as i64,
+                    fields: &fields,
+                },
+                child_len,
+                &codes,
+            )
+        })
+        .await?;
+        return Ok(t);
+    }
+    let mut conn = s.db.acquire().await?;
+    let mut after = 0i64;
+    loop {
+        let page = xiuhua_db::households::page(&mut conn, region, after, 2000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for h in &page {
+            let fields = || {
+                let f = h.decode_fields()?;
+                Ok((f.main_cause, f.attribute))
+            };
+            t.add(
+                Tallied {
+                    village_code: &h.village_code,
+                    group_code: h.group_code.as_deref(),
+                    status: RegistryStatus::parse(&h.status).unwrap_or_default(),
+                    monitoring: MonitoringStatus::parse(&h.monitoring).unwrap_or_default(),
+                    people: i64::from(h.member_count),
+                    fields: &fields,
+                },
+                child_len,
+                &codes,
+            )?;
         }
-        add(c, 5);
-        if f.status != RegistryStatus::General {
-            let cause = f
-                .main_cause
-                .as_deref()
-                .map(|x| codes.label_zh("poverty_cause", x).to_string())
-                .unwrap_or_else(|| "未填".into());
-            add(t.by_cause.entry(cause).or_default(), si);
-            let attr = f
-                .attribute
-                .as_deref()
-                .map(|x| codes.label_zh("household_attribute", x).to_string())
-                .unwrap_or_else(|| "未填".into());
-            add(t.by_attribute.entry(attr).or_default(), si);
-        }
-        Ok(())
-    })
-    .await?;
+    }
     Ok(t)
 }
 

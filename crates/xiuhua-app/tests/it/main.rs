@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod catalogue;
 mod demo;
+mod exports;
 mod imports;
 mod jobs;
 mod registry;
