@@ -2,6 +2,14 @@
 //! dispatch. Each subcommand lives in its own module under `cli/` with its clap `Args` and a
 //! `run` that calls `xiuhua-app`.
 
+/// `println!` for command output: when stdout is closed (`xiuhua stats | head`), the command
+/// ends quietly instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::cli::common::write_line(format_args!($($t)*))
+    };
+}
+
 mod audit;
 mod backup;
 mod check;

@@ -51,16 +51,21 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         .await
         .map_err(cli_error)?;
     for r in &rows {
-        println!(
+        outln!(
             "{}  {:<12} {:<16} {:<16} {} {}",
-            r.at, r.username, r.action, r.target, r.detail, r.client
+            r.at,
+            r.username,
+            r.action,
+            r.target,
+            r.detail,
+            r.client
         );
     }
-    println!("{} entries", rows.len());
+    outln!("{} entries", rows.len());
     if let Some(out) = &a.out {
         let bytes = xiuhua_app::audit::workbook(&rows).map_err(cli_error)?;
         std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
-        println!("written to {}", out.display());
+        outln!("written to {}", out.display());
     }
     Ok(())
 }

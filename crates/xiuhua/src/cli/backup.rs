@@ -25,7 +25,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
             .map_err(cli_error)?;
     pb.finish_and_clear();
     print_tables(&r.tables);
-    println!(
+    outln!(
         "backup written to {} ({:.1} MB, {} rows, {:.1} s)",
         r.path.display(),
         r.bytes as f64 / 1e6,

@@ -25,9 +25,9 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         .await
         .map_err(cli_error)?;
     for p in &r.problems {
-        println!("PROBLEM: {p}");
+        outln!("PROBLEM: {p}");
     }
-    println!(
+    outln!(
         "checked {} households, {} events of county {county} in {:.1} s: {} problems",
         r.households,
         r.events,

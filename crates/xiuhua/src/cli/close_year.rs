@@ -22,9 +22,10 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     let n = xiuhua_app::registry::close_year(&s, &CurrentUser::system(), &a.county, a.year)
         .await
         .map_err(cli_error)?;
-    println!(
+    outln!(
         "closed year {} for county {}; snapshot has {n} rows",
-        a.year, a.county
+        a.year,
+        a.county
     );
     Ok(())
 }

@@ -70,7 +70,7 @@ pub(crate) fn table_progress(pb: &ProgressBar) -> impl FnMut(&str, u64) + Send +
 /// Prints each table's row count and fingerprint.
 pub(crate) fn print_tables(tables: &[TableDigest]) {
     for t in tables {
-        println!("  {:<20} {:>10} rows  {}", t.table, t.rows, &t.sha256[..16]);
+        outln!("  {:<20} {:>10} rows  {}", t.table, t.rows, &t.sha256[..16]);
     }
 }
 
@@ -110,4 +110,18 @@ pub(crate) struct RegionAsOf {
     /// Count as of the end of this date.
     #[arg(long)]
     pub(crate) as_of: Option<chrono::NaiveDate>,
+}
+
+/// Writes one line of command output to stdout. A closed pipe ends the process quietly with
+/// success (the reader had what it wanted); another write error ends it with a message.
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(1);
+    }
 }

@@ -46,6 +46,6 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     xiuhua_app::users::create(&s, &CurrentUser::system(), new, "cli")
         .await
         .map_err(cli_error)?;
-    println!("created user {}", a.username);
+    outln!("created user {}", a.username);
     Ok(())
 }

@@ -53,7 +53,7 @@ pub(crate) async fn load(s: &Services, spec: DemoSpec) -> anyhow::Result<()> {
     let pb = progress_bar(spec.households as u64, "生成演示县");
     let stats = xiuhua_app::demo::load(s, &spec, &|done, _| pb.set_position(done)).await?;
     pb.finish_and_clear();
-    println!(
+    outln!(
         "demo county loaded: {} regions, {} households, {} members, {} events in {:.1} s",
         stats.regions,
         stats.households,

@@ -57,7 +57,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     .await
     .map_err(cli_error)?;
     pb.finish_and_clear();
-    println!(
+    outln!(
         "exported {rows} member rows to {} in {:.1} s",
         a.out.display(),
         started.elapsed().as_secs_f64()

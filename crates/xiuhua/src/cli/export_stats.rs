@@ -29,6 +29,6 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     .await
     .map_err(cli_error)?;
     std::fs::write(&a.out, bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
-    println!("statistics written to {}", a.out.display());
+    outln!("statistics written to {}", a.out.display());
     Ok(())
 }

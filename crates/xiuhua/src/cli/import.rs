@@ -82,22 +82,27 @@ fn read_mapping(path: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
 /// Prints what was (or would be) imported, or the problems (and writes the error workbook).
 fn print_report(a: &Args, report: &ImportReport, started: Instant) -> anyhow::Result<()> {
     for (sheet, col, name) in &report.unknown_columns {
-        println!("unknown column {col} {name:?} in sheet {sheet} (not imported)");
+        outln!("unknown column {col} {name:?} in sheet {sheet} (not imported)");
     }
     for sheet in &report.skipped_sheets {
-        println!("sheet {sheet:?} skipped: no header row");
+        outln!("sheet {sheet:?} skipped: no header row");
     }
     if !report.problems.is_empty() {
         for p in &report.problems {
-            println!(
+            outln!(
                 "{} row {} {}: {:?}: {} [{}]",
-                p.sheet, p.row, p.column, p.value, p.reason_en, p.kind
+                p.sheet,
+                p.row,
+                p.column,
+                p.value,
+                p.reason_en,
+                p.kind
             );
         }
         if let (Some(path), Some(bytes)) = (&a.errors, &report.error_workbook) {
             std::fs::write(path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("error workbook written to {}", path.display());
+            outln!("error workbook written to {}", path.display());
         }
         bail!(
             "{} problems in {}; nothing was imported",
@@ -105,7 +110,7 @@ fn print_report(a: &Args, report: &ImportReport, started: Instant) -> anyhow::Re
             a.file.display()
         );
     }
-    println!(
+    outln!(
         "{}{} rows, {} households: {} new, {} changed, {} unchanged; {} events ({:.1} s, sha256 {})",
         if report.dry_run {
             "dry run (nothing written): "

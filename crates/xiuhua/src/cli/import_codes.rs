@@ -22,6 +22,6 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     let n = xiuhua_app::codes::import_tsv(&s, &text)
         .await
         .map_err(cli_error)?;
-    println!("imported {n} codes from {}", a.file.display());
+    outln!("imported {n} codes from {}", a.file.display());
     Ok(())
 }

@@ -21,6 +21,6 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     let n = xiuhua_app::regions::import_regions(&s, &CurrentUser::system(), &rows)
         .await
         .map_err(cli_error)?;
-    println!("imported {n} regions from {}", a.file.display());
+    outln!("imported {n} regions from {}", a.file.display());
     Ok(())
 }

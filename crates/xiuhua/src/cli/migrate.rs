@@ -6,6 +6,6 @@ use super::common::open;
 /// Opens the database, which migrates it.
 pub(crate) async fn run(cli: &Cli) -> anyhow::Result<()> {
     let s = open(cli).await?;
-    println!("database schema is up to date ({:?})", s.db.backend());
+    outln!("database schema is up to date ({:?})", s.db.backend());
     Ok(())
 }

@@ -20,6 +20,6 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     xiuhua_app::auth::reset_password(&s, &a.username, &a.password)
         .await
         .map_err(cli_error)?;
-    println!("password of {} changed", a.username);
+    outln!("password of {} changed", a.username);
     Ok(())
 }

@@ -30,7 +30,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         .map_err(cli_error)?;
     pb.finish_and_clear();
     print_tables(&r.tables);
-    println!(
+    outln!(
         "restored {} rows from {} into {} in {:.1} s; the result matches the backup's fingerprints",
         r.tables.iter().map(|t| t.rows).sum::<i64>(),
         a.file.display(),

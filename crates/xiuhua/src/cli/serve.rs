@@ -45,8 +45,8 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     if let Some(pw) = xiuhua_app::auth::ensure_admin(&s).await? {
         let note = cli.data_dir.join("initial-admin-password.txt");
         let _ = std::fs::write(&note, format!("admin\n{pw}\n"));
-        println!("首次运行：已创建管理员账号 admin，密码 {pw}");
-        println!(
+        outln!("首次运行：已创建管理员账号 admin，密码 {pw}");
+        outln!(
             "first run: created user `admin` with password {pw} (also saved to {})",
             note.display()
         );
@@ -54,7 +54,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&a.bind)
         .await
         .with_context(|| format!("cannot listen on {}", a.bind))?;
-    println!("xiuhua is serving on http://{}", listener.local_addr()?);
+    outln!("xiuhua is serving on http://{}", listener.local_addr()?);
     let config = xiuhua_web::WebConfig {
         secure_cookies: a.secure_cookies,
     };

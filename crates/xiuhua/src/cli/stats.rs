@@ -28,9 +28,12 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         .as_of
         .map(|d| format!("as of {d}"))
         .unwrap_or_else(|| "now".into());
-    println!(
+    outln!(
         "{} {} ({when}): {} households, {} people",
-        v.region.code, v.region.name, v.counts.total.households, v.counts.total.people
+        v.region.code,
+        v.region.name,
+        v.counts.total.households,
+        v.counts.total.people
     );
     let by_status = RegistryStatus::ALL
         .into_iter()
@@ -39,11 +42,12 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         .into_iter()
         .map(|m| (m.as_str(), v.counts.monitoring(m)));
     for (label, t) in by_status.chain(by_monitoring) {
-        println!(
+        outln!(
             "  {label:<10} {:>8} households {:>9} people",
-            t.households, t.people
+            t.households,
+            t.people
         );
     }
-    println!("query_ms={ms:.1}");
+    outln!("query_ms={ms:.1}");
     Ok(())
 }

@@ -18,16 +18,16 @@ pub(crate) async fn run(a: &Args) -> anyhow::Result<()> {
     let file = &a.file;
     let r = xiuhua_app::backup::verify(file).await.map_err(cli_error)?;
     for (k, v) in &r.info {
-        println!("{k}: {v}");
+        outln!("{k}: {v}");
     }
     print_tables(&r.tables);
     if !r.ok() {
         for p in &r.problems {
-            println!("PROBLEM: {p}");
+            outln!("PROBLEM: {p}");
         }
         bail!("{} failed verification", file.display());
     }
-    println!(
+    outln!(
         "{}: integrity ok, every table matches its fingerprint",
         file.display()
     );

@@ -89,6 +89,21 @@ fn scenario(db: Option<&str>) {
     ));
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("as of 2017-06-30") && text(&out).contains("query_ms="));
+    // `xiuhua stats | head`: output closed before the command writes ends it quietly.
+    let mut c = xiuhua(dir.path(), db, &["stats", "--region", "451228"]);
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !err.contains("panicked"),
+        "{:?}: {err}",
+        out.status
+    );
 
     let mut child = xiuhua(dir.path(), db, &["serve", "--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())

@@ -20,7 +20,7 @@ pub(crate) fn run(a: &Args) -> anyhow::Result<()> {
     let files = rule_files(&a.paths)?;
     for f in &files {
         match xiuhua_app::rules::check(&f.display().to_string(), &read(f)?) {
-            Ok(set) => println!(
+            Ok(set) => outln!(
                 "ok   {} ({} v{}, {} items)",
                 f.display(),
                 set.def.id,
@@ -29,7 +29,7 @@ pub(crate) fn run(a: &Args) -> anyhow::Result<()> {
             ),
             Err(e) => {
                 bad += 1;
-                println!("FAIL {}\n     {}\n     {e}", f.display(), e.to_zh());
+                outln!("FAIL {}\n     {}\n     {e}", f.display(), e.to_zh());
             }
         }
     }

@@ -38,7 +38,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         xiuhua_app::rules::household_checklists(&s, &CurrentUser::system(), id, a.as_of, &inputs)
             .await
             .map_err(cli_error)?;
-    println!("household {id}: {} rule sets apply", lists.len());
+    outln!("household {id}: {} rule sets apply", lists.len());
     for c in &lists {
         print_checklist(c);
     }
@@ -63,15 +63,23 @@ fn print_checklist(c: &Checklist) {
     } else {
         ""
     };
-    println!(
+    outln!(
         "\n{} v{} [{}] 截至 {}：{}{score}{flag}",
-        c.name, c.version, c.purpose_zh, c.as_of, c.decision_zh
+        c.name,
+        c.version,
+        c.purpose_zh,
+        c.as_of,
+        c.decision_zh
     );
     for i in &c.items {
         let pts = i.points.map(|p| format!(" {p}分")).unwrap_or_default();
-        println!(
+        outln!(
             "  {:<6} {:<4} {}{pts}  {}  — {}",
-            i.outcome_zh, i.kind_zh, i.label, i.code, i.explain
+            i.outcome_zh,
+            i.kind_zh,
+            i.label,
+            i.code,
+            i.explain
         );
     }
 }

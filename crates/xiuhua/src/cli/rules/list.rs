@@ -7,7 +7,7 @@ use crate::cli::common::open;
 pub(crate) async fn run(cli: &Cli) -> anyhow::Result<()> {
     let s = open(cli).await?;
     for set in s.rules().current() {
-        println!(
+        outln!(
             "{:<28} v{:<3} {:<9} {:<14} region {:<6} years {:?}  {}{}",
             set.def.id,
             set.def.version,

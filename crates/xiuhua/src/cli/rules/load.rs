@@ -26,7 +26,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     )
     .await
     .map_err(cli_error)?;
-    println!(
+    outln!(
         "loaded {} v{} ({} items); it is now in force",
         set.def.id,
         set.def.version,

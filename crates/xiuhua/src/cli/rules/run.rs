@@ -60,7 +60,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
 
 fn print_summary(r: &RunSummary) {
     let t = &r.total;
-    println!(
+    outln!(
         "{} v{} over {} as of {}: {} units, {} hold, {} do not, {} unknown ({:.1} s, {:.0} units/s){}",
         r.set_id,
         r.version,
@@ -80,11 +80,14 @@ fn print_summary(r: &RunSummary) {
             .map(|id| format!("; stored as run {id}"))
             .unwrap_or_default()
     );
-    println!("  item                              pass      fail   unknown");
+    outln!("  item                              pass      fail   unknown");
     for i in &r.items {
-        println!(
+        outln!(
             "  {:<30} {:>9} {:>9} {:>9}",
-            i.code, i.pass, i.fail, i.unknown
+            i.code,
+            i.pass,
+            i.fail,
+            i.unknown
         );
     }
 }

@@ -23,10 +23,10 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     let Some(set) = book.get(id, a.version) else {
         bail!("no rule set {id}");
     };
-    println!("{} v{} — {}", set.def.id, set.def.version, set.def.name);
-    println!("source: {}", set.def.source);
+    outln!("{} v{} — {}", set.def.id, set.def.version, set.def.name);
+    outln!("source: {}", set.def.source);
     for (name, p) in &set.def.params {
-        println!(
+        outln!(
             "param {name} ({}): value {:?} by year {:?}{}",
             p.label,
             p.value,
@@ -35,7 +35,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         );
     }
     for it in &set.items {
-        println!(
+        outln!(
             "  {:<28} {:<9} {}\n      {}",
             it.def.code,
             it.def.kind.as_str(),
@@ -44,9 +44,12 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         );
     }
     for v in book.history(id) {
-        println!(
+        outln!(
             "version {} loaded by {} at {} ({})",
-            v.version, v.loaded_by, v.loaded_at, v.origin
+            v.version,
+            v.loaded_by,
+            v.loaded_at,
+            v.origin
         );
     }
     Ok(())

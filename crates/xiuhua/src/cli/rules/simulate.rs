@@ -58,7 +58,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     if let Some(out) = &a.out {
         let bytes = xiuhua_app::rules::simulation_xlsx(&s, &sim).map_err(cli_error)?;
         std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
-        println!("written to {}", out.display());
+        outln!("written to {}", out.display());
     }
     Ok(())
 }
@@ -67,7 +67,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
 fn print_simulation(sim: &Simulation) {
     let entered: i64 = sim.villages.iter().map(|v| v.entered).sum();
     let left: i64 = sim.villages.iter().map(|v| v.left).sum();
-    println!(
+    outln!(
         "{} v{} with {:?} as of {}: {} households; holds {} → {} ({} enter, {} leave) in {:.1} s",
         sim.set_id,
         sim.version,
@@ -89,6 +89,6 @@ fn print_simulation(sim: &Simulation) {
         e.1 += v.left;
     }
     for (t, (e, l)) in by_township.iter().filter(|(_, (e, l))| e + l > 0) {
-        println!("  township {t}: {e} enter, {l} leave");
+        outln!("  township {t}: {e} enter, {l} leave");
     }
 }
