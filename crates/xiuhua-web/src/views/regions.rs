@@ -29,6 +29,8 @@ struct TotalRow {
     households: i64,
     people: i64,
     link: String,
+    /// The same count in the last closed year's frozen snapshot (households, people).
+    frozen: Option<(i64, i64)>,
 }
 
 struct ChildRow {
@@ -50,7 +52,8 @@ pub struct RegionPage {
     crumbs: Vec<(String, String)>,
     as_of: String,
     totals: Vec<TotalRow>,
-    snapshot: Vec<(usize, i64, i64)>,
+    /// The year of the frozen snapshot beside the counts, if a year was closed.
+    snapshot_year: Option<i32>,
     child_headers: Vec<String>,
     children: Vec<ChildRow>,
 }
@@ -88,6 +91,10 @@ fn list_link(as_of: Option<NaiveDate>, region: &str, filter: &str) -> String {
 }
 
 fn totals(t: &T, v: &RegionView, code: &str, as_of: Option<NaiveDate>) -> Vec<TotalRow> {
+    let mut frozen = v
+        .snapshot
+        .as_ref()
+        .map(|(_, c)| count_rows(t, c).into_iter().map(|(_, f, _)| f));
     count_rows(t, &v.counts)
         .into_iter()
         .map(|(label, tally, filter)| TotalRow {
@@ -95,21 +102,12 @@ fn totals(t: &T, v: &RegionView, code: &str, as_of: Option<NaiveDate>) -> Vec<To
             households: tally.households,
             people: tally.people,
             link: list_link(as_of, code, &filter),
+            frozen: frozen
+                .as_mut()
+                .and_then(Iterator::next)
+                .map(|f| (f.households, f.people)),
         })
         .collect()
-}
-
-fn snapshot(t: &T, v: &RegionView) -> Vec<(usize, i64, i64)> {
-    v.snapshot
-        .as_ref()
-        .map(|(_, c)| {
-            count_rows(t, c)
-                .into_iter()
-                .enumerate()
-                .map(|(i, (_, tally, _))| (i, tally.households, tally.people))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn child_headers(t: &T) -> Vec<String> {
@@ -191,7 +189,7 @@ impl RegionPage {
                 .collect(),
             as_of: as_of.map(|d| d.to_string()).unwrap_or_default(),
             totals: totals(&t, v, code, as_of),
-            snapshot: snapshot(&t, v),
+            snapshot_year: v.snapshot.as_ref().map(|(y, _)| *y),
             child_headers: child_headers(&t),
             children: children(v, as_of),
             l,

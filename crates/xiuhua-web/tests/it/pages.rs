@@ -170,3 +170,33 @@ async fn logout_needs_the_csrf_token_and_ends_the_session() {
         "/login"
     );
 }
+
+/// As of the end of a closed year, each count row shows its own frozen figures beside it (not every
+/// frozen figure in every row).
+#[tokio::test]
+async fn region_page_shows_each_rows_frozen_snapshot_once() {
+    let app = TestApp::new().await;
+    let sys = xiuhua_app::CurrentUser::system();
+    xiuhua_app::registry::close_year(&app._services, &sys, "451228", 2025)
+        .await
+        .unwrap();
+    let admin = app.login("admin").await;
+    let r = app
+        .get("/regions/451228?as_of=2025-12-31", Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let totals = r
+        .body
+        .split("id=\"totals\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap();
+    assert!(totals.contains("2025"), "{totals}");
+    let rows: Vec<&str> = totals.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 6, "{totals}");
+    for row in &rows {
+        assert_eq!(row.matches("<td").count(), 4, "{row}");
+    }
+    // The total row: two households of two people, now and frozen at the end of 2025.
+    assert_eq!(rows[0].matches(">4<").count(), 2, "{}", rows[0]);
+}
