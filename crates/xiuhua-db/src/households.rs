@@ -370,6 +370,8 @@ pub struct PeriodRow {
     pub township_code: String,
     /// 行政村 code.
     pub village_code: String,
+    /// 村民小组 code.
+    pub group_code: Option<String>,
     /// Registry status.
     pub status: String,
     /// Monitoring status.
@@ -378,7 +380,7 @@ pub struct PeriodRow {
     pub members: i32,
 }
 
-const PERIOD_COLS: &str = "county_code, household_id, valid_from, valid_to, township_code, village_code, status, monitoring, members";
+const PERIOD_COLS: &str = "county_code, household_id, valid_from, valid_to, township_code, village_code, group_code, status, monitoring, members";
 
 /// Inserts periods.
 pub async fn insert_periods(conn: &mut AnyConnection, rows: &[PeriodRow]) -> Result<u64> {
@@ -392,6 +394,7 @@ pub async fn insert_periods(conn: &mut AnyConnection, rows: &[PeriodRow]) -> Res
                 p.valid_to.clone().into(),
                 p.township_code.clone().into(),
                 p.village_code.clone().into(),
+                p.group_code.clone().into(),
                 p.status.clone().into(),
                 p.monitoring.clone().into(),
                 i64::from(p.members).into(),
@@ -428,24 +431,25 @@ pub async fn counts_as_of(
     region: &str,
     date: &str,
 ) -> Result<Vec<CountRow>> {
-    let child = match child_column(region) {
-        Some("group_code") | None => "village_code",
-        Some(c) => c,
-    };
+    let child = child_column(region).unwrap_or("group_code");
     let mut sql = Sql::new(&format!(
-        "SELECT {child} AS child_code, status, monitoring, COUNT(*) AS households, \
+        "SELECT COALESCE({child}, '') AS child_code, status, monitoring, COUNT(*) AS households, \
          CAST(COALESCE(SUM(members), 0) AS BIGINT) AS people FROM household_periods WHERE "
     ));
     match region.len() {
-        6 | 9 | 12 => {
+        6 | 9 | 12 | 15 => {
             sql.push("county_code = ").bind(&region[..6]);
-            if region.len() > 6 {
-                sql.push(if region.len() == 9 {
-                    " AND township_code = "
-                } else {
-                    " AND village_code = "
-                })
-                .bind(region);
+            match region.len() {
+                9 => {
+                    sql.push(" AND township_code = ").bind(region);
+                }
+                12 => {
+                    sql.push(" AND village_code = ").bind(region);
+                }
+                15 => {
+                    sql.push(" AND group_code = ").bind(region);
+                }
+                _ => {}
             }
         }
         _ => {

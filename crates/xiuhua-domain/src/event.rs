@@ -382,6 +382,8 @@ pub struct Period {
     pub valid_to: Option<NaiveDate>,
     /// 12-digit village code.
     pub village_code: String,
+    /// 15-digit 村民小组 code, if the household is in one.
+    pub group_code: Option<String>,
     /// 户类型 during the period.
     pub status: RegistryStatus,
     /// 监测状态 during the period.
@@ -406,6 +408,7 @@ pub fn periods(events: &[Event]) -> Result<Vec<Period>, FoldError> {
         let Some(s) = &state else { continue };
         let key = (
             s.fields.village_code.clone(),
+            s.fields.group_code.clone(),
             s.fields.status,
             s.fields.monitoring,
             s.members.len() as i64,
@@ -413,6 +416,7 @@ pub fn periods(events: &[Event]) -> Result<Vec<Period>, FoldError> {
         if let Some(last) = out.last()
             && (
                 last.village_code.clone(),
+                last.group_code.clone(),
                 last.status,
                 last.monitoring,
                 last.members,
@@ -427,9 +431,10 @@ pub fn periods(events: &[Event]) -> Result<Vec<Period>, FoldError> {
             valid_from: date,
             valid_to: None,
             village_code: key.0,
-            status: key.1,
-            monitoring: key.2,
-            members: key.3,
+            group_code: key.1,
+            status: key.2,
+            monitoring: key.3,
+            members: key.4,
         });
     }
     Ok(out)

@@ -73,6 +73,7 @@ pub fn period_rows(county: &str, household_id: i64, periods: &[Period]) -> Vec<P
             valid_to: p.valid_to.map(|d| d.to_string()),
             township_code: p.village_code.get(..9).unwrap_or("").to_string(),
             village_code: p.village_code.clone(),
+            group_code: p.group_code.clone(),
             status: p.status.as_str().into(),
             monitoring: p.monitoring.as_str().into(),
             members: p.members as i32,

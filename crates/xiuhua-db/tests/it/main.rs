@@ -260,6 +260,7 @@ async fn periods_answer_counts_as_of_a_date() {
         valid_to: to.map(Into::into),
         township_code: "451228101".into(),
         village_code: "451228101201".into(),
+        group_code: None,
         status: status.into(),
         monitoring: "none".into(),
         members,
