@@ -113,6 +113,9 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("left", "退出", "Leave"),
     ("holds_before", "现行规则符合", "Holds now"),
     ("holds_after", "调整后符合", "Holds after"),
+    ("rules_in_force", "现行规则", "Rules in force"),
+    ("rules_modified", "调整后", "Modified"),
+    ("changed_count", "结论变化", "Changed"),
     ("evaluated", "评估户数", "Evaluated"),
     ("download_xlsx", "下载 Excel", "Download Excel"),
     (

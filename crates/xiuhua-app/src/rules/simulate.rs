@@ -53,6 +53,8 @@ pub struct SimVillage {
     pub entered: i64,
     /// No longer holding (would leave).
     pub left: i64,
+    /// Whose decision changes at all (also between 不符合 and 无法判断).
+    pub changed: i64,
 }
 
 /// What a modified rule set would change, without changing anything.
@@ -64,6 +66,8 @@ pub struct Simulation {
     pub version: i64,
     /// Name.
     pub name: String,
+    /// What the set decides (the words of its outcomes).
+    pub purpose: xiuhua_rules::Purpose,
     /// The overrides (parameter → value).
     pub overrides: BTreeMap<String, ParamValue>,
     /// Region.
@@ -134,6 +138,7 @@ impl SimVillage {
         let left = x == Outcome::Pass && y != Outcome::Pass;
         self.entered += i64::from(entered);
         self.left += i64::from(left);
+        self.changed += i64::from(x != y);
     }
 }
 
@@ -234,6 +239,7 @@ pub async fn simulate(
         set_id: set.def.id.clone(),
         version: set.def.version,
         name: set.def.name.clone(),
+        purpose: set.def.purpose,
         overrides,
         region,
         as_of: on,
@@ -273,8 +279,8 @@ fn outcome_zh(set_purpose: xiuhua_rules::Purpose, o: Outcome) -> &'static str {
 }
 
 /// The simulation as a workbook: a summary by village and the list of households that change.
-pub fn simulation_xlsx(s: &Services, sim: &Simulation) -> Result<Vec<u8>> {
-    let purpose = find_set(s, &sim.set_id, Some(sim.version))?.def.purpose;
+pub fn simulation_xlsx(sim: &Simulation) -> Result<Vec<u8>> {
+    let purpose = sim.purpose;
     let (summary_cols, summary) = summary_sheet(sim);
     let (list_cols, list) = flips_sheet(sim, purpose);
     tables_workbook(&[
@@ -295,6 +301,7 @@ fn summary_sheet(sim: &Simulation) -> (Vec<Column>, Vec<Vec<Out>>) {
         Column::new("调整后符合户数", ColKind::Number).width(16.0),
         Column::new("新增", ColKind::Number),
         Column::new("退出", ColKind::Number),
+        Column::new("结论变化户数", ColKind::Number).width(14.0),
     ];
     let mut summary: Vec<Vec<Out>> = sim
         .villages
@@ -308,6 +315,7 @@ fn summary_sheet(sim: &Simulation) -> (Vec<Column>, Vec<Vec<Out>>) {
                 n(v.holds_after),
                 n(v.entered),
                 n(v.left),
+                n(v.changed),
             ]
         })
         .collect();
@@ -319,6 +327,7 @@ fn summary_sheet(sim: &Simulation) -> (Vec<Column>, Vec<Vec<Out>>) {
         n(sim.after.holds),
         n(sim.villages.iter().map(|v| v.entered).sum()),
         n(sim.villages.iter().map(|v| v.left).sum()),
+        n(sim.flips.len() as i64),
     ]);
     (summary_cols, summary)
 }

@@ -223,7 +223,7 @@ async fn a_simulation_counts_who_would_enter_and_leave_without_writing() {
     let left: i64 = down.villages.iter().map(|v| v.left).sum();
     assert_eq!(left, 1, "H001 leaves");
     // The workbook has the summary and the list.
-    let bytes = xiuhua_app::rules::simulation_xlsx(&c.s, &up).unwrap();
+    let bytes = xiuhua_app::rules::simulation_xlsx(&up).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sim.xlsx");
     std::fs::write(&path, bytes).unwrap();
@@ -405,4 +405,69 @@ async fn declared_inputs_given_to_a_run_are_stored_with_its_results() {
     .await
     .unwrap_err();
     assert!(e.to_string().contains("sudden_hardshp"), "{e}");
+}
+
+/// An exit standard whose facts are not all recorded: a household above the line cannot be
+/// decided (两不愁 unknown); raising the line makes it fail. Nobody holds before or after, yet
+/// the decision changed — the village counts it as changed, and the tallies show all three
+/// outcomes.
+#[tokio::test]
+async fn a_simulation_counts_changes_between_fail_and_cannot_decide() {
+    let c = ctx().await;
+    let insured = |m: xiuhua_domain::Member| xiuhua_domain::Member {
+        has_medical_insurance: true,
+        ..m
+    };
+    let id = registry::register_household(
+        &c.s,
+        &admin(),
+        fields("H001", VILLAGE_A),
+        vec![
+            insured(member("韦一", "01", d(1970, 1, 2), 11)),
+            insured(member("蓝二", "02", d(1972, 3, 4), 111)),
+        ],
+        &meta(d(2015, 10, 1)),
+    )
+    .await
+    .unwrap();
+    let p: xiuhua_domain::household::FieldPatch = [(
+        "income".to_string(),
+        json!({"year": 2020, "wage": 5_000 * 2 * 100, "business": 0, "property": 0, "transfer": 0, "business_cost": 0}),
+    )]
+    .into_iter()
+    .collect();
+    registry::edit_household(&c.s, &admin(), id, 1, p, &meta(d(2020, 12, 1)))
+        .await
+        .unwrap();
+    let sim = xiuhua_app::rules::simulate(
+        &c.s,
+        &admin(),
+        "national-household-exit",
+        None,
+        Some(d(2020, 12, 31)),
+        BTreeMap::from([("line".to_string(), ParamValue::Int(6_000))]),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((sim.before.holds, sim.after.holds), (0, 0));
+    assert_eq!(
+        (sim.before.unknowns, sim.after.unknowns, sim.after.fails),
+        (1, 0, 1),
+        "{:?} → {:?}",
+        sim.before,
+        sim.after
+    );
+    assert_eq!(sim.flips.len(), 1);
+    assert_eq!(
+        (sim.flips[0].before, sim.flips[0].after),
+        (Outcome::Unknown, Outcome::Fail)
+    );
+    let changed: i64 = sim.villages.iter().map(|v| v.changed).sum();
+    assert_eq!(changed, 1);
+    let (entered, left): (i64, i64) = sim
+        .villages
+        .iter()
+        .fold((0, 0), |(e, l), v| (e + v.entered, l + v.left));
+    assert_eq!((entered, left), (0, 0));
 }

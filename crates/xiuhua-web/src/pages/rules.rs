@@ -184,8 +184,7 @@ pub async fn simulate_xlsx(
     let sim = run_simulation(&state, &auth, &id, &q)
         .await
         .map_err(|e| WebError::page(e, lang))?;
-    let bytes =
-        rules::simulation_xlsx(&state.services, &sim).map_err(|e| WebError::page(e, lang))?;
+    let bytes = rules::simulation_xlsx(&sim).map_err(|e| WebError::page(e, lang))?;
     Ok((
         [
             (

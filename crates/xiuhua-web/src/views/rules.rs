@@ -4,7 +4,9 @@
 
 use askama::Template;
 use xiuhua_app::rules::{self, Checklist, Simulation, VersionInfo};
-use xiuhua_rules::{ParamValue, RuleSet};
+use xiuhua_rules::{Outcome, ParamValue, RuleSet};
+
+use crate::i18n::{Lang, T};
 
 use super::Layout;
 use crate::api::dto::{RuleSetSummary, rule_set_region, rule_set_years, unconfirmed};
@@ -167,14 +169,34 @@ pub struct SimulationPage {
     changes: String,
     entered: i64,
     left: i64,
+    /// The three outcomes' words (holds, does not hold, cannot be decided).
+    outcomes: [String; 3],
+    /// Households per outcome: under the rules in force, modified.
+    before: [i64; 3],
+    after: [i64; 3],
     villages: Vec<rules::SimVillage>,
-    flips: Vec<rules::Flip>,
+    /// Changed households: (flip, outcome before, outcome after) in words.
+    flips: Vec<(rules::Flip, String, String)>,
     xlsx_url: String,
+}
+
+/// A decision in the words of the set's purpose (达到标准 / 未达标准 / 无法判断 …).
+fn outcome_words(t: &T, purpose: xiuhua_rules::Purpose, o: Outcome) -> &'static str {
+    let (yes, no) = match t.lang {
+        Lang::Zh => purpose.holds_zh(),
+        Lang::En => ("holds", "does not hold"),
+    };
+    match o {
+        Outcome::Pass => yes,
+        Outcome::Fail => no,
+        Outcome::Unknown => t.s("unknowns"),
+    }
 }
 
 impl SimulationPage {
     /// The page of `sim`, linking to the same simulation as a workbook at `xlsx_url`.
     pub fn new(l: Layout, sim: Simulation, xlsx_url: String) -> SimulationPage {
+        let t = l.t.clone();
         SimulationPage {
             l,
             changes: sim
@@ -185,13 +207,25 @@ impl SimulationPage {
                 .join("，"),
             entered: sim.villages.iter().map(|v| v.entered).sum(),
             left: sim.villages.iter().map(|v| v.left).sum(),
+            before: [sim.before.holds, sim.before.fails, sim.before.unknowns],
+            after: [sim.after.holds, sim.after.fails, sim.after.unknowns],
             villages: sim
                 .villages
                 .iter()
-                .filter(|v| v.entered + v.left > 0)
+                .filter(|v| v.changed > 0)
                 .cloned()
                 .collect(),
-            flips: sim.flips.iter().take(500).cloned().collect(),
+            flips: sim
+                .flips
+                .iter()
+                .take(500)
+                .map(|f| {
+                    let word = |o| outcome_words(&t, sim.purpose, o).to_string();
+                    (f.clone(), word(f.before), word(f.after))
+                })
+                .collect(),
+            outcomes: [Outcome::Pass, Outcome::Fail, Outcome::Unknown]
+                .map(|o| outcome_words(&t, sim.purpose, o).to_string()),
             xlsx_url,
             sim,
         }

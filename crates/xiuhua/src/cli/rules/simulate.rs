@@ -56,7 +56,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     pb.finish_and_clear();
     print_simulation(&sim);
     if let Some(out) = &a.out {
-        let bytes = xiuhua_app::rules::simulation_xlsx(&s, &sim).map_err(cli_error)?;
+        let bytes = xiuhua_app::rules::simulation_xlsx(&sim).map_err(cli_error)?;
         std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
         outln!("written to {}", out.display());
     }
