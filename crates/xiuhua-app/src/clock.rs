@@ -33,3 +33,20 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// An "as of" date must not be after today: there is no registry of the future (a date in
+/// 2030 would otherwise be shown as 历史时点 with today's data).
+pub fn check_as_of(clock: &dyn Clock, as_of: Option<NaiveDate>) -> crate::Result<()> {
+    let today = clock.today();
+    match as_of {
+        Some(d) if d > today => Err(crate::Error::invalid(
+            "",
+            "as_of",
+            "as_of_future",
+            xiuhua_domain::message::msg("as_of_future")
+                .arg("as_of", d)
+                .arg("today", today),
+        )),
+        _ => Ok(()),
+    }
+}

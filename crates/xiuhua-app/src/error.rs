@@ -69,7 +69,14 @@ impl Error {
             Error::Invalid(errs) => msg("invalid").arg(
                 "problems",
                 errs.iter()
-                    .map(|e| format!("{}：{}：{}", e.record, e.field, e.message_zh()))
+                    .map(|e| {
+                        if e.record.is_empty() {
+                            // A request-level problem: the message says it all.
+                            e.message_zh()
+                        } else {
+                            format!("{}：{}：{}", e.record, e.field, e.message_zh())
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("；"),
             ),

@@ -329,6 +329,7 @@ pub async fn export_registry(
         format,
         purpose,
     } = *what;
+    crate::clock::check_as_of(s.clock.as_ref(), as_of)?;
     let region = user.narrow(region)?;
     let names = region_names(s, &region).await?;
     let codes = s.codes();
@@ -405,6 +406,7 @@ pub async fn export_statistics(
     region: Option<&str>,
     as_of: Option<NaiveDate>,
 ) -> Result<Vec<u8>> {
+    crate::clock::check_as_of(s.clock.as_ref(), as_of)?;
     let region = user.narrow(region)?;
     let names = region_names(s, &region).await?;
     let t = tally_statistics(s, &region, as_of).await?;

@@ -97,6 +97,7 @@ pub async fn region(
     code: &str,
     as_of: Option<NaiveDate>,
 ) -> Result<RegionView> {
+    crate::clock::check_as_of(s.clock.as_ref(), as_of)?;
     let not_found = || Error::NotFound {
         what: format!("region {code}"),
     };

@@ -204,6 +204,7 @@ pub async fn simulate(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Simulation> {
     let started = std::time::Instant::now();
+    crate::clock::check_as_of(s.clock.as_ref(), as_of)?;
     let set = simulable(s, set_id, &overrides)?;
     let region = user.narrow(region)?;
     let on = as_of.unwrap_or_else(|| s.clock.today());

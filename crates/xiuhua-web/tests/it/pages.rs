@@ -200,3 +200,39 @@ async fn region_page_shows_each_rows_frozen_snapshot_once() {
     // The total row: two households of two people, now and frozen at the end of 2025.
     assert_eq!(rows[0].matches(">4<").count(), 2, "{}", rows[0]);
 }
+
+/// A date after today is not a 历史时点: the page says so instead of showing today's counts.
+#[tokio::test]
+async fn a_future_as_of_date_is_refused_with_a_message() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let r = app
+        .get("/regions/451228?as_of=2030-01-01", Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("时点日期2030-01-01晚于今天"), "{}", r.body);
+    assert!(!r.body.contains("as_of："), "{}", r.body);
+    assert!(!r.body.contains("以下为历史时点数据"));
+    let r = app
+        .get(
+            "/exports/statistics?region=451228&as_of=2030-01-01",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app
+        .get("/api/v1/regions/451228?as_of=2030-01-01", Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        r.json()["error"]["fields"][0]["field"],
+        "as_of",
+        "{}",
+        r.body
+    );
+    // Today is fine.
+    let r = app
+        .get("/regions/451228?as_of=2026-11-23", Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
