@@ -28,10 +28,21 @@ pub async fn close_year(s: &Services, user: &CurrentUser, county: &str, year: i3
     if let Some(y) = xiuhua_db::years::latest_closed(&mut tx, county).await?
         && y >= year
     {
-        return Err(Error::conflict(
-            "already_closed",
-            msg("already_closed").arg("y", y),
-        ));
+        // Years close in order, each once: say which ones can be closed now.
+        let last = s.clock.today().year() - 1;
+        let message = if y >= last {
+            msg("already_closed_none_left")
+                .arg("year", year)
+                .arg("y", y)
+                .arg("current", last + 1)
+        } else {
+            msg("already_closed")
+                .arg("year", year)
+                .arg("y", y)
+                .arg("next", y + 1)
+                .arg("last", last)
+        };
+        return Err(Error::conflict("already_closed", message));
     }
     let n = xiuhua_db::years::close(
         &mut tx,

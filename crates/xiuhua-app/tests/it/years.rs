@@ -86,4 +86,24 @@ async fn a_closed_year_is_frozen_and_only_an_explicit_correction_changes_it() {
             .await
             .is_err()
     );
+    // An earlier year than the last closed one: the message says which years can be closed.
+    let e = registry::close_year(&c.s, &admin(), "451228", 2017)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message_zh(),
+        "2017年度不能关闭：2019年及以前的年度已关闭（年度动态调整按年度顺序关闭，已关闭的年度不能再关闭）；现在可以关闭的是2020年至2025年"
+    );
+    registry::close_year(&c.s, &admin(), "451228", 2025)
+        .await
+        .unwrap();
+    let e = registry::close_year(&c.s, &admin(), "451228", 2020)
+        .await
+        .unwrap_err();
+    assert!(
+        e.message_zh()
+            .contains("2026年尚未结束，目前没有可以关闭的年度"),
+        "{}",
+        e.message_zh()
+    );
 }
