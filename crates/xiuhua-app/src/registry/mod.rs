@@ -18,7 +18,10 @@ mod write;
 mod years;
 
 pub use changes::{edit_household, register_household};
-pub use households::{HouseholdSummary, HouseholdView, SearchParams, household, mask_id, search};
+pub use households::{
+    HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, SearchParams, household, mask_id,
+    search, search_from,
+};
 pub use members::{add_member, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};
 pub use rows::{household_row, period_rows, prepare_member};
