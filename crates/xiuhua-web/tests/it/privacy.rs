@@ -256,3 +256,60 @@ async fn lookups_by_identity_number_are_logged_and_rate_limited() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["total"], 0, "outside disu's township");
 }
+
+/// Makes a department token on the admin page; returns its secret.
+async fn department_token(app: &TestApp) -> String {
+    let admin = app.login("admin").await;
+    let form = format!(
+        "csrf={}&name=%E5%8C%BB%E4%BF%9D&department=medical_insurance&region_code=451228&days=30",
+        admin.csrf
+    );
+    let r = app.post_form("/admin/tokens", &form, Some(&admin)).await;
+    let at = r.body.find("xht_").expect("secret shown once");
+    r.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+#[tokio::test]
+async fn a_department_push_does_not_tell_whether_people_are_registered() {
+    let app = TestApp::new().await;
+    let secret = department_token(&app).await;
+    let [(registered, _), _] = fixture_ids();
+    let unknown = IdNumber::compose("451228", NaiveDate::from_ymd_opt(1980, 5, 5).unwrap(), 2)
+        .unwrap()
+        .as_str()
+        .to_string();
+    let push = |id: &str| {
+        axum::http::Request::post("/api/v1/department-data?file_name=yb.csv")
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(axum::body::Body::from(format!("姓名,身份证号\n某,{id}\n")))
+            .unwrap()
+    };
+    let mut answers = Vec::new();
+    for id in [&registered, &unknown] {
+        let r = app.send(push(id)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let mut v = r.json();
+        assert!(v["batch_id"].is_i64());
+        v.as_object_mut().unwrap().remove("batch_id");
+        answers.push(v);
+    }
+    assert_eq!(answers[0], answers[1], "the same answer, registered or not");
+    assert_eq!(
+        answers[0],
+        serde_json::json!({"accepted": 1, "rejected": 0, "duplicate": false})
+    );
+    // County staff see the match.
+    let admin = app.login("admin").await;
+    let batches = xiuhua_app::departments::batches(&app._services, &CurrentUser::system(), 10)
+        .await
+        .unwrap();
+    let matched: Vec<i64> = batches.iter().map(|b| b.matched).collect();
+    assert_eq!(matched, vec![0, 1], "newest first");
+    assert_eq!(
+        app.get("/departments", Some(&admin)).await.status,
+        StatusCode::OK
+    );
+}
