@@ -7,6 +7,7 @@ mod catalogue;
 mod demo;
 mod imports;
 mod jobs;
+mod privacy;
 mod registry;
 mod rules;
 mod scope;
