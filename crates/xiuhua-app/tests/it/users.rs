@@ -350,7 +350,7 @@ async fn bank_accounts_import_as_text_and_are_masked_for_roles_without_rights() 
     assert_eq!(f.phone.as_deref(), Some("138****5678"));
     assert_eq!(
         masked.state.members[0].id_number,
-        format!("{}**********{}", &head[..4], &head[14..])
+        format!("{}**********{}", &head[..6], &head[16..])
     );
     assert_eq!(f.bank_name.as_deref(), Some("农村信用社"));
 }
