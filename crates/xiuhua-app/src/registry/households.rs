@@ -208,7 +208,11 @@ enum IdQuery {
 /// Classifies a search text for `user` (household numbers begin with their village's code).
 fn id_query(text: &str, user: &CurrentUser) -> IdQuery {
     let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'X' || b == b'x') {
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'X' || b == b'x')
+    {
         return IdQuery::No;
     }
     if t.len() >= 18 || t.bytes().any(|b| b == b'X' || b == b'x') {
@@ -226,12 +230,7 @@ fn id_query(text: &str, user: &CurrentUser) -> IdQuery {
 /// Refuses a search by identity number to a user who may not see full numbers (a lookup would
 /// confirm a guessed number; a fragment would narrow one down), and logs and rate-limits the
 /// lookups of users who may. Both refusals and lookups go into the access log.
-async fn check_id_search(
-    s: &Services,
-    user: &CurrentUser,
-    text: &str,
-    client: &str,
-) -> Result<()> {
+async fn check_id_search(s: &Services, user: &CurrentUser, text: &str, client: &str) -> Result<()> {
     let kind = id_query(text, user);
     if kind == IdQuery::No {
         return Ok(());
@@ -243,7 +242,11 @@ async fn check_id_search(
             &user.username,
             AuditAction::SearchIdNumberRefused,
             target,
-            if kind == IdQuery::Full { "full" } else { "fragment" },
+            if kind == IdQuery::Full {
+                "full"
+            } else {
+                "fragment"
+            },
             client,
         )
         .await?;

@@ -146,8 +146,16 @@ pub(crate) async fn write_event(
     if !errs.is_empty() {
         return Err(Error::Invalid(errs));
     }
-    check_household_no(conn, user, existing.as_ref(), household_id, &state, &county, &record)
-        .await?;
+    check_household_no(
+        conn,
+        user,
+        existing.as_ref(),
+        household_id,
+        &state,
+        &county,
+        &record,
+    )
+    .await?;
     xiuhua_db::members::delete_for_household(conn, household_id).await?;
     check_id_numbers(conn, user, household_id, &state).await?;
     let now = format_ts(s.clock.now());

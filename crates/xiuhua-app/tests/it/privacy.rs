@@ -79,7 +79,8 @@ async fn a_dry_run_does_not_name_a_household_outside_the_users_region() {
     let county = user(Role::County, "451228");
     let r = import(&c, &county, &text, &opts("451228", true)).await;
     assert!(
-        r.problems[0].reason_zh.contains("451228102201001") && r.problems[0].reason_zh.contains("韦一"),
+        r.problems[0].reason_zh.contains("451228102201001")
+            && r.problems[0].reason_zh.contains("韦一"),
         "{:?}",
         r.problems
     );
@@ -101,7 +102,10 @@ async fn a_member_taken_elsewhere_is_refused_without_naming_the_other_household(
     .unwrap_err();
     let text = e.message_zh();
     assert!(text.contains("已在本县其他地区登记"), "{text}");
-    assert!(!text.contains("451228102201001") && !text.contains("韦一"), "{text}");
+    assert!(
+        !text.contains("451228102201001") && !text.contains("韦一"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -159,9 +163,16 @@ async fn household_numbers_follow_the_village_and_conflicts_confirm_nothing() {
         p
     };
     for taken_elsewhere in ["451228102201001", "451228102201999"] {
-        let e = registry::edit_household(&c.s, &village, own, 1, edit(taken_elsewhere), &meta(d(2021, 1, 1)))
-            .await
-            .unwrap_err();
+        let e = registry::edit_household(
+            &c.s,
+            &village,
+            own,
+            1,
+            edit(taken_elsewhere),
+            &meta(d(2021, 1, 1)),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(&e, Error::Invalid(errs) if errs[0].code == "household_no_village"),
             "{taken_elsewhere}: {e:?}"
@@ -170,21 +181,39 @@ async fn household_numbers_follow_the_village_and_conflicts_confirm_nothing() {
     // Taken in the user's village and taken by a household outside it: the same answer, which
     // names no household.
     let answer = |e: Error| match e {
-        Error::Conflict { code, message, details } => {
+        Error::Conflict {
+            code,
+            message,
+            details,
+        } => {
             assert!(details.is_none());
             (code, message.zh())
         }
         other => panic!("{other:?}"),
     };
     let inside = answer(
-        registry::edit_household(&c.s, &village, own, 1, edit("451228101201002"), &meta(d(2021, 1, 1)))
-            .await
-            .unwrap_err(),
+        registry::edit_household(
+            &c.s,
+            &village,
+            own,
+            1,
+            edit("451228101201002"),
+            &meta(d(2021, 1, 1)),
+        )
+        .await
+        .unwrap_err(),
     );
     let outside = answer(
-        registry::edit_household(&c.s, &village, own, 1, edit("451228101201050"), &meta(d(2021, 1, 1)))
-            .await
-            .unwrap_err(),
+        registry::edit_household(
+            &c.s,
+            &village,
+            own,
+            1,
+            edit("451228101201050"),
+            &meta(d(2021, 1, 1)),
+        )
+        .await
+        .unwrap_err(),
     );
     assert_eq!(inside.0, "household_no_taken");
     assert_eq!(outside.0, inside.0);
@@ -192,13 +221,25 @@ async fn household_numbers_follow_the_village_and_conflicts_confirm_nothing() {
         outside.1.replace("451228101201050", "N"),
         inside.1.replace("451228101201002", "N")
     );
-    for leak in [legacy.to_string(), other.to_string(), "黄六".into(), "板升村".into()] {
+    for leak in [
+        legacy.to_string(),
+        other.to_string(),
+        "黄六".into(),
+        "板升村".into(),
+    ] {
         assert!(!outside.1.contains(&leak), "{}", outside.1);
     }
     // A free number of the village is fine.
-    registry::edit_household(&c.s, &village, own, 1, edit("451228101201003"), &meta(d(2021, 1, 1)))
-        .await
-        .unwrap();
+    registry::edit_household(
+        &c.s,
+        &village,
+        own,
+        1,
+        edit("451228101201003"),
+        &meta(d(2021, 1, 1)),
+    )
+    .await
+    .unwrap();
     // An import by the village operator: the same rule per row.
     let text = format!(
         "{HEADER}451228102201444,高岭镇,弄力村,贫困户,因病,赵九,{},户主\n",
@@ -206,7 +247,13 @@ async fn household_numbers_follow_the_village_and_conflicts_confirm_nothing() {
     );
     let r = import(&c, &village, &text, &opts(VILLAGE_A, true)).await;
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
-    assert!(r.problems[0].reason_zh.contains("应以所在行政村代码451228101201开头"), "{:?}", r.problems);
+    assert!(
+        r.problems[0]
+            .reason_zh
+            .contains("应以所在行政村代码451228101201开头"),
+        "{:?}",
+        r.problems
+    );
 }
 
 #[tokio::test]

@@ -155,7 +155,10 @@ async fn a_clerk_sees_full_numbers_and_birth_dates() {
     let clerk = app.login("gaoling").await;
     let [(id, birth), _] = fixture_ids();
     let r = app
-        .get(&format!("/api/v1/households/{}", app.household_a), Some(&clerk))
+        .get(
+            &format!("/api/v1/households/{}", app.household_a),
+            Some(&clerk),
+        )
         .await;
     let v = r.json();
     assert_eq!(v["members"][0]["id_number"], id.as_str());
@@ -217,7 +220,11 @@ async fn a_search_by_identity_number_needs_the_right_to_see_full_numbers() {
         assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.body);
         assert_eq!(r.json()["total"], n, "{q}");
     }
-    assert!(access_log(&app, AuditAction::SearchIdNumber).await.is_empty());
+    assert!(
+        access_log(&app, AuditAction::SearchIdNumber)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -238,9 +245,7 @@ async fn lookups_by_identity_number_are_logged_and_rate_limited() {
     );
     // The clock of the test app stands still: every lookup falls in the same minute.
     for _ in 1..xiuhua_app::registry::ID_SEARCHES_PER_MINUTE {
-        let r = app
-            .get(&format!("/households?q={id}"), Some(&clerk))
-            .await;
+        let r = app.get(&format!("/households?q={id}"), Some(&clerk)).await;
         assert_eq!(r.status, StatusCode::OK);
     }
     let r = app
@@ -283,7 +288,10 @@ async fn a_department_push_does_not_tell_whether_people_are_registered() {
         .to_string();
     let push = |id: &str| {
         axum::http::Request::post("/api/v1/department-data?file_name=yb.csv")
-            .header(axum::http::header::AUTHORIZATION, format!("Bearer {secret}"))
+            .header(
+                axum::http::header::AUTHORIZATION,
+                format!("Bearer {secret}"),
+            )
             .body(axum::body::Body::from(format!("姓名,身份证号\n某,{id}\n")))
             .unwrap()
     };
