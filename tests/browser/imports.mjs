@@ -42,16 +42,16 @@ async function upload(page, csv, dryRun) {
   });
   await page.setChecked('input[name=dry_run]', dryRun);
   await Promise.all([page.waitForLoadState('load'), page.click('form.upload button[type=submit]')]);
+  const err = page.locator('#import-error');
+  if (await err.count() > 0) throw new Error(`import refused: ${await err.innerText()}`);
+  const m = (await page.content()).match(/\/imports\/jobs\/(\d+)/);
+  assert.ok(m, 'the upload started a job');
+  // The page polls the job and then opens its report.
   for (let i = 0; i < 120; i++) {
-    if (await page.locator('#import-report').count() > 0) {
+    if (page.url().endsWith(`/imports/jobs/${m[1]}/report`) && await page.locator('#import-report').count() > 0) {
       return page.locator('#import-report h2').innerText();
     }
-    const err = page.locator('#import-error');
-    if (await err.count() > 0) throw new Error(`import refused: ${await err.innerText()}`);
-    const m = (await page.content()).match(/\/imports\/jobs\/(\d+)/);
     await page.waitForTimeout(500);
-    if (m && !page.url().includes('/report')) await page.goto(`${base}/imports/jobs/${m[1]}/report`);
-    else await page.reload();
   }
   throw new Error('the import did not finish');
 }
