@@ -333,6 +333,20 @@ impl Run<'_> {
             return Ok(());
         };
         let existing = known.existing_by_no.remove(&no);
+        if existing
+            .as_ref()
+            .is_some_and(|h| !self.user.can_see(&h.village_code))
+        {
+            // The number is another region's household: refused as any taken number is,
+            // without treating the row as an update of a household the user cannot see.
+            p.row(
+                first_row,
+                msg("household_no_taken").arg("household_no", &no),
+            );
+            let list = p.list;
+            self.problems(g, list);
+            return Ok(());
+        }
         let base_state = known.stored_state(existing.as_ref())?;
         let base_fields = base_state
             .as_ref()

@@ -254,6 +254,19 @@ async fn household_numbers_follow_the_village_and_conflicts_confirm_nothing() {
         "{:?}",
         r.problems
     );
+    // A number of the village held by a household outside it: the same answer as any taken
+    // number, and the row is not taken for an update of that household.
+    let text = format!(
+        "{HEADER}451228101201050,高岭镇,弄力村,贫困户,因病,赵九,{},户主\n",
+        idn(d(1990, 2, 3), 41)
+    );
+    let r = import(&c, &village, &text, &opts(VILLAGE_A, true)).await;
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert_eq!(
+        r.problems[0].reason_zh,
+        "户编号451228101201050不可用，请换一个编号"
+    );
+    assert_eq!((r.counts.changed, r.counts.created), (0, 0));
 }
 
 #[tokio::test]
