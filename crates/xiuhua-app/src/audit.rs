@@ -48,6 +48,10 @@ pub enum AuditAction {
     TokenCreate,
     /// A department token revoked.
     TokenRevoke,
+    /// A household search by full identity number (target: the number searched).
+    SearchIdNumber,
+    /// A search by identity number refused to a user who may not see full numbers.
+    SearchIdNumberRefused,
 }
 
 impl AuditAction {
@@ -68,6 +72,8 @@ impl AuditAction {
         AuditAction::PasswordChange,
         AuditAction::TokenCreate,
         AuditAction::TokenRevoke,
+        AuditAction::SearchIdNumber,
+        AuditAction::SearchIdNumberRefused,
     ];
 
     /// The stored name (`access_log.action`).
@@ -88,6 +94,8 @@ impl AuditAction {
             AuditAction::PasswordChange => "password_change",
             AuditAction::TokenCreate => "token_create",
             AuditAction::TokenRevoke => "token_revoke",
+            AuditAction::SearchIdNumber => "search_id_number",
+            AuditAction::SearchIdNumberRefused => "search_id_number_refused",
         }
     }
 
@@ -135,6 +143,30 @@ pub(crate) async fn record(
             other => return Ok(other?),
         }
     }
+}
+
+/// How many entries of `action` by `username` the log holds since `since`, counting at most
+/// `cap` (enough to compare with a limit).
+pub(crate) async fn count_recent(
+    s: &Services,
+    username: &str,
+    action: AuditAction,
+    since: chrono::DateTime<chrono::Utc>,
+    cap: usize,
+) -> Result<usize> {
+    let mut conn = s.db.acquire().await?;
+    let rows = xiuhua_db::audit::search_access(
+        &mut conn,
+        &AccessFilter {
+            username: Some(username.to_string()),
+            action: Some(action.as_str().to_string()),
+            since: Some(format_ts(since)),
+            limit: cap as i64,
+            ..AccessFilter::default()
+        },
+    )
+    .await?;
+    Ok(rows.len())
 }
 
 /// Minutes until a locked account opens again, or `None` if it is not locked.

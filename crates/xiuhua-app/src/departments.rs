@@ -1,7 +1,9 @@
 //! Department data pushes (部门数据推送): 医保, 民政, 教育, 住建 … send their files (xlsx or CSV,
 //! one row per person, keyed by 身份证号) with an API token; xiuhua keeps every batch with its
-//! rows and tells how many people it matched in the registry. These batches are what the
-//! cross-department screening (部门数据比对) reads.
+//! rows. These batches are what the cross-department screening (部门数据比对) reads. How many
+//! people a batch matched in the registry is for county staff (the batch list); the pusher is
+//! told only how many rows were accepted or rejected, so a token cannot ask whether someone is
+//! registered.
 //!
 //! A push is all or nothing: every row must carry a valid identity number; otherwise the
 //! whole file is refused with every bad row named (sheet, row, column, value, reason in Chinese
@@ -32,15 +34,17 @@ const ID_HEADERS: &[&str] = &[
     "身份证件号码",
 ];
 
-/// What a push stored.
+/// What a push stored, as the pusher is told: counts of its own rows, nothing about the
+/// registry (the batch's matches are for county staff, [`batches`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushReport {
     /// The batch id.
     pub batch_id: i64,
-    /// Data rows.
-    pub rows: i64,
-    /// Rows whose person is a member of a registered household in the token's region.
-    pub matched: i64,
+    /// Data rows accepted.
+    pub accepted: i64,
+    /// Data rows rejected (a push is all or nothing: a file with bad rows is refused with
+    /// [`PushError::Rows`], so a stored batch rejected none).
+    pub rejected: i64,
     /// True when the same file had been pushed before (nothing new stored).
     pub duplicate: bool,
 }
@@ -101,8 +105,8 @@ pub async fn push(
     {
         return Ok(PushReport {
             batch_id: b.id,
-            rows: b.rows,
-            matched: b.matched,
+            accepted: b.rows,
+            rejected: 0,
             duplicate: true,
         });
     }
@@ -123,8 +127,8 @@ pub async fn push(
     .await?;
     Ok(PushReport {
         batch_id: id,
-        rows,
-        matched,
+        accepted: rows,
+        rejected: 0,
         duplicate: false,
     })
 }

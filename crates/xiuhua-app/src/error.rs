@@ -15,6 +15,20 @@ pub enum Error {
     /// Not allowed for this user's role.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// Not allowed for this user, with a message saying why (a right the user lacks).
+    #[error("{}", message.en())]
+    Refused {
+        /// Stable code, e.g. `id_search_forbidden`.
+        code: &'static str,
+        /// The message.
+        message: Message,
+    },
+    /// Too many requests of one kind in a short time (e.g. lookups by identity number).
+    #[error("{}", message.en())]
+    RateLimited {
+        /// The message.
+        message: Message,
+    },
     /// Login failed (wrong name or password, or inactive account).
     #[error("invalid user name or password")]
     BadCredentials,
@@ -64,6 +78,7 @@ impl Error {
         match self {
             Error::NotFound { .. } => msg("not_found"),
             Error::Forbidden(_) => msg("forbidden"),
+            Error::Refused { message, .. } | Error::RateLimited { message } => message.clone(),
             Error::BadCredentials => msg("bad_credentials"),
             Error::Locked { minutes } => msg("locked").arg("minutes", minutes),
             Error::Invalid(errs) => msg("invalid").arg(

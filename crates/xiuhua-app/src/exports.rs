@@ -15,6 +15,8 @@ use xiuhua_domain::{
 };
 use xiuhua_xlsx::write::{Column, CsvTable, Kind, Out, XlsxTable, tables_workbook};
 
+use xiuhua_domain::household::birth_shown;
+
 use crate::registry::mask_id;
 use crate::{CurrentUser, Error, Result, Services};
 
@@ -105,13 +107,18 @@ fn cell(def: &FieldDef, v: Option<FieldRef<'_>>, codes: &CodeCatalog) -> Out {
 }
 
 /// Personal data for an export without full rights: phones and accounts left out, identity
-/// numbers masked.
+/// numbers masked, birth dates as the year alone (the domain's masking rules).
 fn personal(def: &FieldDef, out: Out, full: bool) -> Out {
     match (def.personal, full) {
         (Personal::Phone | Personal::Account, false) => Out::Empty,
         (Personal::Id, _) => match out {
             Out::Text(t) => Out::from(mask_id(&t, full)),
             other => other,
+        },
+        (Personal::Birth, false) => match out {
+            Out::Date(d) => Out::from(birth_shown(Some(d), false)),
+            // Any other shape: nothing rather than a date.
+            _ => Out::Empty,
         },
         _ => out,
     }
@@ -179,7 +186,11 @@ pub fn ledger_rows(
                 Field::SEX => Out::Text(if m.sex == "1" { "男" } else { "女" }.into()),
                 _ => personal(d, cell(d, get.read(m), codes), full),
             }));
-            row.push(Out::from(m.birth_date));
+            row.push(personal(
+                FieldCatalog::shipped().get(Field::BIRTH_DATE),
+                Out::from(m.birth_date),
+                full,
+            ));
             row
         })
         .collect()

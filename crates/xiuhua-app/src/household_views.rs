@@ -101,14 +101,16 @@ pub struct HouseholdList {
     pub matched_regions: Vec<(String, String)>,
 }
 
-/// The household list page's one use case: the search, the region names it shows, and the
-/// regions whose name matches the search text.
+/// The household list page's one use case: the search (by a client at `client`, for the
+/// access log of lookups by identity number), the region names it shows, and the regions whose
+/// name matches the search text.
 pub async fn household_list(
     s: &Services,
     user: &CurrentUser,
     p: &registry::SearchParams,
+    client: &str,
 ) -> Result<HouseholdList> {
-    let (list, total) = registry::search(s, user, p).await?;
+    let (list, total) = registry::search_from(s, user, p, client).await?;
     let mut wanted: Vec<String> = list.iter().map(|r| r.village_code.clone()).collect();
     wanted.push(p.region.clone().unwrap_or_default());
     let names = crate::regions::names(s, &wanted).await?;

@@ -408,6 +408,7 @@ async fn run_import(
                 Error::Conflict { code, .. } => code,
                 Error::NotFound { .. } => "not_found",
                 Error::Forbidden(_) => "forbidden",
+                Error::Refused { code, .. } => code,
                 _ => {
                     tracing::error!(job = id, error = %e, "import failed");
                     "internal"

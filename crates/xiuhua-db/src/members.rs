@@ -168,12 +168,12 @@ pub async fn list_for_households(
 pub async fn find_by_id_numbers(
     conn: &mut AnyConnection,
     id_numbers: &[String],
-) -> Result<Vec<(MemberRow, String)>> {
+) -> Result<Vec<(MemberRow, String, String)>> {
     let mut out = Vec::new();
     for chunk in id_numbers.chunks(900) {
         let mut sql = crate::sql::Sql::new(
             "SELECT m.county_code, m.id, m.household_id, m.id_number, m.name, m.sex, m.birth_date, m.relation, m.data, \
-             h.household_no FROM members m JOIN households h ON h.county_code = m.county_code AND h.id = m.household_id \
+             h.household_no, h.village_code FROM members m JOIN households h ON h.county_code = m.county_code AND h.id = m.household_id \
              WHERE m.id_number IN (",
         );
         for (i, n) in chunk.iter().enumerate() {
@@ -187,7 +187,8 @@ pub async fn find_by_id_numbers(
         for row in rows {
             let m: MemberRow = sqlx::FromRow::from_row(&row)?;
             let no: String = sqlx::Row::try_get(&row, "household_no")?;
-            out.push((m, no));
+            let village: String = sqlx::Row::try_get(&row, "village_code")?;
+            out.push((m, no, village));
         }
     }
     Ok(out)

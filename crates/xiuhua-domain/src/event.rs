@@ -195,6 +195,24 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// The personal data the change carries masked in place, by the same rules as
+    /// [`HouseholdState::mask_personal_data`] (members as they join, patches by field name).
+    pub fn mask_personal_data(&mut self) {
+        match self {
+            Change::Create { fields, members } => {
+                fields.mask_personal_data();
+                members.iter_mut().for_each(Member::mask_personal_data);
+            }
+            Change::SetFields { patch } | Change::UpdateMember { patch, .. } => {
+                crate::household::mask_patch(patch)
+            }
+            Change::AddMember { member, .. } => member.mask_personal_data(),
+            Change::RemoveMember { .. } => {}
+        }
+    }
+}
+
 /// An event of the household history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {

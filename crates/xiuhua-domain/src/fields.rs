@@ -74,8 +74,12 @@ pub enum Personal {
     Phone,
     /// A bank account: only the last four characters shown to roles without rights.
     Account,
-    /// An identity number: masked, and a full view is logged.
+    /// An identity number: only the first 6 and last 2 characters shown to roles without
+    /// rights (`451228**********90`), and a full view is logged.
     Id,
+    /// A birth date: only the year shown to roles without rights (with the masked identity
+    /// number beside it, month and day would give the number back).
+    Birth,
     /// Sensitive (health, income): shown in scope only, never exported without a purpose.
     Sensitive,
 }
@@ -317,6 +321,7 @@ fn parse_personal(t: &str) -> Result<Personal, String> {
         "phone" => Ok(Personal::Phone),
         "account" => Ok(Personal::Account),
         "id" => Ok(Personal::Id),
+        "birth" => Ok(Personal::Birth),
         "sensitive" => Ok(Personal::Sensitive),
         other => Err(format!("unknown personal-data kind {other:?}")),
     }

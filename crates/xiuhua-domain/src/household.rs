@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use std::sync::LazyLock;
@@ -410,44 +410,80 @@ pub fn mask_account(a: &str) -> String {
     "*".repeat(chars.len() - keep) + &chars[chars.len() - keep..].iter().collect::<String>()
 }
 
-/// An identity number for people who may not see it: first 4 and last 4 kept.
+/// An identity number for people who may not see it: the first 6 characters (the region of
+/// issue, known from the address anyway) and the last 2 kept, `451228**********90`. The birth
+/// date and the first two sequence digits stay hidden: with the birth year shown beside it
+/// ([`birth_shown`]), 365 × 100 numbers fit what is shown, ~3 300 of them with the right check
+/// character. Shorter than 9 characters: all hidden.
+///
+/// This and [`mask_birth_date`] are the masking rules for identity data; every page, API answer,
+/// export and history shown to a role without rights goes through them (by the catalogue's
+/// [`Personal`] kinds).
 pub fn mask_id_number(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() < 9 {
-        return "*".repeat(chars.len());
-    }
+    let chars: Vec<char> = id.trim().chars().collect();
     let n = chars.len();
-    chars[..4].iter().collect::<String>()
+    if n < 9 {
+        return "*".repeat(n);
+    }
+    chars[..6].iter().collect::<String>()
         + &"*".repeat(n - 8)
-        + &chars[n - 4..].iter().collect::<String>()
+        + &chars[n - 2..].iter().collect::<String>()
 }
 
-/// A masking function.
+/// A birth date for people who may not see it: its year alone. A masked record keeps a date
+/// (its type), the first day of that year; show it with [`birth_shown`], never as a date.
+pub fn mask_birth_date(d: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d)
+}
+
+/// A birth date as shown: in full (`full`), else the year alone (`1970`); empty when unknown.
+pub fn birth_shown(d: Option<NaiveDate>, full: bool) -> String {
+    match d {
+        Some(d) if full => d.to_string(),
+        Some(d) => d.year().to_string(),
+        None => String::new(),
+    }
+}
+
+/// A masking of text.
 type Mask = fn(&str) -> String;
 
-/// How a personal-data field is masked, by its catalogue kind.
+/// How a personal-data text field is masked, by its catalogue kind.
 fn masker(kind: Personal) -> Option<Mask> {
     match kind {
         Personal::Phone => Some(mask_phone),
         Personal::Account => Some(mask_account),
         Personal::Id => Some(mask_id_number),
-        Personal::No | Personal::Sensitive => None,
+        Personal::Birth | Personal::No | Personal::Sensitive => None,
+    }
+}
+
+/// A JSON value of a field of kind `kind` masked: text through [`masker`], a birth date (ISO
+/// text) to its year alone. `None`: shown as it is.
+fn mask_value(kind: Personal, v: &serde_json::Value) -> Option<serde_json::Value> {
+    let s = v.as_str()?;
+    match kind {
+        Personal::Birth => Some(s.get(..4).unwrap_or("").into()),
+        other => masker(other).map(|m| m(s).into()),
     }
 }
 
 /// The JSON keys of masked fields (catalogue names, and the Rust names of their typed slots),
-/// with their masking.
-fn masked_keys() -> &'static [(String, Mask)] {
-    static KEYS: LazyLock<Vec<(String, Mask)>> = LazyLock::new(|| {
+/// with their kind.
+fn masked_keys() -> &'static [(String, Personal)] {
+    static KEYS: LazyLock<Vec<(String, Personal)>> = LazyLock::new(|| {
         let mut keys = Vec::new();
         for def in FieldCatalog::shipped().all() {
-            let Some(mask) = masker(def.personal) else {
+            if !matches!(
+                def.personal,
+                Personal::Phone | Personal::Account | Personal::Id | Personal::Birth
+            ) {
                 continue;
-            };
+            }
             let slot = HouseholdFields::json_key(&def.name).or(Member::json_key(&def.name));
             for key in [Some(def.name.as_str()), slot].into_iter().flatten() {
                 if !keys.iter().any(|(k, _)| k == key) {
-                    keys.push((key.to_string(), mask));
+                    keys.push((key.to_string(), def.personal));
                 }
             }
         }
@@ -457,45 +493,74 @@ fn masked_keys() -> &'static [(String, Mask)] {
 }
 
 /// Personal data in a JSON patch or payload masked in place: every field the catalogue marks as
-/// a phone, account or identity number, at any depth.
+/// a phone, account, identity number or birth date, at any depth (a birth date keeps its year).
 pub fn mask_json(v: &mut serde_json::Value) {
     match v {
-        serde_json::Value::Object(o) => {
-            for (k, x) in o.iter_mut() {
-                let mask = masked_keys()
-                    .iter()
-                    .find(|(key, _)| key == k)
-                    .map(|(_, m)| m);
-                match (mask, &*x) {
-                    (Some(mask), serde_json::Value::String(s)) => *x = mask(s).into(),
-                    _ => mask_json(x),
-                }
-            }
-        }
+        serde_json::Value::Object(o) => o.iter_mut().for_each(|(k, x)| mask_entry(k, x)),
         serde_json::Value::Array(a) => a.iter_mut().for_each(mask_json),
         _ => {}
     }
 }
 
+/// A patch masked in place, as [`mask_json`].
+pub fn mask_patch(patch: &mut FieldPatch) {
+    patch.iter_mut().for_each(|(k, x)| mask_entry(k, x));
+}
+
+/// The value `x` of key `k`, masked in place.
+fn mask_entry(k: &str, x: &mut serde_json::Value) {
+    let kind = masked_keys()
+        .iter()
+        .find(|(key, _)| key == k)
+        .map(|(_, kind)| *kind);
+    match kind.and_then(|kind| mask_value(kind, x)) {
+        Some(masked) => *x = masked,
+        None => mask_json(x),
+    }
+}
+
 fn mask_record<R: Record>(r: &mut R, level: FieldLevel) {
     for def in FieldCatalog::shipped().stored(level) {
-        if let Some(mask) = masker(def.personal)
-            && let Some(FieldRef::Text(t)) = r.get(def)
-        {
-            let masked = mask(t);
-            // A text field takes text.
-            let _ = r.set(def, Some(FieldValue::Text(masked)));
-        }
+        let masked = match (def.personal, r.get(def)) {
+            (Personal::Birth, Some(FieldRef::Date(d))) => FieldValue::Date(mask_birth_date(d)),
+            (Personal::Birth, Some(FieldRef::Text(t))) => FieldValue::Text(
+                mask_value(Personal::Birth, &t.into())
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            ),
+            (kind, Some(FieldRef::Text(t))) => match masker(kind) {
+                Some(mask) => FieldValue::Text(mask(t)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        // The masked value has the field's own type.
+        let _ = r.set(def, Some(masked));
+    }
+}
+
+impl HouseholdFields {
+    /// Masks the fields the catalogue marks as personal (phones, bank accounts) in place.
+    pub fn mask_personal_data(&mut self) {
+        mask_record(self, FieldLevel::Household);
+    }
+}
+
+impl Member {
+    /// Masks the fields the catalogue marks as personal (identity number, phone, birth date:
+    /// the year kept) in place.
+    pub fn mask_personal_data(&mut self) {
+        mask_record(self, FieldLevel::Member);
     }
 }
 
 impl HouseholdState {
-    /// Masks the fields the catalogue marks as phones, bank accounts and identity numbers in
-    /// place (for roles without personal-data rights).
+    /// Masks the fields the catalogue marks as phones, bank accounts, identity numbers and birth
+    /// dates in place (for roles without personal-data rights).
     pub fn mask_personal_data(&mut self) {
-        mask_record(&mut self.fields, FieldLevel::Household);
+        self.fields.mask_personal_data();
         for m in &mut self.members {
-            mask_record(m, FieldLevel::Member);
+            m.mask_personal_data();
         }
     }
 }
@@ -514,13 +579,35 @@ mod mask_tests {
         assert_eq!(mask_phone("12345"), "***45");
         assert_eq!(mask_account("6217002870012345678"), "***************5678");
         assert_eq!(mask_account("12"), "12");
-        assert_eq!(mask_id_number("45122819700102011X"), "4512**********011X");
+        assert_eq!(mask_id_number("45122819700102011X"), "451228**********1X");
+        assert_eq!(mask_id_number("451228700102011"), "451228*******11");
+        assert_eq!(mask_id_number("12345678"), "********");
+        let b = NaiveDate::from_ymd_opt(1970, 5, 6);
+        assert_eq!(birth_shown(b, true), "1970-05-06");
+        assert_eq!(birth_shown(b, false), "1970");
         let mut v = serde_json::json!({"op": "set_fields", "patch": {"phone": "13812345678", "bank_account": "6217002870012345678", "note": "x"},
             "members": [{"id_number": "45122819700102011X", "name": "韦"}]});
         mask_json(&mut v);
         assert_eq!(v["patch"]["phone"], "138****5678");
         assert_eq!(v["patch"]["bank_account"], "***************5678");
         assert_eq!(v["patch"]["note"], "x");
-        assert_eq!(v["members"][0]["id_number"], "4512**********011X");
+        assert_eq!(v["members"][0]["id_number"], "451228**********1X");
+        let mut p = FieldPatch::new();
+        p.insert("birth_date".into(), "1970-05-06".into());
+        p.insert("id_number".into(), "45122819700506011X".into());
+        p.insert("sex".into(), "1".into());
+        mask_patch(&mut p);
+        assert_eq!(p["birth_date"], "1970");
+        assert_eq!(p["id_number"], "451228**********1X");
+        let mut m = Member {
+            id_number: "45122819700506011X".into(),
+            birth_date: b,
+            phone: Some("13812345678".into()),
+            ..Member::default()
+        };
+        m.mask_personal_data();
+        assert_eq!(m.id_number, "451228**********1X");
+        assert_eq!(m.birth_date, NaiveDate::from_ymd_opt(1970, 1, 1));
+        assert_eq!(m.phone.as_deref(), Some("138****5678"));
     }
 }

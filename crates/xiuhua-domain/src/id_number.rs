@@ -231,10 +231,10 @@ impl IdNumber {
         Some(age)
     }
 
-    /// A masked form for public display: the first 4 and last 4 characters kept
-    /// (e.g. `4512**********123X`).
+    /// A masked form for public display ([`crate::household::mask_id_number`]: the first 6
+    /// and last 2 characters kept, e.g. `110105**********2X`).
     pub fn masked(&self) -> String {
-        format!("{}**********{}", &self.0[..4], &self.0[14..])
+        crate::household::mask_id_number(&self.0)
     }
 }
 
@@ -371,7 +371,7 @@ mod tests {
             id.age_on(NaiveDate::from_ymd_opt(2020, 12, 31).unwrap()),
             Some(71)
         );
-        assert_eq!(id.masked(), "1101**********002X");
+        assert_eq!(id.masked(), "110105**********2X");
     }
 
     #[test]

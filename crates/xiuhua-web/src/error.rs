@@ -98,6 +98,8 @@ fn status_and_code(e: &xiuhua_app::Error) -> (StatusCode, String) {
     match e {
         E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found".into()),
         E::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden".into()),
+        E::Refused { code, .. } => (StatusCode::FORBIDDEN, (*code).into()),
+        E::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into()),
         E::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials".into()),
         E::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked".into()),
         E::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid".into()),

@@ -174,6 +174,7 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("name", "姓名", "Name"),
     ("sex", "性别", "Sex"),
     ("birth_date", "出生日期", "Birth date"),
+    ("birth_year", "出生年份", "Birth year"),
     ("relation", "与户主关系", "Relation"),
     ("ethnicity", "民族", "Ethnicity"),
     ("education", "文化程度", "Education"),

@@ -32,7 +32,8 @@ use regions::Regions;
 /// How to import.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
-    /// County the ledger belongs to (village names are looked up inside it).
+    /// The region the ledger belongs to: its county, or a township or village of it (the
+    /// user's own region); village names are looked up in its county.
     pub county: String,
     /// From when the imported facts are true.
     pub effective_date: NaiveDate,
@@ -161,7 +162,7 @@ pub async fn import_ledger(
     opts: &ImportOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
-    check_request(s, user, opts)?;
+    let opts = &check_request(s, user, opts)?;
     let sha = sha256_file(path).map_err(|e| {
         Error::invalid(
             &opts.file_name,
@@ -214,14 +215,20 @@ pub async fn import_ledger(
     Ok(run.into_report())
 }
 
-/// The user may write in the county, and the facts are not effective in the future.
-fn check_request(s: &Services, user: &CurrentUser, opts: &ImportOptions) -> Result<()> {
+/// The user may write, the region named (`opts.county`: a county, or a township or village —
+/// the upload form offers the user's own region) lies inside the user's region or contains it,
+/// and the facts are not effective in the future. Returns the options with `county` the county
+/// code of that region: village names are looked up in the county, and each row outside the
+/// user's region is refused on its own (`Run::check_scope`).
+fn check_request(s: &Services, user: &CurrentUser, opts: &ImportOptions) -> Result<ImportOptions> {
     user.require_write()?;
-    if !user.can_see(&opts.county) {
+    let region = opts.county.trim();
+    let related = user.can_see(region) || user.region_code.starts_with(region);
+    let Some(county) = region.get(..6).filter(|_| related) else {
         return Err(Error::NotFound {
-            what: format!("county {}", opts.county),
+            what: format!("region {region}"),
         });
-    }
+    };
     if opts.effective_date > s.clock.today() {
         return Err(Error::invalid(
             "导入",
@@ -230,7 +237,10 @@ fn check_request(s: &Services, user: &CurrentUser, opts: &ImportOptions) -> Resu
             msg("future_date").arg("effective_date", opts.effective_date),
         ));
     }
-    Ok(())
+    Ok(ImportOptions {
+        county: county.to_string(),
+        ..opts.clone()
+    })
 }
 
 /// The file's outline as the reader sent it with its last message.

@@ -45,8 +45,8 @@ pub(super) struct Lookups {
     existing_by_no: HashMap<String, xiuhua_db::households::HouseholdRow>,
     /// Their current members.
     members_of: HashMap<i64, Vec<MemberRow>>,
-    /// Stored members by identity number (first 18 characters), with their 户编号.
-    holders: HashMap<String, (MemberRow, String)>,
+    /// Stored members by identity number (first 18 characters), with their 户编号 and village.
+    holders: HashMap<String, (MemberRow, String, String)>,
 }
 
 impl Lookups {
@@ -78,10 +78,12 @@ impl Lookups {
                 for m in xiuhua_db::members::list_for_households(conn, &county, &ids).await? {
                     out.members_of.entry(m.household_id).or_default().push(m);
                 }
-                for (m, no) in xiuhua_db::members::find_by_id_numbers(conn, &id_numbers).await? {
+                for (m, no, village) in
+                    xiuhua_db::members::find_by_id_numbers(conn, &id_numbers).await?
+                {
                     out.holders.insert(
                         m.id_number.get(..18).unwrap_or(&m.id_number).to_string(),
-                        (m, no),
+                        (m, no, village),
                     );
                 }
                 Ok(out)
@@ -95,7 +97,7 @@ impl Lookups {
 struct Known {
     existing_by_no: HashMap<String, xiuhua_db::households::HouseholdRow>,
     members_of: HashMap<i64, Vec<Member>>,
-    holders: HashMap<String, (MemberRow, String)>,
+    holders: HashMap<String, (MemberRow, String, String)>,
 }
 
 impl Known {
@@ -121,9 +123,12 @@ impl Known {
         })
     }
 
-    /// Identity numbers new to this household must not belong to anyone else.
+    /// Identity numbers new to this household must not belong to anyone else. The holder's
+    /// household and name are named only when it lies in `user`'s region; elsewhere the
+    /// message says only that the number is registered elsewhere (no answers across scope).
     fn check_holders(
         &self,
+        user: &CurrentUser,
         base_state: Option<&HouseholdState>,
         existing_id: Option<i64>,
         merged: &[(usize, Member)],
@@ -134,21 +139,26 @@ impl Known {
             if base_state.is_some_and(|b| b.members.iter().any(|x| x.id_number == m.id_number)) {
                 continue;
             }
-            if let Some((other, other_no)) = self
+            if let Some((other, other_no, other_village)) = self
                 .holders
                 .get(m.id_number.get(..18).unwrap_or(&m.id_number))
                 && Some(other.household_id) != existing_id
             {
                 // A person moving between two households of the same file is refused
                 // too: moves go through `registry::move_member`, which records both sides.
-                p.row(
-                    *row,
+                let message = if user.can_see(other_village) {
                     msg("import_identity_number_id_number_already")
                         .arg("id_number", &m.id_number)
                         .arg("other_no", other_no)
                         .arg("name", &other.name)
-                        .arg("no", no),
-                );
+                        .arg("no", no)
+                } else if user.region_code.get(..6) == Some(other.county_code.as_str()) {
+                    msg("import_id_number_registered_elsewhere").arg("id_number", &m.id_number)
+                } else {
+                    msg("import_id_number_registered_in_another_county")
+                        .arg("id_number", &m.id_number)
+                };
+                p.row(*row, message);
             }
         }
     }
@@ -323,6 +333,20 @@ impl Run<'_> {
             return Ok(());
         };
         let existing = known.existing_by_no.remove(&no);
+        if existing
+            .as_ref()
+            .is_some_and(|h| !self.user.can_see(&h.village_code))
+        {
+            // The number is another region's household: refused as any taken number is,
+            // without treating the row as an update of a household the user cannot see.
+            p.row(
+                first_row,
+                msg("household_no_taken").arg("household_no", &no),
+            );
+            let list = p.list;
+            self.problems(g, list);
+            return Ok(());
+        }
         let base_state = known.stored_state(existing.as_ref())?;
         let base_fields = base_state
             .as_ref()
@@ -341,7 +365,14 @@ impl Run<'_> {
         }
         if p.list.is_empty() {
             let existing_id = existing.as_ref().map(|h| h.id);
-            known.check_holders(base_state.as_ref(), existing_id, &merged, &no, &mut p);
+            known.check_holders(
+                self.user,
+                base_state.as_ref(),
+                existing_id,
+                &merged,
+                &no,
+                &mut p,
+            );
         }
         let list = std::mem::take(&mut p.list);
         if !list.is_empty() {
@@ -367,6 +398,19 @@ impl Run<'_> {
     fn check_scope(&self, first_row: usize, fields: &HouseholdFields, p: &mut Problems<'_>) {
         if !fields.village_code.is_empty() && !self.user.can_see(&fields.village_code) {
             p.row(first_row, msg("import_household_s_village_outside_your"));
+        } else if !fields.village_code.is_empty()
+            && !crate::registry::household_no_follows_village(
+                self.user,
+                &fields.household_no,
+                &fields.village_code,
+            )
+        {
+            p.row(
+                first_row,
+                msg("household_no_village")
+                    .arg("household_no", &fields.household_no)
+                    .arg("village_code", &fields.village_code),
+            );
         }
     }
 

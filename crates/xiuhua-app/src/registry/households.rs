@@ -8,6 +8,9 @@ use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event::{self, Event};
 use xiuhua_domain::{HouseholdState, MonitoringStatus, RegistryStatus};
 
+use xiuhua_domain::message::msg;
+
+use crate::audit::{self, AuditAction};
 use crate::{CurrentUser, Error, Result, Services};
 
 /// A household with its history, as of a date or now.
@@ -27,6 +30,17 @@ pub struct HouseholdView {
     pub region_names: Vec<(String, String)>,
     /// Whether full identity numbers may be shown to this user.
     pub full_personal_data: bool,
+    /// The state unmasked, when `state` is masked: what rules evaluate (only the display is
+    /// masked). Never shown; see [`HouseholdView::real_state`].
+    real: Option<HouseholdState>,
+}
+
+impl HouseholdView {
+    /// The state as stored, unmasked, for evaluating rules: an identity-number check must not
+    /// run on a masked number. Crate-private: what is shown is `state`.
+    pub(crate) fn real_state(&self) -> &HouseholdState {
+        self.real.as_ref().unwrap_or(&self.state)
+    }
 }
 
 /// Reads a household (as of a date, or now) with its history.
@@ -48,10 +62,16 @@ pub async fn household(
     }
     let mut events = xiuhua_db::events::list_for_household(&mut conn, id).await?;
     let mut state = state_shown(&mut conn, &row, &events, as_of).await?;
+    let mut real = None;
     if !user.role.sees_personal_data() {
-        // Phones, bank accounts and identity numbers never leave here in full for this role.
+        // Phones, bank accounts, identity numbers and birth dates never leave here in full for
+        // this role.
+        real = Some(state.clone());
         state.mask_personal_data();
-        mask_history(&mut events);
+        events
+            .iter_mut()
+            .flat_map(|e| e.changes.iter_mut())
+            .for_each(|c| c.mask_personal_data());
     }
     let region_names = region_names(&mut conn, &row, &state).await?;
     Ok(HouseholdView {
@@ -62,6 +82,7 @@ pub async fn household(
         events,
         region_names,
         full_personal_data: user.role.sees_personal_data(),
+        real,
     })
 }
 
@@ -86,19 +107,6 @@ async fn state_shown(
         }
     };
     Ok(state.unwrap_or_default())
-}
-
-/// Masks personal data in the history too: it carries the same values (a phone set, a member
-/// added).
-fn mask_history(events: &mut [Event]) {
-    for e in events {
-        if let Ok(mut v) = serde_json::to_value(&e.changes) {
-            xiuhua_domain::household::mask_json(&mut v);
-            if let Ok(masked) = serde_json::from_value(v) {
-                e.changes = masked;
-            }
-        }
-    }
 }
 
 /// (code, name) of the county, township, village and group the household lies in (the shown
@@ -171,22 +179,134 @@ pub struct SearchParams {
     pub per_page: i64,
 }
 
-/// Masks an identity number for users who may not see it in full.
+/// An identity number as shown: in full (`full`), else masked by the one rule
+/// ([`xiuhua_domain::household::mask_id_number`]).
 pub fn mask_id(id: &str, full: bool) -> String {
-    if full || id.len() < 18 {
+    if full {
         id.to_string()
     } else {
-        format!("{}**********{}", &id[..4], &id[14..18])
+        xiuhua_domain::household::mask_id_number(id)
     }
 }
 
+/// Lookups by full identity number one user may make per minute ([`search`]).
+pub const ID_SEARCHES_PER_MINUTE: usize = 60;
+
+/// What a search text is, as far as identity numbers go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IdQuery {
+    /// Not about identity numbers.
+    No,
+    /// A whole identity number (18 characters, a 20-character disability card number, or
+    /// anything with the check character X): the search compares members' numbers.
+    Full,
+    /// Six or more digits that cannot begin a household number of the user's region: a
+    /// fragment of an identity number (a birth date, a sequence).
+    Fragment,
+}
+
+/// Classifies a search text for `user` (household numbers begin with their village's code).
+fn id_query(text: &str, user: &CurrentUser) -> IdQuery {
+    let t = text.trim();
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'X' || b == b'x')
+    {
+        return IdQuery::No;
+    }
+    if t.len() >= 18 || t.bytes().any(|b| b == b'X' || b == b'x') {
+        return IdQuery::Full;
+    }
+    let region = user.region_code.as_str();
+    let household_prefix = t.starts_with(region) || region.starts_with(t);
+    if t.len() >= 6 && !household_prefix {
+        IdQuery::Fragment
+    } else {
+        IdQuery::No
+    }
+}
+
+/// Refuses a search by identity number to a user who may not see full numbers (a lookup would
+/// confirm a guessed number; a fragment would narrow one down), and logs and rate-limits the
+/// lookups of users who may. Both refusals and lookups go into the access log.
+async fn check_id_search(s: &Services, user: &CurrentUser, text: &str, client: &str) -> Result<()> {
+    let kind = id_query(text, user);
+    if kind == IdQuery::No {
+        return Ok(());
+    }
+    let target = text.trim();
+    if !user.role.sees_personal_data() {
+        audit::record(
+            s,
+            &user.username,
+            AuditAction::SearchIdNumberRefused,
+            target,
+            if kind == IdQuery::Full {
+                "full"
+            } else {
+                "fragment"
+            },
+            client,
+        )
+        .await?;
+        return Err(Error::Refused {
+            code: "id_search_forbidden",
+            message: msg("id_search_forbidden"),
+        });
+    }
+    if kind == IdQuery::Fragment {
+        // Fragments only ever match household numbers for this user too.
+        return Ok(());
+    }
+    let since = s.clock.now() - chrono::Duration::minutes(1);
+    let recent = audit::count_recent(
+        s,
+        &user.username,
+        AuditAction::SearchIdNumber,
+        since,
+        ID_SEARCHES_PER_MINUTE,
+    )
+    .await?;
+    if recent >= ID_SEARCHES_PER_MINUTE {
+        return Err(Error::RateLimited {
+            message: msg("id_search_rate_limited").arg("limit", ID_SEARCHES_PER_MINUTE),
+        });
+    }
+    audit::record(
+        s,
+        &user.username,
+        AuditAction::SearchIdNumber,
+        target,
+        "",
+        client,
+    )
+    .await
+}
+
 /// Searches households inside the user's region. Returns one page and the total count.
+///
+/// A search by identity number needs the right to see full numbers and is logged and
+/// rate-limited ([`search_from`] with the client's address).
 pub async fn search(
     s: &Services,
     user: &CurrentUser,
     p: &SearchParams,
 ) -> Result<(Vec<HouseholdSummary>, i64)> {
+    search_from(s, user, p, "").await
+}
+
+/// [`search`] by a client at `client` (its address goes into the access log).
+pub async fn search_from(
+    s: &Services,
+    user: &CurrentUser,
+    p: &SearchParams,
+    client: &str,
+) -> Result<(Vec<HouseholdSummary>, i64)> {
     let region = user.narrow(p.region.as_deref())?;
+    if let Some(t) = p.text.as_deref() {
+        check_id_search(s, user, t, client).await?;
+    }
     let per_page = p.per_page.clamp(1, 500);
     let f = HouseholdFilter {
         region,

@@ -18,11 +18,14 @@ mod write;
 mod years;
 
 pub use changes::{edit_household, register_household};
-pub use households::{HouseholdSummary, HouseholdView, SearchParams, household, mask_id, search};
+pub use households::{
+    HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, SearchParams, household, mask_id,
+    search, search_from,
+};
 pub use members::{add_member, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};
 pub use rows::{household_row, period_rows, prepare_member};
-pub(crate) use write::write_event;
+pub(crate) use write::{household_no_follows_village, write_event};
 pub use years::close_year;
 
 /// Who/when/why/where of a change.

@@ -48,9 +48,12 @@ async fn check_closed_year(
     Ok(())
 }
 
-/// Refuses identity numbers already held by a member of another household, naming both.
+/// Refuses identity numbers already held by a member of another household, naming both when
+/// the other household lies in the user's region; outside it, saying only that the number is
+/// registered elsewhere (no answers across scope).
 async fn check_id_numbers(
     conn: &mut AnyConnection,
+    user: &CurrentUser,
     household_id: i64,
     state: &HouseholdState,
 ) -> Result<()> {
@@ -60,15 +63,26 @@ async fn check_id_numbers(
             xiuhua_db::members::find_by_id_number(conn, &m.id_number).await?
             && other.household_id != household_id
         {
-            errs.push(FieldError::new(
-                format!("成员 {} ({})", m.name, m.id_number),
-                "id_number",
-                "id_number_taken",
+            let visible = match xiuhua_db::households::find(conn, other.household_id).await? {
+                Some(h) => user.can_see(&h.village_code),
+                None => false,
+            };
+            let message = if visible {
                 msg("id_number_taken")
                     .arg("id_number", &m.id_number)
                     .arg("other_no", other_no)
                     .arg("name", &other.name)
-                    .arg("household_no", &state.fields.household_no),
+                    .arg("household_no", &state.fields.household_no)
+            } else if user.region_code.get(..6) == Some(other.county_code.as_str()) {
+                msg("import_id_number_registered_elsewhere").arg("id_number", &m.id_number)
+            } else {
+                msg("import_id_number_registered_in_another_county").arg("id_number", &m.id_number)
+            };
+            errs.push(FieldError::new(
+                format!("成员 {} ({})", m.name, m.id_number),
+                "id_number",
+                "id_number_taken",
+                message,
             ));
         }
     }
@@ -132,8 +146,18 @@ pub(crate) async fn write_event(
     if !errs.is_empty() {
         return Err(Error::Invalid(errs));
     }
+    check_household_no(
+        conn,
+        user,
+        existing.as_ref(),
+        household_id,
+        &state,
+        &county,
+        &record,
+    )
+    .await?;
     xiuhua_db::members::delete_for_household(conn, household_id).await?;
-    check_id_numbers(conn, household_id, &state).await?;
+    check_id_numbers(conn, user, household_id, &state).await?;
     let now = format_ts(s.clock.now());
     let version = events.len() as i64;
     let row = match &existing {
@@ -146,6 +170,57 @@ pub(crate) async fn write_event(
     xiuhua_db::events::insert_many(conn, &[EventRow::from_event(&county, &ev)?]).await?;
     store_periods(conn, &county, household_id, &events).await?;
     Ok(state)
+}
+
+/// Whether a 户编号 follows its village: it begins with the village code (`domain.md`: 户编号 =
+/// village code + sequence). Administrators are not held to it (they load legacy numbering).
+pub(crate) fn household_no_follows_village(
+    user: &CurrentUser,
+    household_no: &str,
+    village_code: &str,
+) -> bool {
+    user.role == crate::Role::Admin
+        || (!village_code.is_empty() && household_no.starts_with(village_code))
+}
+
+/// A 户编号 given or changed (or a household moved to another village) must follow the village
+/// ([`household_no_follows_village`]), and must not be another household's: that is refused
+/// with one message whether or not the other household lies in the user's region, without
+/// naming it (a refusal must not confirm which numbers exist elsewhere).
+async fn check_household_no(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    existing: Option<&HouseholdRow>,
+    household_id: i64,
+    state: &HouseholdState,
+    county: &str,
+    record: &str,
+) -> Result<()> {
+    let f = &state.fields;
+    let changed = existing
+        .is_none_or(|h| h.household_no != f.household_no || h.village_code != f.village_code);
+    if !changed {
+        return Ok(());
+    }
+    if !household_no_follows_village(user, &f.household_no, &f.village_code) {
+        return Err(Error::invalid(
+            record,
+            "household_no",
+            "household_no_village",
+            msg("household_no_village")
+                .arg("household_no", &f.household_no)
+                .arg("village_code", &f.village_code),
+        ));
+    }
+    if let Some(other) = xiuhua_db::households::find_by_no(conn, county, &f.household_no).await?
+        && other.id != household_id
+    {
+        return Err(Error::conflict(
+            "household_no_taken",
+            msg("household_no_taken").arg("household_no", &f.household_no),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a change effective after today.

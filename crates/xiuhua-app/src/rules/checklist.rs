@@ -149,7 +149,9 @@ pub fn checklists_of(
 ) -> Vec<Checklist> {
     let on = view.as_of.unwrap_or_else(|| s.clock.today());
     let codes = s.codes();
-    let facts = Facts::household(&view.state, on);
+    // Rules read the real data; explanations, which quote values, the state as shown.
+    let facts = Facts::household(view.real_state(), on);
+    let shown = (!view.full_personal_data).then(|| Facts::household(&view.state, on));
     let mut out = Vec::new();
     for set in s.rules().current() {
         if set.def.level != Level::Household
@@ -160,7 +162,8 @@ pub fn checklists_of(
         let params = set.params_for(on.year(), &BTreeMap::new());
         let inp = set.inputs_from(inputs);
         let r = set.evaluate(&facts, &params, &inp);
-        out.push(checklist(&set, &facts, &params, &inp, &r, on, &codes));
+        let explained = shown.as_ref().unwrap_or(&facts);
+        out.push(checklist(&set, explained, &params, &inp, &r, on, &codes));
     }
     out
 }

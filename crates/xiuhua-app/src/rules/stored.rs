@@ -58,9 +58,18 @@ pub async fn explain_stored(
     } else {
         out.decision.as_str() == stored.decision && item_chars(&out) == stored.items
     };
+    // Explanations quote values: for a user who may not see personal data, those of the
+    // masked state (the decision above was taken on the real one).
+    let masked = (!user.role.sees_personal_data()).then(|| {
+        let mut m = state.clone();
+        m.mask_personal_data();
+        m
+    });
+    let shown = masked.as_ref().map(|m| Facts::household(m, on));
+    let explained = shown.as_ref().unwrap_or(&facts);
     Ok((
         run,
-        checklist(&set, &facts, &params, &inputs, &out, on, &s.codes()),
+        checklist(&set, explained, &params, &inputs, &out, on, &s.codes()),
         same,
     ))
 }

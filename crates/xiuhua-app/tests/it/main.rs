@@ -8,6 +8,7 @@ mod demo;
 mod exports;
 mod imports;
 mod jobs;
+mod privacy;
 mod regions;
 mod registry;
 mod rules;

@@ -373,7 +373,7 @@ async fn search_finds_by_name_number_and_id_and_masks_for_read_only_roles() {
     let (masked, _) = registry::search(&c.s, &viewer, &p("H001")).await.unwrap();
     assert_eq!(
         masked[0].head_id_number,
-        format!("{}**********{}", &head_id[..4], &head_id[14..])
+        format!("{}**********{}", &head_id[..6], &head_id[16..])
     );
     let _ = ChangeMeta::manual(today(), "");
 }

@@ -20,15 +20,17 @@ pub struct PushQuery {
     pub file_name: Option<String>,
 }
 
-/// What a push stored.
+/// What a push stored: counts of the file's own rows. Whether the people in it are registered
+/// is not told to the pusher (county staff see the matches on the departments page).
 #[derive(Serialize, ToSchema)]
 pub struct PushResponse {
     /// Batch id.
     pub batch_id: i64,
-    /// Data rows stored.
-    pub rows: i64,
-    /// Rows whose person is a registered household member in the token's region.
-    pub matched: i64,
+    /// Data rows accepted.
+    pub accepted: i64,
+    /// Data rows rejected (a file with bad rows is refused whole with 422, every bad row named
+    /// with its own format problem; a stored batch rejected none).
+    pub rejected: i64,
     /// The same file had been pushed before; nothing new was stored.
     pub duplicate: bool,
 }
@@ -59,8 +61,8 @@ pub async fn push_department_data(
     match departments::push(&state.services, &token, &file_name, &body).await {
         Ok(r) => Ok(Json(PushResponse {
             batch_id: r.batch_id,
-            rows: r.rows,
-            matched: r.matched,
+            accepted: r.accepted,
+            rejected: r.rejected,
             duplicate: r.duplicate,
         })),
         Err(PushError::App(e)) => Err(WebError::api(e)),

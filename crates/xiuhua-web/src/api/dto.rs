@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 use xiuhua_app::registry::{HouseholdSummary, HouseholdView, mask_id};
@@ -338,9 +338,12 @@ pub struct MemberDto {
     pub id_number: String,
     /// Sex code (1 男, 2 女).
     pub sex: String,
-    /// 出生日期.
+    /// 出生日期; `null` for roles that may not see personal data (they get `birth_year` only:
+    /// beside the masked identity number the full date would give it back).
     #[schema(format = Date)]
     pub birth_date: Option<String>,
+    /// 出生年份.
+    pub birth_year: Option<i32>,
     /// 与户主关系 code.
     pub relation: String,
     /// All other member fields.
@@ -348,15 +351,16 @@ pub struct MemberDto {
 }
 
 impl MemberDto {
-    /// The member; identity number masked and phone left out unless the user may see personal
-    /// data (`full`).
+    /// The member; identity number masked, birth date reduced to the year and phone left out
+    /// unless the user may see personal data (`full`).
     pub fn new(m: &Member, full: bool) -> MemberDto {
         MemberDto {
             id: m.id,
             name: m.name.clone(),
             id_number: mask_id(&m.id_number, full),
             sex: m.sex.clone(),
-            birth_date: date(m.birth_date),
+            birth_date: if full { date(m.birth_date) } else { None },
+            birth_year: m.birth_date.map(|d| d.year()),
             relation: m.relation.clone(),
             details: MemberDetailsDto::new(m, full),
         }

@@ -38,10 +38,11 @@ pub struct ListHouseholdsParams {
 
 /// Search households in your region.
 #[utoipa::path(get, path = "/api/v1/households", params(ListHouseholdsParams),
-    responses((status = 200, body = HouseholdListResponse), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = HouseholdListResponse), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope, description = "a search by identity number without the right to see full numbers"), (status = 404, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope, description = "too many searches by identity number")))]
 pub async fn list_households(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Query(p): Query<ListHouseholdsParams>,
 ) -> Result<Json<HouseholdListResponse>, WebError> {
     let per_page = p.per_page.unwrap_or(50).clamp(1, 500);
@@ -54,7 +55,8 @@ pub async fn list_households(
         page,
         per_page,
     };
-    let (list, total) = registry::search(&state.services, &auth.user, &params)
+    let client = crate::auth::client_address(&headers);
+    let (list, total) = registry::search_from(&state.services, &auth.user, &params, &client)
         .await
         .map_err(WebError::api)?;
     let items = list.into_iter().map(HouseholdSummaryDto::from).collect();

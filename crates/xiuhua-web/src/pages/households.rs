@@ -36,6 +36,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
@@ -48,7 +49,8 @@ pub async fn list(
         page,
         per_page: PER_PAGE,
     };
-    let found = household_list(&state.services, &auth.user, &params)
+    let client = crate::auth::client_address(&headers);
+    let found = household_list(&state.services, &auth.user, &params, &client)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let data = ListData {

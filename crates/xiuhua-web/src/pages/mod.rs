@@ -125,7 +125,8 @@ pub(crate) fn form_message(e: &xiuhua_app::Error, lang: crate::i18n::Lang) -> Op
     match e {
         xiuhua_app::Error::Invalid(_)
         | xiuhua_app::Error::Conflict { .. }
-        | xiuhua_app::Error::Forbidden(_) => Some(if lang == crate::i18n::Lang::Zh {
+        | xiuhua_app::Error::Forbidden(_)
+        | xiuhua_app::Error::Refused { .. } => Some(if lang == crate::i18n::Lang::Zh {
             e.message_zh()
         } else {
             e.to_string()

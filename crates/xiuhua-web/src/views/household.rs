@@ -249,7 +249,7 @@ fn member_row(t: &T, codes: &CodeCatalog, m: &Member, full: bool) -> Vec<String>
         } else {
             "女".into()
         },
-        m.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+        xiuhua_domain::household::birth_shown(m.birth_date, full),
         code("ethnicity", &m.ethnicity),
         code("education", &m.education),
         code("schooling", &m.schooling),

@@ -43,14 +43,13 @@ impl std::ops::Deref for ReportView {
 }
 
 impl ImportPage {
-    /// The empty form; `roots` are the user's top regions as (code, name), of which the
-    /// counties (and regions below a county, by their county code) are offered.
+    /// The empty form; `roots` are the user's top regions as (code, name): those at county
+    /// level or below are offered as they are (a village operator imports into their village).
     pub fn new(l: Layout, roots: Vec<(String, String)>, today: String) -> ImportPage {
         ImportPage {
             counties: roots
                 .into_iter()
                 .filter(|(code, _)| code.len() >= 6)
-                .map(|(code, name)| (code[..6].to_string(), name))
                 .collect(),
             today,
             l,

@@ -102,7 +102,7 @@ async fn a_department_token_can_push_and_nothing_else() {
         .await;
     // The fixture's first member: 451228 + 19700102 + 011 + check digit.
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.json()["rows"], 1);
+    assert_eq!(r.json()["accepted"], 1);
     let r = app
         .send(push(format!("Bearer {secret}"), "姓名,身份证号\n坏,123\n"))
         .await;

@@ -7,6 +7,7 @@ mod csrf;
 mod jobs;
 mod openapi;
 mod pages;
+mod privacy;
 mod request_log;
 mod rules;
 mod scope;

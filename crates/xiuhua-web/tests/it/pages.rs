@@ -151,7 +151,7 @@ async fn other_townships_are_invisible_and_masked_roles_see_masked_ids() {
     let r = app
         .get(&format!("/households/{}", app.household_a), Some(&viewer))
         .await;
-    assert!(r.body.contains("4512**********"), "masked ID");
+    assert!(r.body.contains("451228**********"), "masked ID");
     assert!(r.body.contains("证件号码已按权限脱敏"));
 }
 

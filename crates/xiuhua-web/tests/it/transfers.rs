@@ -215,8 +215,9 @@ async fn exports_respect_region_and_role() {
         .await;
     assert!(
         r.body.contains("韦桂英")
-            && r.body.contains("4512**********")
-            && !r.body.contains("451228197001020112"),
+            && r.body.contains("451228**********12")
+            && !r.body.contains("451228197001020112")
+            && !r.body.contains("1970-01-02"),
         "masked for viewers"
     );
     let gaoling = app.login("gaoling").await;
