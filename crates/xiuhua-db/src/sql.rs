@@ -239,3 +239,20 @@ mod tests {
         assert_eq!(s.marks, vec![(19, 21), (30, 32)]);
     }
 }
+
+/// The escape character of every `LIKE` pattern built from user text: write
+/// `LIKE $n ESCAPE '\'` and bind [`like_escape`]d text (the same on SQLite and PostgreSQL).
+pub const LIKE_ESCAPE: &str = " ESCAPE '\\'";
+
+/// User text made literal inside a `LIKE` pattern: `\`, `%` and `_` are escaped with `\`
+/// (use with [`LIKE_ESCAPE`]), so that `%` searches for a percent sign, not for everything.
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -6,6 +6,7 @@ use xiuhua_db::AnyConnection;
 use xiuhua_db::households::{HouseholdFilter, HouseholdRow};
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event::{self, Event};
+use xiuhua_domain::message::msg;
 use xiuhua_domain::{HouseholdState, MonitoringStatus, RegistryStatus};
 
 use crate::{CurrentUser, Error, Result, Services};
@@ -171,6 +172,23 @@ pub struct SearchParams {
     pub per_page: i64,
 }
 
+/// The longest search text accepted (characters): names, 户编号 and identity numbers are all
+/// far shorter, and a long `LIKE` pattern is only work for the database.
+pub const MAX_SEARCH_CHARS: usize = 64;
+
+/// Refuses a search text longer than [`MAX_SEARCH_CHARS`].
+pub fn check_search_text(text: Option<&str>) -> Result<()> {
+    match text {
+        Some(t) if t.trim().chars().count() > MAX_SEARCH_CHARS => Err(Error::invalid(
+            "搜索",
+            "q",
+            "search_too_long",
+            msg("search_too_long").arg("max", MAX_SEARCH_CHARS),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Masks an identity number for users who may not see it in full.
 pub fn mask_id(id: &str, full: bool) -> String {
     if full || id.len() < 18 {
@@ -186,6 +204,7 @@ pub async fn search(
     user: &CurrentUser,
     p: &SearchParams,
 ) -> Result<(Vec<HouseholdSummary>, i64)> {
+    check_search_text(p.text.as_deref())?;
     let region = user.narrow(p.region.as_deref())?;
     let per_page = p.per_page.clamp(1, 500);
     let f = HouseholdFilter {

@@ -18,7 +18,10 @@ mod write;
 mod years;
 
 pub use changes::{edit_household, register_household};
-pub use households::{HouseholdSummary, HouseholdView, SearchParams, household, mask_id, search};
+pub use households::{
+    HouseholdSummary, HouseholdView, MAX_SEARCH_CHARS, SearchParams, check_search_text, household,
+    mask_id, search,
+};
 pub use members::{add_member, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};
 pub use rows::{household_row, period_rows, prepare_member};

@@ -1,0 +1,164 @@
+//! Web hardening of issue 19: redirects only to this server, security headers on every answer,
+//! bounded and literal household search, login CSRF, per-source lockout, password policy and
+//! uploads authorised before they are read.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+
+use crate::support::*;
+
+async fn lang_back(app: &TestApp, referer: &str) -> String {
+    let r = app
+        .send(
+            Request::get("/lang/en")
+                .header(header::HOST, "xiuhua.local")
+                .header(header::REFERER, referer)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{referer}");
+    r.location().to_string()
+}
+
+#[tokio::test]
+async fn the_language_switch_goes_back_only_to_this_server() {
+    let app = TestApp::new().await;
+    assert_eq!(
+        lang_back(&app, "http://xiuhua.local/households?q=%E9%9F%A6").await,
+        "/households?q=%E9%9F%A6"
+    );
+    for evil in [
+        "https://evil.example//evil2.example/x",
+        "https://evil.example/\\evil2.example/x",
+        "http://xiuhua.local//evil2.example/x",
+        "http://xiuhua.local/\\evil2.example",
+        "//evil2.example/x",
+        "/\\evil2.example",
+        "javascript:alert(1)",
+        "http://xiuhua.local@evil.example/",
+    ] {
+        assert_eq!(lang_back(&app, evil).await, "/", "{evil}");
+    }
+}
+
+fn assert_security_headers(r: &Response, what: &str) {
+    let h = |name: &str| {
+        r.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(h("cache-control"), "no-store", "{what}");
+    assert_eq!(
+        h("content-security-policy"),
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        "{what}"
+    );
+    assert_eq!(h("referrer-policy"), "same-origin", "{what}");
+    assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+}
+
+#[tokio::test]
+async fn pages_exports_and_the_api_carry_the_security_headers() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let page = app.get("/households", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_security_headers(&page, "page");
+    let export = app
+        .get("/households/export?purpose=%E6%A3%80%E6%9F%A5", Some(&admin))
+        .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+    assert_security_headers(&export, "export");
+    let api = app.get("/api/v1/households", Some(&admin)).await;
+    assert_eq!(api.status, StatusCode::OK);
+    assert_security_headers(&api, "api");
+    let login = app.get("/login", None).await;
+    assert_security_headers(&login, "login page");
+    // Static assets may be cached; the page script is a file, not inline.
+    let js = app.get("/static/app.js", None).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert_ne!(js.headers[header::CACHE_CONTROL], "no-store");
+    assert!(js.body.contains("/imports/jobs/"));
+}
+
+#[test]
+fn templates_have_no_inline_script_style_or_handlers() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut stack = vec![dir];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            seen += 1;
+            let text = std::fs::read_to_string(&p).unwrap();
+            let lower = text.to_lowercase();
+            for (i, _) in lower.match_indices("<script") {
+                let tag = &lower[i..i + lower[i..].find('>').unwrap()];
+                assert!(tag.contains(" src="), "inline script in {}", p.display());
+            }
+            assert!(!lower.contains("<style"), "<style> in {}", p.display());
+            assert!(!lower.contains(" style="), "style= in {}", p.display());
+            assert!(!lower.contains("javascript:"), "javascript: in {}", p.display());
+            for w in lower.split(|c: char| c.is_whitespace() || c == '<') {
+                let handler = w.starts_with("on")
+                    && w.split_once('=').is_some_and(|(n, _)| {
+                        n.len() > 2 && n.chars().all(|c| c.is_ascii_lowercase())
+                    });
+                assert!(!handler, "event handler {w} in {}", p.display());
+            }
+        }
+    }
+    assert!(seen > 10);
+}
+
+#[tokio::test]
+async fn a_long_search_is_refused_and_like_wildcards_are_literal() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let long = "a".repeat(50_000);
+    let q = xiuhua_web::pages::url_encode(&long);
+    let r = app
+        .get(&format!("/api/v1/households?q={q}"), Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "search_too_long");
+    assert!(r.json()["error"]["message_zh"].as_str().unwrap().contains("64"));
+    let r = app.get(&format!("/households?q={q}"), Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("搜索内容过长"));
+    let r = app
+        .get(&format!("/households/export?purpose=x&q={q}"), Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // 64 characters still search.
+    let ok = "韦".repeat(64);
+    let r = app
+        .get(
+            &format!("/api/v1/households?q={}", xiuhua_web::pages::url_encode(&ok)),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Both households match a name prefix; `%`, `_` and `\` match only themselves.
+    let total = |r: &Response| r.json()["total"].as_i64().unwrap();
+    let r = app.get("/api/v1/households?q=%E9%9F%A6", Some(&admin)).await;
+    assert_eq!(total(&r), 2, "{}", r.body);
+    for wild in ["%25", "_", "%25%E6%A1%82", "_%E6%A1%82", "%5C", "%E9%9F%A6%25"] {
+        let r = app
+            .get(&format!("/api/v1/households?q={wild}"), Some(&admin))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{wild}");
+        assert_eq!(total(&r), 0, "q={wild}: {}", r.body);
+    }
+    let r = app.get("/households?q=%25", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("韦桂英"), "q=% listed households");
+}
