@@ -162,3 +162,58 @@ async fn a_long_search_is_refused_and_like_wildcards_are_literal() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.body.contains("韦桂英"), "q=% listed households");
 }
+
+#[tokio::test]
+async fn weak_passwords_are_refused_wherever_a_password_is_set() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let create = |pw: &str, name: &str| {
+        format!(
+            "csrf={}&username={name}&display_name=x&role=village&region_code=451228101201&password={pw}",
+            admin.csrf
+        )
+    };
+    for (pw, why) in [
+        ("Password1", "密码太短"),
+        ("Password123", "常见密码"),
+        ("abcd123456", "常见密码"),
+        ("woaini1314", "常见密码"),
+        ("1qaz2wsx3edc", "常见密码"),
+        ("abcdefghijkl", "两类字符"),
+        ("xincun-2026", "用户名"),
+        ("2026-NUCNIX", "用户名"),
+    ] {
+        let r = app
+            .post_form("/admin/users", &create(pw, "xincun"), Some(&admin))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{pw}");
+        assert!(r.body.contains(why), "{pw}: {}", r.body);
+    }
+    let users = app.get("/admin/users", Some(&admin)).await;
+    assert!(!users.body.contains("xincun"), "a weak account was created");
+    // An administrator's reset and one's own change follow the same policy.
+    let page = app.get("/admin/users", Some(&admin)).await;
+    let at = page.body.find("/admin/users/").unwrap() + "/admin/users/".len();
+    let id: String = page.body[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let r = app
+        .post_form(
+            &format!("/admin/users/{id}/password"),
+            &format!("csrf={}&password=qwerty123456", admin.csrf),
+            Some(&admin),
+        )
+        .await;
+    assert!(r.body.contains("常见密码"), "{}", r.body);
+    let township = app.login("gaoling").await;
+    let r = app
+        .post_form(
+            "/account/password",
+            &format!("csrf={}&current={PASSWORD}&password=Gaoling-2026", township.csrf),
+            Some(&township),
+        )
+        .await;
+    assert!(r.body.contains("用户名"), "{}", r.body);
+    assert!(!r.body.contains("密码已更新"));
+}
