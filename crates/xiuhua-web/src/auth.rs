@@ -38,6 +38,58 @@ pub fn session_cookie(token: &str, secure: bool) -> String {
     )
 }
 
+/// Name of the login form's CSRF cookie (double submit: the form carries the same value).
+pub const LOGIN_CSRF_COOKIE: &str = "xiuhua_login_csrf";
+
+/// The `Set-Cookie` value of the login form's CSRF token: only sent back to `/login`, never to
+/// another site's form (`SameSite=Strict`), unreadable by scripts.
+pub fn login_csrf_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age={}{}",
+        xiuhua_app::auth::SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Whether two secrets are equal and non-empty (constant time in their content).
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    !a.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether a request may come from one of this server's pages: its `Origin` (or, without one,
+/// its `Referer`) names this server's host (the `Host` header). A request with neither passes
+/// (not a browser's cross-site request, which always carries one of them on a POST); the
+/// CSRF tokens still apply.
+pub fn same_origin_request(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let header = |name| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let authority_ok = |url: &str| {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        match (rest, host) {
+            (Some(rest), Some(host)) => {
+                let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                rest[..end].eq_ignore_ascii_case(host)
+            }
+            _ => false,
+        }
+    };
+    match (
+        header(axum::http::header::ORIGIN),
+        header(axum::http::header::REFERER),
+    ) {
+        (Some(origin), _) => authority_ok(origin),
+        (None, Some(referer)) => authority_ok(referer),
+        (None, None) => true,
+    }
+}
+
 /// The `Set-Cookie` value that clears the session.
 pub fn clear_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
@@ -93,15 +145,7 @@ impl FromRequestParts<AppState> for Auth {
 impl Auth {
     /// Checks a CSRF token from a form field or the `X-CSRF-Token` header (constant time).
     pub fn check_csrf(&self, given: Option<&str>) -> Result<(), WebError> {
-        let expected = self.user.csrf_token.as_bytes();
-        let given = given.unwrap_or("").as_bytes();
-        let same = expected.len() == given.len()
-            && expected
-                .iter()
-                .zip(given)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same && !expected.is_empty() {
+        if same_secret(&self.user.csrf_token, given.unwrap_or("")) {
             Ok(())
         } else {
             Err(WebError::Csrf)

@@ -68,6 +68,11 @@ const TEXT: &[(&str, &str, &str)] = &[
         "连续登录失败次数过多，账户已临时锁定，请稍后再试",
         "Too many failed logins: the account is locked for a while",
     ),
+    (
+        "login_expired",
+        "登录页面已过期或来源不明，请重新登录",
+        "The login page expired or came from elsewhere: please log in again",
+    ),
     ("minutes", "分钟", "minutes"),
     ("home", "首页", "Home"),
     ("households", "农户查询", "Households"),

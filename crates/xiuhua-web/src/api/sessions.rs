@@ -47,14 +47,18 @@ impl From<&xiuhua_app::CurrentUser> for MeResponse {
     }
 }
 
-/// Log in; sets the session cookie and returns the CSRF token.
+/// Log in; sets the session cookie and returns the CSRF token. A browser's request (one with an
+/// `Origin` header) must come from this server's pages.
 #[utoipa::path(post, path = "/api/v1/session", request_body = CreateSessionBody,
-    responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn create_session(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(b): Json<CreateSessionBody>,
 ) -> Result<Response, WebError> {
+    if headers.contains_key(header::ORIGIN) && !crate::auth::same_origin_request(&headers) {
+        return Err(WebError::Csrf);
+    }
     let client = crate::auth::client_address(&headers);
     let (token, user) = xiuhua_app::auth::login(&state.services, &b.username, &b.password, &client)
         .await

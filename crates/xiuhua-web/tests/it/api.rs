@@ -179,11 +179,7 @@ async fn repeated_wrong_passwords_lock_the_account_and_views_of_personal_data_ar
     );
     // The login form says so too.
     let r = app
-        .post_form(
-            "/login",
-            &format!("username=gaoling&password={PASSWORD}"),
-            None,
-        )
+        .post_login(&format!("username=gaoling&password={PASSWORD}"))
         .await;
     assert!(
         r.location().starts_with("/login?locked="),

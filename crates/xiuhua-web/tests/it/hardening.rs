@@ -217,3 +217,72 @@ async fn weak_passwords_are_refused_wherever_a_password_is_set() {
     assert!(r.body.contains("用户名"), "{}", r.body);
     assert!(!r.body.contains("密码已更新"));
 }
+
+async fn raw_login(app: &TestApp, cookie: Option<&str>, origin: Option<&str>, csrf: &str) -> Response {
+    let mut b = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "xiuhua.local");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    if let Some(o) = origin {
+        b = b.header(header::ORIGIN, o);
+    }
+    app.send(
+        b.body(Body::from(format!(
+            "username=admin&password={PASSWORD}&csrf={csrf}"
+        )))
+        .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_login_form_needs_its_token_and_this_servers_origin() {
+    let app = TestApp::new().await;
+    let (cookie, token) = app.login_form_token().await;
+    assert_eq!(cookie, format!("xiuhua_login_csrf={token}"));
+    let refused = |r: &Response| {
+        r.status == StatusCode::SEE_OTHER
+            && r.location() == "/login?expired=1"
+            && r.headers.get(header::SET_COOKIE).is_none()
+    };
+    // A cross-site form post: no cookie (SameSite=Strict), a token of the attacker's own.
+    let (_, other) = app.login_form_token().await;
+    let r = raw_login(&app, None, Some("https://evil.example"), &other).await;
+    assert!(refused(&r), "{:?} {}", r.status, r.location());
+    // The right cookie and token but another site's Origin, or Referer.
+    let r = raw_login(&app, Some(&cookie), Some("https://evil.example"), &token).await;
+    assert!(refused(&r), "foreign origin");
+    let r = raw_login(&app, Some(&cookie), Some("null"), &token).await;
+    assert!(refused(&r), "null origin");
+    // A token that is not the cookie's, or none.
+    let r = raw_login(&app, Some(&cookie), Some("http://xiuhua.local"), &other).await;
+    assert!(refused(&r), "other token");
+    let r = raw_login(&app, Some(&cookie), Some("http://xiuhua.local"), "").await;
+    assert!(refused(&r), "no token");
+    let r = app.get("/login?expired=1", None).await;
+    assert!(r.body.contains("id=\"expired\""));
+    // The page's own post logs in.
+    let r = raw_login(&app, Some(&cookie), Some("http://xiuhua.local"), &token).await;
+    assert_eq!(r.location(), "/", "{}", r.body);
+    assert!(r.headers[header::SET_COOKIE].to_str().unwrap().starts_with("xiuhua_session="));
+    // The JSON login refuses a browser request from another site, and takes one from here.
+    let json_login = |origin: &'static str| {
+        app.send(
+            Request::post("/api/v1/session")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::HOST, "xiuhua.local")
+                .header(header::ORIGIN, origin)
+                .body(Body::from(
+                    serde_json::json!({"username": "admin", "password": PASSWORD}).to_string(),
+                ))
+                .unwrap(),
+        )
+    };
+    let r = json_login("https://evil.example").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "csrf");
+    let r = json_login("http://xiuhua.local").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
