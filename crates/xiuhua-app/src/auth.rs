@@ -371,8 +371,9 @@ pub async fn login(
     client: &str,
 ) -> Result<(String, CurrentUser)> {
     let username = username.trim();
-    // After repeated failures the account is locked for a while, even for the right password.
-    if let Some(minutes) = crate::audit::locked_for(s, username).await? {
+    // After repeated failures from this address the account is locked here for a while, even
+    // for the right password; other addresses are not affected.
+    if let Some(minutes) = crate::audit::locked_for(s, username, client).await? {
         crate::audit::record(
             s,
             username,

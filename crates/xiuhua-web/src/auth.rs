@@ -221,8 +221,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfJson<T> {
     }
 }
 
-/// The client's address for the access log: the first `X-Forwarded-For` entry or `X-Real-IP` set
-/// by a reverse proxy, else empty (the server itself does not see through a proxy).
+/// The client's address (access log, login lockout): the `X-Real-IP` header, which
+/// [`client_address_layer`] sets to the connection's peer address — or, behind a trusted reverse
+/// proxy ([`crate::WebConfig::trust_proxy_headers`]), the proxy's first `X-Forwarded-For` entry or
+/// its `X-Real-IP`. Empty when unknown.
 pub fn client_address(headers: &axum::http::HeaderMap) -> String {
     headers
         .get("x-forwarded-for")
@@ -231,4 +233,28 @@ pub fn client_address(headers: &axum::http::HeaderMap) -> String {
         .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()))
         .map(|v| v.trim().chars().take(64).collect())
         .unwrap_or_default()
+}
+
+/// Middleware that makes [`client_address`] trustworthy: unless the server is configured to
+/// trust a reverse proxy, a client's own `X-Forwarded-For` and `X-Real-IP` are dropped and
+/// `X-Real-IP` is set to the TCP peer's address, so that nobody can pick the address the
+/// lockout counts failures under. (Without a peer — the in-process test router — the headers
+/// stay as sent.)
+pub async fn client_address_layer(
+    trust_proxy_headers: bool,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (Some(ip), false) = (peer, trust_proxy_headers) {
+        let h = req.headers_mut();
+        h.remove("x-forwarded-for");
+        if let Ok(v) = axum::http::HeaderValue::from_str(&ip.to_string()) {
+            h.insert("x-real-ip", v);
+        }
+    }
+    next.run(req).await
 }

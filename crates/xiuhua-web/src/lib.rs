@@ -34,6 +34,10 @@ pub struct WebConfig {
     /// Mark the session cookie `Secure` (served over HTTPS, e.g. behind a TLS reverse proxy):
     /// browsers then never send it over plain HTTP.
     pub secure_cookies: bool,
+    /// Take the client's address from the `X-Forwarded-For`/`X-Real-IP` headers (the server runs
+    /// behind a reverse proxy that sets them). Otherwise the TCP peer's address is used and those
+    /// headers are ignored: a client must not choose the address its failed logins count under.
+    pub trust_proxy_headers: bool,
 }
 
 /// The OpenAPI document's fixed parts; paths come from the handlers.
@@ -116,6 +120,9 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
         .merge(api_router)
         .with_state(state)
         .layer(axum::middleware::from_fn(error::api_rejections_as_json))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            auth::client_address_layer(config.trust_proxy_headers, req, next)
+        }))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(
                 header::X_CONTENT_TYPE_OPTIONS,
@@ -167,7 +174,9 @@ pub async fn serve(
             "jobs interrupted by the last shutdown marked failed"
         );
     }
-    axum::serve(listener, router_with(services, config))
+    let app = router_with(services, config)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

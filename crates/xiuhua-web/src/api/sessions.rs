@@ -78,3 +78,29 @@ pub async fn create_session(
 pub async fn get_me(auth: Auth) -> Json<MeResponse> {
     Json(MeResponse::from(&auth.user))
 }
+
+/// What an unlock forgot.
+#[derive(Serialize, ToSchema)]
+pub struct UnlockResponse {
+    /// Failed logins forgotten (from every address).
+    pub forgotten: u64,
+}
+
+/// Lift an account's login lockouts from every address (administrators; needs `X-CSRF-Token`).
+/// The access log records who did it.
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, body = UnlockResponse), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn unlock_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Json<UnlockResponse>, WebError> {
+    auth.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
+    let client = crate::auth::client_address(&headers);
+    let forgotten = xiuhua_app::audit::unlock(&state.services, &auth.user, id, &client)
+        .await
+        .map_err(WebError::api)?;
+    Ok(Json(UnlockResponse { forgotten }))
+}

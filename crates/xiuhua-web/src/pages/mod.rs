@@ -62,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(users::list).post(users::create))
         .route("/admin/users/{id}", get(users::show).post(users::update))
         .route("/admin/users/{id}/password", post(users::reset_password))
+        .route("/admin/users/{id}/unlock", post(users::unlock))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/departments", get(departments::list))

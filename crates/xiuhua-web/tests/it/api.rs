@@ -238,6 +238,7 @@ async fn the_session_cookie_is_secure_when_served_over_https() {
     );
     let config = xiuhua_web::WebConfig {
         secure_cookies: true,
+        ..xiuhua_web::WebConfig::default()
     };
     let https = xiuhua_web::router_with(app._services.clone(), config)
         .oneshot(login())

@@ -286,3 +286,89 @@ async fn the_login_form_needs_its_token_and_this_servers_origin() {
     let r = json_login("http://xiuhua.local").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
+
+fn json_login_from(username: &str, password: &str, peer: Option<&str>, xff: &str) -> Request<Body> {
+    let mut req = Request::post("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-forwarded-for", xff)
+        .body(Body::from(
+            serde_json::json!({"username": username, "password": password}).to_string(),
+        ))
+        .unwrap();
+    if let Some(p) = peer {
+        let addr: std::net::SocketAddr = p.parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+    }
+    req
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_an_account_only_from_their_address_and_an_admin_unlocks() {
+    let app = TestApp::new().await;
+    // A stranger (a real TCP peer) tries the administrator's password, rotating the
+    // X-Forwarded-For header it sends: the header is not believed, the peer address counts.
+    for i in 0..5 {
+        let r = app
+            .send(json_login_from("admin", "wrong-guess", Some("203.0.113.7:4000"), &format!("10.9.9.{i}")))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    let r = app
+        .send(json_login_from("admin", PASSWORD, Some("203.0.113.7:4001"), "10.9.9.99"))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.json()["error"]["message_zh"].as_str().unwrap().contains("从此地址"));
+    // The administrator, from their own address, is not locked out.
+    let r = app
+        .send(json_login_from("admin", PASSWORD, Some("192.0.2.10:5000"), "203.0.113.7"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let admin = app.login("admin").await;
+    let admin_id = xiuhua_app::users::list(&app._services, &xiuhua_app::CurrentUser::system())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "admin")
+        .unwrap()
+        .id;
+    // The user page lists the locked address; the API unlock needs the CSRF token.
+    let page = app.get(&format!("/admin/users/{admin_id}"), Some(&admin)).await;
+    assert!(page.body.contains("203.0.113.7") && page.body.contains("id=\"unlock-user\""), "{}", page.body);
+    let path = format!("/api/v1/users/{admin_id}/unlock");
+    let r = app.json("POST", &path, serde_json::json!({}), Some(&admin), false).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let viewer = app.login("viewer").await;
+    let r = app.json("POST", &path, serde_json::json!({}), Some(&viewer), true).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = app.json("POST", &path, serde_json::json!({}), Some(&admin), true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["forgotten"], 5);
+    let r = app
+        .send(json_login_from("admin", PASSWORD, Some("203.0.113.7:4002"), ""))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "unlocked: {}", r.body);
+    // The page's unlock button works too; both unlocks are in the access log.
+    let r = app
+        .post_form(
+            &format!("/admin/users/{admin_id}/unlock"),
+            &format!("csrf={}", admin.csrf),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("已解除锁定"), "{}", r.body);
+    let log = xiuhua_app::audit::search(
+        &app._services,
+        &xiuhua_app::CurrentUser::system(),
+        &xiuhua_db::audit::AccessFilter {
+            action: Some("login_unlock".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|e| e.username == "admin" && e.target == "admin"));
+}

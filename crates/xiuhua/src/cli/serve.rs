@@ -23,6 +23,11 @@ pub struct Args {
     /// proxy); browsers then never send the session over plain HTTP.
     #[arg(long, env = "XIUHUA_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Take client addresses (access log, login lockout) from the X-Forwarded-For / X-Real-IP
+    /// headers: use only behind a reverse proxy that sets them. Otherwise the connection's own
+    /// address is used.
+    #[arg(long, env = "XIUHUA_BEHIND_PROXY")]
+    behind_proxy: bool,
 }
 
 /// Serves until stopped.
@@ -57,6 +62,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     println!("xiuhua is serving on http://{}", listener.local_addr()?);
     let config = xiuhua_web::WebConfig {
         secure_cookies: a.secure_cookies,
+        trust_proxy_headers: a.behind_proxy,
     };
     xiuhua_web::serve(listener, s, config).await?;
     Ok(())
