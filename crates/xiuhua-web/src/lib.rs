@@ -26,10 +26,12 @@ pub struct AppState {
     pub services: Services,
     /// Deployment settings.
     pub config: WebConfig,
+    /// Uploads in progress per user (see [`WebConfig::max_uploads_per_user`]).
+    pub uploads: pages::imports::UploadSlots,
 }
 
 /// Deployment settings of the web server.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WebConfig {
     /// Mark the session cookie `Secure` (served over HTTPS, e.g. behind a TLS reverse proxy):
     /// browsers then never send it over plain HTTP.
@@ -38,6 +40,28 @@ pub struct WebConfig {
     /// behind a reverse proxy that sets them). Otherwise the TCP peer's address is used and those
     /// headers are ignored: a client must not choose the address its failed logins count under.
     pub trust_proxy_headers: bool,
+    /// The largest uploaded file (bytes); a larger upload is refused (413) while it streams.
+    pub max_upload_bytes: u64,
+    /// Uploads one user may have in progress at once; more are refused (429).
+    pub max_uploads_per_user: usize,
+    /// Where uploads are written while they arrive (default: the system's temporary directory).
+    pub upload_dir: Option<std::path::PathBuf>,
+}
+
+/// Default of [`WebConfig::max_upload_bytes`]: 64 MiB (a county ledger of 100,000 rows is a
+/// few MiB as xlsx).
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            secure_cookies: false,
+            trust_proxy_headers: false,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_uploads_per_user: 2,
+            upload_dir: None,
+        }
+    }
 }
 
 /// The OpenAPI document's fixed parts; paths come from the handlers.
@@ -100,7 +124,12 @@ pub fn router(services: Services) -> Router {
 
 /// The application router with deployment settings.
 pub fn router_with(services: Services, config: WebConfig) -> Router {
-    let state = AppState { services, config };
+    let trust_proxy_headers = config.trust_proxy_headers;
+    let state = AppState {
+        services,
+        config,
+        uploads: pages::imports::UploadSlots::default(),
+    };
     let (api_router, api_doc) = api::router().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(api_doc);
@@ -121,7 +150,7 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(error::api_rejections_as_json))
         .layer(axum::middleware::from_fn(move |req, next| {
-            auth::client_address_layer(config.trust_proxy_headers, req, next)
+            auth::client_address_layer(trust_proxy_headers, req, next)
         }))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(

@@ -39,11 +39,13 @@ pub fn router() -> Router<AppState> {
         .route("/households/{id}", get(households::show))
         .route("/households/export", get(exports::households))
         .route("/households/{id}/edit", post(households::update))
+        // The upload streams to a file under its own limit (`WebConfig::max_upload_bytes`),
+        // after the session, the role and the CSRF token were checked.
         .route(
             "/imports",
             get(imports::new_form)
                 .post(imports::create)
-                .layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/imports/errors/{token}", get(imports::error_workbook))
         .route("/imports/jobs/{id}", get(imports::status))

@@ -372,3 +372,213 @@ async fn wrong_passwords_lock_an_account_only_from_their_address_and_an_admin_un
     assert_eq!(log.len(), 2);
     assert!(log.iter().all(|e| e.username == "admin" && e.target == "admin"));
 }
+
+/// The router on a real socket (port 0), as `xiuhua serve` runs it, with these settings.
+async fn spawn_server(app: &TestApp, config: xiuhua_web::WebConfig) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = xiuhua_web::router_with(app._services.clone(), config)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
+const BOUNDARY: &str = "xiuhua-upload-boundary";
+
+/// The start of a multipart upload: `fields` in order, then the file part's header.
+fn upload_head(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (k, v) in fields {
+        b.extend(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    b.extend(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\nContent-Type: text/csv\r\n\r\n")
+            .as_bytes(),
+    );
+    b
+}
+
+/// Opens a connection and sends the request head announcing `length` body bytes, and `start`.
+async fn start_upload(
+    addr: std::net::SocketAddr,
+    cookie: &str,
+    extra_headers: &str,
+    length: u64,
+    start: &[u8],
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /imports HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n{extra_headers}Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(start).await.unwrap();
+    s
+}
+
+/// The answer's status and text, if it comes within `secs` seconds.
+async fn answer(s: &mut tokio::net::TcpStream, secs: u64) -> Option<(u16, String)> {
+    answer_within(s, std::time::Duration::from_secs(secs)).await
+}
+
+/// The answer's status and text, if it comes within `wait`.
+async fn answer_within(
+    s: &mut tokio::net::TcpStream,
+    wait: std::time::Duration,
+) -> Option<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let read = async {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            let text = String::from_utf8_lossy(&buf);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| l.to_lowercase().strip_prefix("content-length: ").map(str::to_string))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                if len.is_some_and(|n| body.len() >= n) || len.is_none() {
+                    break;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(wait, read).await.ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((status, text))
+}
+
+fn test_upload_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "xiuhua-upload-test-{}",
+        xiuhua_app::auth::random_token()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test]
+async fn uploads_are_refused_before_their_body_is_read() {
+    let app = TestApp::new().await;
+    let dir = test_upload_dir();
+    let config = xiuhua_web::WebConfig {
+        upload_dir: Some(dir.clone()),
+        ..xiuhua_web::WebConfig::default()
+    };
+    let addr = spawn_server(&app, config).await;
+    let huge = 500 * 1024 * 1024;
+    // A viewer announces 500 MB and sends a few bytes: the answer comes at once.
+    let viewer = app.login("viewer").await;
+    let mut s = start_upload(addr, &viewer.cookie, "", huge, &upload_head(&[("csrf", &viewer.csrf)])).await;
+    let (status, text) = answer(&mut s, 5).await.expect("answered before the body");
+    assert_eq!(status, 403, "{text}");
+    // A writer with a wrong token in the header, or as the first part, or without the token
+    // as the first part: refused as soon as that is known.
+    let admin = app.login("admin").await;
+    let mut s = start_upload(addr, &admin.cookie, "X-CSRF-Token: wrong\r\n", huge, b"").await;
+    assert_eq!(answer(&mut s, 5).await.expect("header token").0, 403);
+    let mut s = start_upload(addr, &admin.cookie, "", huge, &upload_head(&[("csrf", "wrong")])).await;
+    assert_eq!(answer(&mut s, 5).await.expect("first-part token").0, 403);
+    let mut s = start_upload(addr, &admin.cookie, "", huge, &upload_head(&[("county", "451228")])).await;
+    assert_eq!(answer(&mut s, 5).await.expect("token not first").0, 403);
+    // No session: to the login page, without reading the body.
+    let mut s = start_upload(addr, "", "", huge, b"").await;
+    let (status, text) = answer(&mut s, 5).await.expect("no session");
+    assert_eq!(status, 303, "{text}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing was stored");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_too_large_upload_is_refused_while_it_streams_and_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::new().await;
+    let dir = test_upload_dir();
+    let config = xiuhua_web::WebConfig {
+        upload_dir: Some(dir.clone()),
+        max_upload_bytes: 1024 * 1024,
+        ..xiuhua_web::WebConfig::default()
+    };
+    let addr = spawn_server(&app, config).await;
+    let admin = app.login("admin").await;
+    let head = upload_head(&[("csrf", &admin.csrf), ("county", "451228"), ("dry_run", "1")]);
+    let total = 64 * 1024 * 1024;
+    let mut s = start_upload(addr, &admin.cookie, "", (head.len() + total) as u64, &head).await;
+    // Send 4 MiB (four times the limit) of the announced 64 MiB, then wait for the answer.
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..64 {
+        if s.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    let (status, text) = answer(&mut s, 10).await.expect("refused while streaming");
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("上传的文件过大：最大 1 MiB"), "{text}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the partial file is gone");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_third_concurrent_upload_of_one_user_is_refused() {
+    let app = TestApp::new().await;
+    let dir = test_upload_dir();
+    let config = xiuhua_web::WebConfig {
+        upload_dir: Some(dir.clone()),
+        ..xiuhua_web::WebConfig::default()
+    };
+    let addr = spawn_server(&app, config).await;
+    let admin = app.login("admin").await;
+    let head = upload_head(&[("csrf", &admin.csrf)]);
+    let big = 100 * 1024 * 1024;
+    let mut first = start_upload(addr, &admin.cookie, "", big, &head).await;
+    let mut second = start_upload(addr, &admin.cookie, "", big, &head).await;
+    // The third is refused once the first two hold their slots.
+    let mut refused = None;
+    for _ in 0..20 {
+        let mut third = start_upload(addr, &admin.cookie, "", big, &head).await;
+        if let Some((status, text)) = answer(&mut third, 1).await {
+            refused = Some((status, text));
+            break;
+        }
+    }
+    let (status, text) = refused.expect("the third upload was answered");
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("个文件正在上传"), "{text}");
+    // The two still run (no answer yet); another user is not affected.
+    let short = std::time::Duration::from_millis(300);
+    assert!(answer_within(&mut first, short).await.is_none());
+    assert!(answer_within(&mut second, short).await.is_none());
+    let other = app.login("gaoling").await;
+    let mut s = start_upload(addr, &other.cookie, "", big, &upload_head(&[("csrf", &other.csrf)])).await;
+    assert!(answer_within(&mut s, short).await.is_none(), "another user's upload streams");
+    drop(s);
+    // When they end, the slots are free again: a whole small upload of the user goes through.
+    drop(first);
+    drop(second);
+    let mut body = upload_head(&[("csrf", &admin.csrf), ("county", "451228"), ("dry_run", "1")]);
+    body.extend(crate::transfers::valid_ledger().as_bytes());
+    body.extend(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let mut done = None;
+    for _ in 0..50 {
+        let mut s = start_upload(addr, &admin.cookie, "", body.len() as u64, &body).await;
+        let (status, text) = answer(&mut s, 10).await.expect("a small upload is answered");
+        if status == 200 {
+            done = Some(text);
+            break;
+        }
+        assert_eq!(status, 429, "{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done.expect("slots were freed").contains("data-job="));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
