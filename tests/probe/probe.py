@@ -82,12 +82,14 @@ def encode_multipart(fields, files):
 class Client:
     """An HTTP client with an optional session (cookies and CSRF token); no redirects."""
 
-    def __init__(self, base, timeout=120):
+    def __init__(self, base, timeout=120, source=None):
         u = urlsplit(base)
         self.base = base
         self.host = u.hostname
         self.port = u.port
         self.timeout = timeout
+        # Local address to connect from (e.g. "127.0.0.2": another client address on loopback).
+        self.source = source
         self.cookies = {}
         self.csrf = ""
 
@@ -99,7 +101,12 @@ class Client:
         if self.cookies:
             h["Cookie"] = self.cookie_header()
         h.update(headers or {})
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = http.client.HTTPConnection(
+            self.host,
+            self.port,
+            timeout=self.timeout,
+            source_address=(self.source, 0) if self.source else None,
+        )
         try:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()
@@ -183,14 +190,14 @@ class Ctx:
         """(username, region code) of the probe user of a role."""
         return self._users[role]
 
-    def anon(self):
-        """A client without a session."""
-        return Client(self.base)
+    def anon(self, source=None):
+        """A client without a session (optionally connecting from another loopback address)."""
+        return Client(self.base, source=source)
 
-    def login(self, role):
+    def login(self, role, source=None):
         """A client logged in as the probe user of a role (JSON API login)."""
         username, _ = self._users[role]
-        c = Client(self.base)
+        c = Client(self.base, source=source)
         r = c.post_json(
             "/api/v1/session", {"username": username, "password": PASSWORD}, csrf=False
         )
@@ -281,6 +288,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "debug", "xiuhua"))
     ap.add_argument("-k", action="append", default=[], help="run only probes containing this")
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
+    ap.add_argument("-v", "--verbose", action="store_true", help="probes may say more")
     args = ap.parse_args()
     # Probe modules import `Finding` from here: make `import probe` find this module.
     sys.modules.setdefault("probe", sys.modules[__name__])
@@ -338,6 +346,7 @@ def main():
                 raise RuntimeError("the server exited at start; see serve.log")
             time.sleep(0.2)
         ctx = Ctx(base, data_dir, binary, county, townships, villages, users, proc)
+        ctx.verbose = args.verbose
         probes = load_probes(args.k)
         for name, fn in probes:
             started = time.time()
