@@ -181,7 +181,9 @@ pub(crate) async fn locked_for(s: &Services, username: &str, client: &str) -> Re
     if open <= now {
         return Ok(None);
     }
-    Ok(Some(((open - now).num_seconds() + 59).div_euclid(60).max(1)))
+    Ok(Some(
+        ((open - now).num_seconds() + 59).div_euclid(60).max(1),
+    ))
 }
 
 /// Records a failed login (for the lockout and the log).

@@ -483,7 +483,16 @@ mod tests {
         assert_eq!(code("li", "Xk3-short"), "password_too_short");
         assert_eq!(code("li", "abcdefghijkl"), "password_one_class");
         assert_eq!(code("li", "1234567890123"), "password_one_class");
-        for common in ["Password1", "password123", "abcd1234", "ABCD1234", "woaini1314", "1qaz2wsx3edc", "Qwerty123!", "zhangwei2024"] {
+        for common in [
+            "Password1",
+            "password123",
+            "abcd1234",
+            "ABCD1234",
+            "woaini1314",
+            "1qaz2wsx3edc",
+            "Qwerty123!",
+            "zhangwei2024",
+        ] {
             let want = if common.chars().count() < MIN_PASSWORD_CHARS {
                 "password_too_short"
             } else {

@@ -227,19 +227,6 @@ pub async fn insert_rows(
     Ok(total)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered() {
-        let mut s = Sql::new("SELECT 1 WHERE a = ");
-        s.bind(1i64).push(" AND b = ").bind("x");
-        assert_eq!(s.text(), "SELECT 1 WHERE a = $1 AND b = $2");
-        assert_eq!(s.marks, vec![(19, 21), (30, 32)]);
-    }
-}
-
 /// The escape character of every `LIKE` pattern built from user text: write
 /// `LIKE $n ESCAPE '\'` and bind [`like_escape`]d text (the same on SQLite and PostgreSQL).
 pub const LIKE_ESCAPE: &str = " ESCAPE '\\'";
@@ -255,4 +242,23 @@ pub fn like_escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered() {
+        let mut s = Sql::new("SELECT 1 WHERE a = ");
+        s.bind(1i64).push(" AND b = ").bind("x");
+        assert_eq!(s.text(), "SELECT 1 WHERE a = $1 AND b = $2");
+        assert_eq!(s.marks, vec![(19, 21), (30, 32)]);
+    }
+
+    #[test]
+    fn like_patterns_take_user_text_literally() {
+        assert_eq!(super::like_escape(r"50%_a\b"), r"50\%\_a\\b");
+        assert_eq!(super::like_escape("韦桂英"), "韦桂英");
+    }
 }

@@ -239,7 +239,11 @@ const TEXT: &[(&str, &str, &str)] = &[
     ),
     ("client_address", "来源地址", "Address"),
     ("failures", "失败次数", "Failures"),
-    ("locked_minutes", "锁定剩余（分钟）", "Locked (minutes left)"),
+    (
+        "locked_minutes",
+        "锁定剩余（分钟）",
+        "Locked (minutes left)",
+    ),
     ("unlock", "解除锁定", "Unlock"),
     ("unlocked", "已解除锁定", "Unlocked"),
     ("create", "创建", "Create"),

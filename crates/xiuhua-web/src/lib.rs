@@ -203,8 +203,8 @@ pub async fn serve(
             "jobs interrupted by the last shutdown marked failed"
         );
     }
-    let app = router_with(services, config)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app =
+        router_with(services, config).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

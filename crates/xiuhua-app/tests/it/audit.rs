@@ -98,7 +98,9 @@ async fn five_failed_logins_lock_the_account_from_that_address_only() {
         .await
         .unwrap();
     assert_eq!(forgotten, 6);
-    xiuhua_app::auth::login(&s, "gl", PW, "10.0.0.9").await.unwrap();
+    xiuhua_app::auth::login(&s, "gl", PW, "10.0.0.9")
+        .await
+        .unwrap();
     // Unknown names lock too (no telling which names exist).
     for _ in 0..5 {
         let _ = xiuhua_app::auth::login(&c.s, "nobody", "x", "").await;
@@ -151,7 +153,11 @@ async fn five_failed_logins_lock_the_account_from_that_address_only() {
     .unwrap();
     assert_eq!(unlocks.len(), 1);
     assert_eq!(
-        (unlocks[0].target.as_str(), unlocks[0].detail.as_str(), unlocks[0].client.as_str()),
+        (
+            unlocks[0].target.as_str(),
+            unlocks[0].detail.as_str(),
+            unlocks[0].client.as_str()
+        ),
         ("gl", "failures=6", "10.0.0.2")
     );
 }

@@ -10,9 +10,9 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, Response};
 use tokio::io::AsyncWriteExt;
-use xiuhua_domain::message::msg;
 use xiuhua_app::imports::ImportOptions;
 use xiuhua_app::jobs::{ImportOutcome, JobState};
+use xiuhua_domain::message::msg;
 
 use super::exports::xlsx_response;
 use super::parse_date;
@@ -147,7 +147,8 @@ async fn read_upload(
     limit: u64,
 ) -> Result<Upload, WebError> {
     let lang = auth.t.lang;
-    let unexpected = |e: std::io::Error| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang);
+    let unexpected =
+        |e: std::io::Error| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang);
     let mut up = Upload {
         fields: HashMap::new(),
         file_name: String::new(),

@@ -188,7 +188,10 @@ mod tests {
     fn redirects_stay_on_this_server() {
         let h = Some("xiuhua.local:8080");
         for (url, want) in [
-            ("http://xiuhua.local:8080/households?q=1", Some("/households?q=1")),
+            (
+                "http://xiuhua.local:8080/households?q=1",
+                Some("/households?q=1"),
+            ),
             ("https://xiuhua.local:8080", Some("/")),
             ("/regions/451228", Some("/regions/451228")),
             ("https://evil.example//evil2.example/x", None),

@@ -68,7 +68,10 @@ async fn pages_exports_and_the_api_carry_the_security_headers() {
     assert_eq!(page.status, StatusCode::OK);
     assert_security_headers(&page, "page");
     let export = app
-        .get("/households/export?purpose=%E6%A3%80%E6%9F%A5", Some(&admin))
+        .get(
+            "/households/export?purpose=%E6%A3%80%E6%9F%A5",
+            Some(&admin),
+        )
         .await;
     assert_eq!(export.status, StatusCode::OK, "{}", export.body);
     assert_security_headers(&export, "export");
@@ -80,7 +83,12 @@ async fn pages_exports_and_the_api_carry_the_security_headers() {
     // Static assets may be cached; the page script is a file, not inline.
     let js = app.get("/static/app.js", None).await;
     assert_eq!(js.status, StatusCode::OK);
-    assert!(js.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        js.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     assert_ne!(js.headers[header::CACHE_CONTROL], "no-store");
     assert!(js.body.contains("/imports/jobs/"));
 }
@@ -106,7 +114,11 @@ fn templates_have_no_inline_script_style_or_handlers() {
             }
             assert!(!lower.contains("<style"), "<style> in {}", p.display());
             assert!(!lower.contains(" style="), "style= in {}", p.display());
-            assert!(!lower.contains("javascript:"), "javascript: in {}", p.display());
+            assert!(
+                !lower.contains("javascript:"),
+                "javascript: in {}",
+                p.display()
+            );
             for w in lower.split(|c: char| c.is_whitespace() || c == '<') {
                 let handler = w.starts_with("on")
                     && w.split_once('=').is_some_and(|(n, _)| {
@@ -130,7 +142,12 @@ async fn a_long_search_is_refused_and_like_wildcards_are_literal() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert_eq!(r.json()["error"]["code"], "search_too_long");
-    assert!(r.json()["error"]["message_zh"].as_str().unwrap().contains("64"));
+    assert!(
+        r.json()["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("64")
+    );
     let r = app.get(&format!("/households?q={q}"), Some(&admin)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("搜索内容过长"));
@@ -142,16 +159,28 @@ async fn a_long_search_is_refused_and_like_wildcards_are_literal() {
     let ok = "韦".repeat(64);
     let r = app
         .get(
-            &format!("/api/v1/households?q={}", xiuhua_web::pages::url_encode(&ok)),
+            &format!(
+                "/api/v1/households?q={}",
+                xiuhua_web::pages::url_encode(&ok)
+            ),
             Some(&admin),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     // Both households match a name prefix; `%`, `_` and `\` match only themselves.
     let total = |r: &Response| r.json()["total"].as_i64().unwrap();
-    let r = app.get("/api/v1/households?q=%E9%9F%A6", Some(&admin)).await;
+    let r = app
+        .get("/api/v1/households?q=%E9%9F%A6", Some(&admin))
+        .await;
     assert_eq!(total(&r), 2, "{}", r.body);
-    for wild in ["%25", "_", "%25%E6%A1%82", "_%E6%A1%82", "%5C", "%E9%9F%A6%25"] {
+    for wild in [
+        "%25",
+        "_",
+        "%25%E6%A1%82",
+        "_%E6%A1%82",
+        "%5C",
+        "%E9%9F%A6%25",
+    ] {
         let r = app
             .get(&format!("/api/v1/households?q={wild}"), Some(&admin))
             .await;
@@ -210,7 +239,10 @@ async fn weak_passwords_are_refused_wherever_a_password_is_set() {
     let r = app
         .post_form(
             "/account/password",
-            &format!("csrf={}&current={PASSWORD}&password=Gaoling-2026", township.csrf),
+            &format!(
+                "csrf={}&current={PASSWORD}&password=Gaoling-2026",
+                township.csrf
+            ),
             Some(&township),
         )
         .await;
@@ -218,7 +250,12 @@ async fn weak_passwords_are_refused_wherever_a_password_is_set() {
     assert!(!r.body.contains("密码已更新"));
 }
 
-async fn raw_login(app: &TestApp, cookie: Option<&str>, origin: Option<&str>, csrf: &str) -> Response {
+async fn raw_login(
+    app: &TestApp,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+    csrf: &str,
+) -> Response {
     let mut b = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::HOST, "xiuhua.local");
@@ -266,7 +303,12 @@ async fn the_login_form_needs_its_token_and_this_servers_origin() {
     // The page's own post logs in.
     let r = raw_login(&app, Some(&cookie), Some("http://xiuhua.local"), &token).await;
     assert_eq!(r.location(), "/", "{}", r.body);
-    assert!(r.headers[header::SET_COOKIE].to_str().unwrap().starts_with("xiuhua_session="));
+    assert!(
+        r.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("xiuhua_session=")
+    );
     // The JSON login refuses a browser request from another site, and takes one from here.
     let json_login = |origin: &'static str| {
         app.send(
@@ -310,18 +352,38 @@ async fn wrong_passwords_lock_an_account_only_from_their_address_and_an_admin_un
     // X-Forwarded-For header it sends: the header is not believed, the peer address counts.
     for i in 0..5 {
         let r = app
-            .send(json_login_from("admin", "wrong-guess", Some("203.0.113.7:4000"), &format!("10.9.9.{i}")))
+            .send(json_login_from(
+                "admin",
+                "wrong-guess",
+                Some("203.0.113.7:4000"),
+                &format!("10.9.9.{i}"),
+            ))
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     }
     let r = app
-        .send(json_login_from("admin", PASSWORD, Some("203.0.113.7:4001"), "10.9.9.99"))
+        .send(json_login_from(
+            "admin",
+            PASSWORD,
+            Some("203.0.113.7:4001"),
+            "10.9.9.99",
+        ))
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
-    assert!(r.json()["error"]["message_zh"].as_str().unwrap().contains("从此地址"));
+    assert!(
+        r.json()["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("从此地址")
+    );
     // The administrator, from their own address, is not locked out.
     let r = app
-        .send(json_login_from("admin", PASSWORD, Some("192.0.2.10:5000"), "203.0.113.7"))
+        .send(json_login_from(
+            "admin",
+            PASSWORD,
+            Some("192.0.2.10:5000"),
+            "203.0.113.7",
+        ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let admin = app.login("admin").await;
@@ -333,19 +395,36 @@ async fn wrong_passwords_lock_an_account_only_from_their_address_and_an_admin_un
         .unwrap()
         .id;
     // The user page lists the locked address; the API unlock needs the CSRF token.
-    let page = app.get(&format!("/admin/users/{admin_id}"), Some(&admin)).await;
-    assert!(page.body.contains("203.0.113.7") && page.body.contains("id=\"unlock-user\""), "{}", page.body);
+    let page = app
+        .get(&format!("/admin/users/{admin_id}"), Some(&admin))
+        .await;
+    assert!(
+        page.body.contains("203.0.113.7") && page.body.contains("id=\"unlock-user\""),
+        "{}",
+        page.body
+    );
     let path = format!("/api/v1/users/{admin_id}/unlock");
-    let r = app.json("POST", &path, serde_json::json!({}), Some(&admin), false).await;
+    let r = app
+        .json("POST", &path, serde_json::json!({}), Some(&admin), false)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let viewer = app.login("viewer").await;
-    let r = app.json("POST", &path, serde_json::json!({}), Some(&viewer), true).await;
+    let r = app
+        .json("POST", &path, serde_json::json!({}), Some(&viewer), true)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let r = app.json("POST", &path, serde_json::json!({}), Some(&admin), true).await;
+    let r = app
+        .json("POST", &path, serde_json::json!({}), Some(&admin), true)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["forgotten"], 5);
     let r = app
-        .send(json_login_from("admin", PASSWORD, Some("203.0.113.7:4002"), ""))
+        .send(json_login_from(
+            "admin",
+            PASSWORD,
+            Some("203.0.113.7:4002"),
+            "",
+        ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "unlocked: {}", r.body);
     // The page's unlock button works too; both unlocks are in the access log.
@@ -370,7 +449,10 @@ async fn wrong_passwords_lock_an_account_only_from_their_address_and_an_admin_un
     .await
     .unwrap();
     assert_eq!(log.len(), 2);
-    assert!(log.iter().all(|e| e.username == "admin" && e.target == "admin"));
+    assert!(
+        log.iter()
+            .all(|e| e.username == "admin" && e.target == "admin")
+    );
 }
 
 /// The router on a real socket (port 0), as `xiuhua serve` runs it, with these settings.
@@ -444,7 +526,11 @@ async fn answer_within(
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
                 let len = head
                     .lines()
-                    .find_map(|l| l.to_lowercase().strip_prefix("content-length: ").map(str::to_string))
+                    .find_map(|l| {
+                        l.to_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_string)
+                    })
                     .and_then(|v| v.trim().parse::<usize>().ok());
                 if len.is_some_and(|n| body.len() >= n) || len.is_none() {
                     break;
@@ -479,7 +565,14 @@ async fn uploads_are_refused_before_their_body_is_read() {
     let huge = 500 * 1024 * 1024;
     // A viewer announces 500 MB and sends a few bytes: the answer comes at once.
     let viewer = app.login("viewer").await;
-    let mut s = start_upload(addr, &viewer.cookie, "", huge, &upload_head(&[("csrf", &viewer.csrf)])).await;
+    let mut s = start_upload(
+        addr,
+        &viewer.cookie,
+        "",
+        huge,
+        &upload_head(&[("csrf", &viewer.csrf)]),
+    )
+    .await;
     let (status, text) = answer(&mut s, 5).await.expect("answered before the body");
     assert_eq!(status, 403, "{text}");
     // A writer with a wrong token in the header, or as the first part, or without the token
@@ -487,15 +580,33 @@ async fn uploads_are_refused_before_their_body_is_read() {
     let admin = app.login("admin").await;
     let mut s = start_upload(addr, &admin.cookie, "X-CSRF-Token: wrong\r\n", huge, b"").await;
     assert_eq!(answer(&mut s, 5).await.expect("header token").0, 403);
-    let mut s = start_upload(addr, &admin.cookie, "", huge, &upload_head(&[("csrf", "wrong")])).await;
+    let mut s = start_upload(
+        addr,
+        &admin.cookie,
+        "",
+        huge,
+        &upload_head(&[("csrf", "wrong")]),
+    )
+    .await;
     assert_eq!(answer(&mut s, 5).await.expect("first-part token").0, 403);
-    let mut s = start_upload(addr, &admin.cookie, "", huge, &upload_head(&[("county", "451228")])).await;
+    let mut s = start_upload(
+        addr,
+        &admin.cookie,
+        "",
+        huge,
+        &upload_head(&[("county", "451228")]),
+    )
+    .await;
     assert_eq!(answer(&mut s, 5).await.expect("token not first").0, 403);
     // No session: to the login page, without reading the body.
     let mut s = start_upload(addr, "", "", huge, b"").await;
     let (status, text) = answer(&mut s, 5).await.expect("no session");
     assert_eq!(status, 303, "{text}");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing was stored");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing was stored"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -511,7 +622,11 @@ async fn a_too_large_upload_is_refused_while_it_streams_and_leaves_nothing() {
     };
     let addr = spawn_server(&app, config).await;
     let admin = app.login("admin").await;
-    let head = upload_head(&[("csrf", &admin.csrf), ("county", "451228"), ("dry_run", "1")]);
+    let head = upload_head(&[
+        ("csrf", &admin.csrf),
+        ("county", "451228"),
+        ("dry_run", "1"),
+    ]);
     let total = 64 * 1024 * 1024;
     let mut s = start_upload(addr, &admin.cookie, "", (head.len() + total) as u64, &head).await;
     // Send 4 MiB (four times the limit) of the announced 64 MiB, then wait for the answer.
@@ -524,7 +639,11 @@ async fn a_too_large_upload_is_refused_while_it_streams_and_leaves_nothing() {
     let (status, text) = answer(&mut s, 10).await.expect("refused while streaming");
     assert_eq!(status, 413, "{text}");
     assert!(text.contains("上传的文件过大：最大 1 MiB"), "{text}");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the partial file is gone");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "the partial file is gone"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -559,19 +678,35 @@ async fn a_third_concurrent_upload_of_one_user_is_refused() {
     assert!(answer_within(&mut first, short).await.is_none());
     assert!(answer_within(&mut second, short).await.is_none());
     let other = app.login("gaoling").await;
-    let mut s = start_upload(addr, &other.cookie, "", big, &upload_head(&[("csrf", &other.csrf)])).await;
-    assert!(answer_within(&mut s, short).await.is_none(), "another user's upload streams");
+    let mut s = start_upload(
+        addr,
+        &other.cookie,
+        "",
+        big,
+        &upload_head(&[("csrf", &other.csrf)]),
+    )
+    .await;
+    assert!(
+        answer_within(&mut s, short).await.is_none(),
+        "another user's upload streams"
+    );
     drop(s);
     // When they end, the slots are free again: a whole small upload of the user goes through.
     drop(first);
     drop(second);
-    let mut body = upload_head(&[("csrf", &admin.csrf), ("county", "451228"), ("dry_run", "1")]);
+    let mut body = upload_head(&[
+        ("csrf", &admin.csrf),
+        ("county", "451228"),
+        ("dry_run", "1"),
+    ]);
     body.extend(crate::transfers::valid_ledger().as_bytes());
     body.extend(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     let mut done = None;
     for _ in 0..50 {
         let mut s = start_upload(addr, &admin.cookie, "", body.len() as u64, &body).await;
-        let (status, text) = answer(&mut s, 10).await.expect("a small upload is answered");
+        let (status, text) = answer(&mut s, 10)
+            .await
+            .expect("a small upload is answered");
         if status == 200 {
             done = Some(text);
             break;
