@@ -257,10 +257,21 @@ def probe_concurrent_uploads_are_bounded(ctx):
     admin = ctx.login("county")
     head = upload_head([("csrf", admin.csrf)])
     big = 300 * 1024 * 1024
-    held = [start_upload(ctx, admin, big, head) for _ in range(2)]
+    held = []
+    got = None
     try:
-        time.sleep(0.5)
         for _ in range(10):
+            # Keep two uploads streaming (one refused in a race with the third is restarted).
+            alive = []
+            for s in held:
+                if answer(s, 0.05) is None:
+                    alive.append(s)
+                else:
+                    s.close()
+            held = alive
+            while len(held) < 2:
+                held.append(start_upload(ctx, admin, big, head))
+            time.sleep(0.3)
             third = start_upload(ctx, admin, big, head)
             got = answer(third, 1)
             third.close()

@@ -175,7 +175,7 @@ async fn repeated_wrong_passwords_lock_the_account_and_views_of_personal_data_ar
         r.json()["error"]["message_zh"]
             .as_str()
             .unwrap()
-            .contains("临时锁定")
+            .contains("连续登录失败次数过多")
     );
     // The login form says so too.
     let r = app
