@@ -2,7 +2,8 @@
 // Usage: node smoke.mjs BASE_URL PASSWORD   (the admin password printed on first run)
 // Walks the main path a county officer takes: log in, county page, click a count, open a
 // household, look at it "as of" a past date with its policy checklists, open the rule sets and
-// simulate a monitoring-line change, switch to English. Saves screenshots to
+// upload a ledger as a dry run (the page script follows the job to its report), simulate a
+// monitoring-line change, switch to English; fails on anything the CSP blocks. Saves screenshots to
 // ../../target/browser/.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -26,6 +27,8 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('response', (r) => { if (r.status() >= 500) errors.push(`${r.status()} ${r.url()}`); });
+  // Anything the Content-Security-Policy blocks (an inline script or style left behind).
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
 
   // Unauthenticated visits land on the login form.
   await page.goto(`${base}/regions/451228`);
@@ -76,6 +79,18 @@ try {
     assert.ok(await exit.locator('tbody tr').count() >= 8, 'item by item');
     await page.screenshot({ path: `${shots}household-checklists.png`, fullPage: true });
   }
+
+  // A ledger upload (dry run): the page script (/static/app.js, no inline script under the
+  // CSP) follows the job and opens its report.
+  await page.click('header nav a[href="/imports"]');
+  await page.waitForURL(/\/imports$/);
+  const ledger = '户编号,乡镇,行政村,户类型,主要致贫原因,姓名,身份证号,与户主关系\n' +
+    '451228101201002,高岭镇,弄力村,贫困户,因病,潘大,11010519491231002X,户主\n';
+  await page.setInputFiles('input[name=file]', { name: 'probe.csv', mimeType: 'text/csv', buffer: Buffer.from(ledger) });
+  await page.click('form.upload button[type=submit]');
+  await page.waitForSelector('#import-report', { timeout: 60000 });
+  assert.match(page.url(), /\/imports\/jobs\/\d+\/report$/);
+  await page.screenshot({ path: `${shots}import-report.png`, fullPage: true });
 
   // Rule sets: the list, one set, and a what-if simulation of the monitoring line.
   await page.click('header nav a[href="/rules"]');

@@ -1,6 +1,13 @@
 //! The access log (who logged in, saw full personal data, exported, loaded rules — when, from
 //! where, why) and the temporary lockout after repeated failed logins. Registry *changes* are in
 //! the event log; this is everything else that must be answerable later.
+//!
+//! **Lockout.** Failures count per account *and client address*: a stranger's wrong passwords
+//! lock that account only from the stranger's address, never the account itself (an attacker
+//! cannot lock the system administrator out). From [`LOCK_AFTER`] failures within
+//! [`FAILURE_MEMORY_HOURS`] the address waits [`LOCK_MINUTES`] after its last failure, twice as
+//! long after each further one, at most [`LOCK_MAX_MINUTES`]. A successful login forgets that
+//! address's failures; an administrator can forget all of an account's ([`unlock`]).
 
 use chrono::Duration;
 use xiuhua_db::audit::{AccessFilter, AccessRow};
@@ -8,10 +15,14 @@ use xiuhua_db::events::format_ts;
 
 use crate::{CurrentUser, Error, Result, Services};
 
-/// Failed logins within [`LOCK_WINDOW_MINUTES`] that lock an account.
+/// Failed logins of one account from one address that lock it there.
 pub const LOCK_AFTER: usize = 5;
-/// The window failures are counted in, and how long the lock lasts after the last of them.
-pub const LOCK_WINDOW_MINUTES: i64 = 15;
+/// How long the first lock lasts (minutes after the last failure); each further failure doubles it.
+pub const LOCK_MINUTES: i64 = 15;
+/// The longest lock (minutes).
+pub const LOCK_MAX_MINUTES: i64 = 240;
+/// How long failures are remembered (hours).
+pub const FAILURE_MEMORY_HOURS: i64 = 24;
 
 /// What an access-log entry records. Stored as its stable snake_case name ([`AuditAction::as_str`]),
 /// which is what `xiuhua audit` prints and filters on: renaming a variant's string would orphan the
@@ -52,6 +63,8 @@ pub enum AuditAction {
     SearchIdNumber,
     /// A search by identity number refused to a user who may not see full numbers.
     SearchIdNumberRefused,
+    /// An administrator lifted an account's login lockout.
+    LoginUnlock,
 }
 
 impl AuditAction {
@@ -74,6 +87,7 @@ impl AuditAction {
         AuditAction::TokenRevoke,
         AuditAction::SearchIdNumber,
         AuditAction::SearchIdNumberRefused,
+        AuditAction::LoginUnlock,
     ];
 
     /// The stored name (`access_log.action`).
@@ -96,6 +110,7 @@ impl AuditAction {
             AuditAction::TokenRevoke => "token_revoke",
             AuditAction::SearchIdNumber => "search_id_number",
             AuditAction::SearchIdNumberRefused => "search_id_number_refused",
+            AuditAction::LoginUnlock => "login_unlock",
         }
     }
 
@@ -169,21 +184,35 @@ pub(crate) async fn count_recent(
     Ok(rows.len())
 }
 
-/// Minutes until a locked account opens again, or `None` if it is not locked.
-pub(crate) async fn locked_for(s: &Services, username: &str) -> Result<Option<i64>> {
+/// How long `failures` failures lock an address (minutes after the last), if they do.
+pub fn lock_minutes(failures: usize) -> Option<i64> {
+    let extra = u32::try_from(failures.checked_sub(LOCK_AFTER)?).unwrap_or(u32::MAX);
+    Some(
+        LOCK_MINUTES
+            .saturating_mul(2i64.saturating_pow(extra.min(32)))
+            .min(LOCK_MAX_MINUTES),
+    )
+}
+
+/// Minutes until an account opens again for logins from `client`, or `None` if it is open.
+pub(crate) async fn locked_for(s: &Services, username: &str, client: &str) -> Result<Option<i64>> {
     let now = s.clock.now();
-    let since = format_ts(now - Duration::minutes(LOCK_WINDOW_MINUTES));
+    let since = format_ts(now - Duration::hours(FAILURE_MEMORY_HOURS));
     let mut conn = s.db.acquire().await?;
-    let failures = xiuhua_db::audit::login_failures_since(&mut conn, username, &since).await?;
-    if failures.len() < LOCK_AFTER {
+    let failures =
+        xiuhua_db::audit::login_failures_since(&mut conn, username, client, &since).await?;
+    let Some(minutes) = lock_minutes(failures.len()) else {
         return Ok(None);
-    }
+    };
     let last = failures
         .last()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or(now);
-    let open = last + Duration::minutes(LOCK_WINDOW_MINUTES);
+    let open = last + Duration::minutes(minutes);
+    if open <= now {
+        return Ok(None);
+    }
     Ok(Some(
         ((open - now).num_seconds() + 59).div_euclid(60).max(1),
     ))
@@ -198,12 +227,52 @@ pub(crate) async fn login_failed(s: &Services, username: &str, client: &str) -> 
     record(s, username, AuditAction::LoginFailed, username, "", client).await
 }
 
-/// Forgets failures after a successful login.
+/// Forgets the failures from the address of a successful login.
 pub(crate) async fn login_succeeded(s: &Services, username: &str, client: &str) -> Result<()> {
     let mut conn = s.db.acquire().await?;
-    xiuhua_db::audit::clear_login_failures(&mut conn, username).await?;
+    xiuhua_db::audit::clear_login_failures(&mut conn, username, Some(client)).await?;
     drop(conn);
     record(s, username, AuditAction::Login, username, "", client).await
+}
+
+/// Addresses that failed to log in to an account lately, with their failures and, when locked,
+/// the minutes left: what the administrator's user page shows.
+pub async fn lockouts(
+    s: &Services,
+    by: &CurrentUser,
+    user_id: i64,
+) -> Result<Vec<(String, i64, Option<i64>)>> {
+    let u = crate::users::get(s, by, user_id).await?;
+    let since = format_ts(s.clock.now() - Duration::hours(FAILURE_MEMORY_HOURS));
+    let mut conn = s.db.acquire().await?;
+    let sources = xiuhua_db::audit::login_failure_sources(&mut conn, &u.username, &since).await?;
+    drop(conn);
+    let mut out = Vec::with_capacity(sources.len());
+    for (client, n) in sources {
+        let left = locked_for(s, &u.username, &client).await?;
+        out.push((client, n, left));
+    }
+    Ok(out)
+}
+
+/// Lifts every lockout of an account (an administrator, or whoever manages the account): its
+/// remembered failures from all addresses are forgotten, and the access log says who did it.
+/// Returns how many failures were forgotten.
+pub async fn unlock(s: &Services, by: &CurrentUser, user_id: i64, client: &str) -> Result<u64> {
+    let u = crate::users::get(s, by, user_id).await?;
+    let mut conn = s.db.acquire().await?;
+    let n = xiuhua_db::audit::clear_login_failures(&mut conn, &u.username, None).await?;
+    drop(conn);
+    record(
+        s,
+        &by.username,
+        AuditAction::LoginUnlock,
+        &u.username,
+        &format!("failures={n}"),
+        client,
+    )
+    .await?;
+    Ok(n)
 }
 
 /// Searches the access log (county administrators and administrators only).

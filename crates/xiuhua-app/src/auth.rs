@@ -185,21 +185,63 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .is_ok()
 }
 
-/// Password policy: at least 8 characters with letters and digits.
-pub fn check_password_policy(password: &str) -> Result<()> {
-    let ok = password.chars().count() >= 8
-        && password.chars().any(|c| c.is_ascii_digit())
-        && password.chars().any(|c| c.is_alphabetic());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "用户",
-            "password",
-            "weak_password",
-            msg("weak_password"),
-        ))
+/// The shortest password accepted (characters).
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// The shipped list of common passwords (lower case, one per line, `#` comments).
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// Whether a password is on the shipped list of common ones (case-insensitive).
+pub fn is_common_password(password: &str) -> bool {
+    static LIST: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            COMMON_PASSWORDS
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect()
+        });
+    LIST.contains(password.to_lowercase().as_str())
+}
+
+/// Password policy, wherever a password is set: at least [`MIN_PASSWORD_CHARS`] characters, of
+/// at least two classes (lower-case letters, upper-case letters, digits, anything else), not on
+/// the list of common passwords, and neither containing the user name nor the user name
+/// reversed (case-insensitive; names of three characters or more). The first rule broken is the
+/// message.
+pub fn check_password_policy(username: &str, password: &str) -> Result<()> {
+    let weak = |code: &'static str, m: xiuhua_domain::message::Message| {
+        Err(Error::invalid("用户", "password", code, m))
+    };
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return weak(
+            "password_too_short",
+            msg("password_too_short").arg("min", MIN_PASSWORD_CHARS),
+        );
     }
+    let classes = [
+        password.chars().any(char::is_lowercase),
+        password.chars().any(char::is_uppercase),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password
+            .chars()
+            .any(|c| !c.is_lowercase() && !c.is_uppercase() && !c.is_ascii_digit()),
+    ];
+    if classes.iter().filter(|x| **x).count() < 2 {
+        return weak("password_one_class", msg("password_one_class"));
+    }
+    if is_common_password(password) {
+        return weak("password_common", msg("password_common"));
+    }
+    let name = username.trim().to_lowercase();
+    if name.chars().count() >= 3 {
+        let lower = password.to_lowercase();
+        let reversed: String = name.chars().rev().collect();
+        if lower.contains(&name) || lower.contains(&reversed) {
+            return weak("password_like_username", msg("password_like_username"));
+        }
+    }
+    Ok(())
 }
 
 /// A random token (32 bytes, hex) from the operating system's CSPRNG.
@@ -209,17 +251,22 @@ pub fn random_token() -> String {
     hex::encode(b)
 }
 
-/// A readable random password for first-run accounts (letters and digits).
+/// A readable random password for first-run accounts (letters and digits, 15 characters) that
+/// satisfies [`check_password_policy`].
 pub fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut b = [0u8; 14];
-    rand::rng().fill_bytes(&mut b);
-    let mut s: String = b
-        .iter()
-        .map(|x| char::from(ALPHABET[usize::from(*x) % ALPHABET.len()]))
-        .collect();
-    s.push('7');
-    s
+    loop {
+        let mut b = [0u8; 14];
+        rand::rng().fill_bytes(&mut b);
+        let mut s: String = b
+            .iter()
+            .map(|x| char::from(ALPHABET[usize::from(*x) % ALPHABET.len()]))
+            .collect();
+        s.push('7');
+        if check_password_policy("admin", &s).is_ok() {
+            return s;
+        }
+    }
 }
 
 pub(crate) fn sha256_hex(s: &str) -> String {
@@ -252,7 +299,7 @@ pub async fn create_user(s: &Services, by: &CurrentUser, new: NewUser) -> Result
             msg("bad_username"),
         ));
     }
-    check_password_policy(&new.password)?;
+    check_password_policy(&new.username, &new.password)?;
     let hash = hash_password(&new.password)?;
     let mut tx = s.db.begin().await?;
     let id = xiuhua_db::users::next_id(&mut tx).await?;
@@ -302,7 +349,7 @@ pub async fn ensure_admin(s: &Services) -> Result<Option<String>> {
 /// administrator's page ([`crate::users::reset_password`]: sessions end, the access log records
 /// it), done by the system user.
 pub async fn reset_password(s: &Services, username: &str, password: &str) -> Result<()> {
-    check_password_policy(password)?;
+    check_password_policy(username, password)?;
     let mut conn = s.db.acquire().await?;
     let u = xiuhua_db::users::find_by_username(&mut conn, username)
         .await?
@@ -324,8 +371,9 @@ pub async fn login(
     client: &str,
 ) -> Result<(String, CurrentUser)> {
     let username = username.trim();
-    // After repeated failures the account is locked for a while, even for the right password.
-    if let Some(minutes) = crate::audit::locked_for(s, username).await? {
+    // After repeated failures from this address the account is locked here for a while, even
+    // for the right password; other addresses are not affected.
+    if let Some(minutes) = crate::audit::locked_for(s, username, client).await? {
         crate::audit::record(
             s,
             username,
@@ -422,9 +470,43 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password("abc12345", &h));
         assert!(!verify_password("abc12346", &h));
-        assert!(check_password_policy("short1").is_err());
-        assert!(check_password_policy("longenough").is_err());
-        assert!(check_password_policy("longenough1").is_ok());
-        assert!(check_password_policy(&random_password()).is_ok());
+        assert!(check_password_policy("admin", &random_password()).is_ok());
+    }
+
+    #[test]
+    fn the_password_policy_refuses_weak_passwords() {
+        let code = |user: &str, pw: &str| match check_password_policy(user, pw) {
+            Ok(()) => "ok",
+            Err(Error::Invalid(errs)) => errs[0].code,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(code("li", "Xk3-short"), "password_too_short");
+        assert_eq!(code("li", "abcdefghijkl"), "password_one_class");
+        assert_eq!(code("li", "1234567890123"), "password_one_class");
+        for common in [
+            "Password1",
+            "password123",
+            "abcd1234",
+            "ABCD1234",
+            "woaini1314",
+            "1qaz2wsx3edc",
+            "Qwerty123!",
+            "zhangwei2024",
+        ] {
+            let want = if common.chars().count() < MIN_PASSWORD_CHARS {
+                "password_too_short"
+            } else {
+                "password_common"
+            };
+            assert_eq!(code("li", common), want, "{common}");
+        }
+        assert!(is_common_password("Password1"));
+        assert!(is_common_password("abcd1234"));
+        assert_eq!(code("gaoling", "Gaoling-2026"), "password_like_username");
+        assert_eq!(code("gaoling", "x-GNILOAG-2026"), "password_like_username");
+        assert_eq!(code("Gaoling", "gaoling2026x"), "password_like_username");
+        assert_eq!(code("gaoling", "Test-pass-2026"), "ok");
+        assert_eq!(code("li", "Li-Test-2026"), "ok");
+        assert_eq!(code("li", "扶贫工作认真负责2026"), "ok");
     }
 }

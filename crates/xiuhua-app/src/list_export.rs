@@ -36,6 +36,7 @@ fn unexpected(e: WriteError) -> Error {
 pub async fn export_list(s: &Services, user: &CurrentUser, what: &ListExport) -> Result<Vec<u8>> {
     // Outside the region: not found, before anything else is said.
     user.narrow(what.region.as_deref())?;
+    crate::registry::check_search_text(what.text.as_deref())?;
     let full = user.role.sees_personal_data();
     let purpose = crate::exports::require_purpose(full, &what.purpose)?;
     audit::record(

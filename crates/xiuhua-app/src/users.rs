@@ -217,7 +217,7 @@ pub async fn reset_password(
     client: &str,
 ) -> Result<()> {
     let u = get(s, by, id).await?;
-    check_password_policy(password)?;
+    check_password_policy(&u.username, password)?;
     let mut tx = s.db.begin().await?;
     xiuhua_db::users::set_password(&mut tx, id, &hash_password(password)?).await?;
     xiuhua_db::users::delete_sessions_of(&mut tx, id).await?;
@@ -258,7 +258,7 @@ pub async fn change_own_password(
             msg("wrong_password"),
         ));
     }
-    check_password_policy(new)?;
+    check_password_policy(&user.username, new)?;
     if new == current {
         return Err(Error::invalid(
             "用户",

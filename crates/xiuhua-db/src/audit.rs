@@ -21,28 +21,62 @@ pub async fn insert_login_failure(
     Ok(())
 }
 
-/// Times (RFC 3339, oldest first) of a user's failed logins since `since`.
+/// Times (RFC 3339, oldest first) of a user's failed logins from one client address since
+/// `since`.
 pub async fn login_failures_since(
     conn: &mut AnyConnection,
     username: &str,
+    client: &str,
     since: &str,
 ) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT failed_at FROM login_failures WHERE username = $1 AND failed_at >= $2 ORDER BY failed_at",
+        "SELECT failed_at FROM login_failures WHERE username = $1 AND client = $2 AND failed_at >= $3 ORDER BY failed_at",
     )
     .bind(username)
+    .bind(client)
     .bind(since)
     .fetch_all(conn)
     .await?)
 }
 
-/// Forgets a user's failed logins (after a successful one).
-pub async fn clear_login_failures(conn: &mut AnyConnection, username: &str) -> Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE username = $1")
-        .bind(username)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Forgets a user's failed logins: from one client address (after a successful login there), or
+/// from all (`None`: an administrator's unlock). Returns how many were forgotten.
+pub async fn clear_login_failures(
+    conn: &mut AnyConnection,
+    username: &str,
+    client: Option<&str>,
+) -> Result<u64> {
+    let done = match client {
+        Some(c) => {
+            sqlx::query("DELETE FROM login_failures WHERE username = $1 AND client = $2")
+                .bind(username)
+                .bind(c)
+                .execute(conn)
+                .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM login_failures WHERE username = $1")
+                .bind(username)
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
+/// Client addresses with failed logins of a user since `since`, with how many each.
+pub async fn login_failure_sources(
+    conn: &mut AnyConnection,
+    username: &str,
+    since: &str,
+) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT client, COUNT(*) FROM login_failures WHERE username = $1 AND failed_at >= $2 GROUP BY client ORDER BY client",
+    )
+    .bind(username)
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// One access-log entry.

@@ -231,14 +231,24 @@ fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
             sql.push(" OR id IN (SELECT household_id FROM members WHERE id_number = ")
                 .bind(t.to_uppercase());
             sql.push("))");
-        } else if digits {
-            sql.push(" AND household_no LIKE ").bind(format!("{t}%"));
         } else {
-            sql.push(" AND (head_name LIKE ").bind(format!("{t}%"));
-            sql.push(" OR household_no LIKE ").bind(format!("{t}%"));
-            sql.push(" OR id IN (SELECT household_id FROM members WHERE name LIKE ")
-                .bind(format!("{t}%"));
-            sql.push("))");
+            // User text is literal inside the patterns: `%` and `_` match themselves.
+            let prefix = format!("{}%", crate::sql::like_escape(t));
+            let like = |sql: &mut Sql, column: &str| {
+                sql.push(column).push(" LIKE ").bind(prefix.clone());
+                sql.push(crate::sql::LIKE_ESCAPE);
+            };
+            if digits {
+                like(sql, " AND household_no");
+            } else {
+                like(sql, " AND (head_name");
+                like(sql, " OR household_no");
+                like(
+                    sql,
+                    " OR id IN (SELECT household_id FROM members WHERE name",
+                );
+                sql.push("))");
+            }
         }
     }
 }

@@ -96,9 +96,10 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<RegionRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLS} FROM regions WHERE name LIKE $1 AND code LIKE $2 ORDER BY level, code LIMIT $3"
+        "SELECT {COLS} FROM regions WHERE name LIKE $1{} AND code LIKE $2 ORDER BY level, code LIMIT $3",
+        crate::sql::LIKE_ESCAPE
     )))
-    .bind(format!("%{text}%"))
+    .bind(format!("%{}%", crate::sql::like_escape(text)))
     .bind(format!("{within}%"))
     .bind(limit)
     .fetch_all(conn)

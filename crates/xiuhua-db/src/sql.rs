@@ -227,6 +227,23 @@ pub async fn insert_rows(
     Ok(total)
 }
 
+/// The escape character of every `LIKE` pattern built from user text: write
+/// `LIKE $n ESCAPE '\'` and bind [`like_escape`]d text (the same on SQLite and PostgreSQL).
+pub const LIKE_ESCAPE: &str = " ESCAPE '\\'";
+
+/// User text made literal inside a `LIKE` pattern: `\`, `%` and `_` are escaped with `\`
+/// (use with [`LIKE_ESCAPE`]), so that `%` searches for a percent sign, not for everything.
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +254,11 @@ mod tests {
         s.bind(1i64).push(" AND b = ").bind("x");
         assert_eq!(s.text(), "SELECT 1 WHERE a = $1 AND b = $2");
         assert_eq!(s.marks, vec![(19, 21), (30, 32)]);
+    }
+
+    #[test]
+    fn like_patterns_take_user_text_literally() {
+        assert_eq!(super::like_escape(r"50%_a\b"), r"50\%\_a\\b");
+        assert_eq!(super::like_escape("韦桂英"), "韦桂英");
     }
 }

@@ -38,6 +38,58 @@ pub fn session_cookie(token: &str, secure: bool) -> String {
     )
 }
 
+/// Name of the login form's CSRF cookie (double submit: the form carries the same value).
+pub const LOGIN_CSRF_COOKIE: &str = "xiuhua_login_csrf";
+
+/// The `Set-Cookie` value of the login form's CSRF token: only sent back to `/login`, never to
+/// another site's form (`SameSite=Strict`), unreadable by scripts.
+pub fn login_csrf_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age={}{}",
+        xiuhua_app::auth::SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Whether two secrets are equal and non-empty (constant time in their content).
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    !a.is_empty()
+        && a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether a request may come from one of this server's pages: its `Origin` (or, without one,
+/// its `Referer`) names this server's host (the `Host` header). A request with neither passes
+/// (not a browser's cross-site request, which always carries one of them on a POST); the
+/// CSRF tokens still apply.
+pub fn same_origin_request(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let header = |name| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let authority_ok = |url: &str| {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        match (rest, host) {
+            (Some(rest), Some(host)) => {
+                let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                rest[..end].eq_ignore_ascii_case(host)
+            }
+            _ => false,
+        }
+    };
+    match (
+        header(axum::http::header::ORIGIN),
+        header(axum::http::header::REFERER),
+    ) {
+        (Some(origin), _) => authority_ok(origin),
+        (None, Some(referer)) => authority_ok(referer),
+        (None, None) => true,
+    }
+}
+
 /// The `Set-Cookie` value that clears the session.
 pub fn clear_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
@@ -93,15 +145,7 @@ impl FromRequestParts<AppState> for Auth {
 impl Auth {
     /// Checks a CSRF token from a form field or the `X-CSRF-Token` header (constant time).
     pub fn check_csrf(&self, given: Option<&str>) -> Result<(), WebError> {
-        let expected = self.user.csrf_token.as_bytes();
-        let given = given.unwrap_or("").as_bytes();
-        let same = expected.len() == given.len()
-            && expected
-                .iter()
-                .zip(given)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same && !expected.is_empty() {
+        if same_secret(&self.user.csrf_token, given.unwrap_or("")) {
             Ok(())
         } else {
             Err(WebError::Csrf)
@@ -177,8 +221,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfJson<T> {
     }
 }
 
-/// The client's address for the access log: the first `X-Forwarded-For` entry or `X-Real-IP` set
-/// by a reverse proxy, else empty (the server itself does not see through a proxy).
+/// The client's address (access log, login lockout): the `X-Real-IP` header, which
+/// [`client_address_layer`] sets to the connection's peer address — or, behind a trusted reverse
+/// proxy ([`crate::WebConfig::trust_proxy_headers`]), the proxy's first `X-Forwarded-For` entry or
+/// its `X-Real-IP`. Empty when unknown.
 pub fn client_address(headers: &axum::http::HeaderMap) -> String {
     headers
         .get("x-forwarded-for")
@@ -187,4 +233,28 @@ pub fn client_address(headers: &axum::http::HeaderMap) -> String {
         .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()))
         .map(|v| v.trim().chars().take(64).collect())
         .unwrap_or_default()
+}
+
+/// Middleware that makes [`client_address`] trustworthy: unless the server is configured to
+/// trust a reverse proxy, a client's own `X-Forwarded-For` and `X-Real-IP` are dropped and
+/// `X-Real-IP` is set to the TCP peer's address, so that nobody can pick the address the
+/// lockout counts failures under. (Without a peer — the in-process test router — the headers
+/// stay as sent.)
+pub async fn client_address_layer(
+    trust_proxy_headers: bool,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (Some(ip), false) = (peer, trust_proxy_headers) {
+        let h = req.headers_mut();
+        h.remove("x-forwarded-for");
+        if let Ok(v) = axum::http::HeaderValue::from_str(&ip.to_string()) {
+            h.insert("x-real-ip", v);
+        }
+    }
+    next.run(req).await
 }

@@ -7,6 +7,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use xiuhua_domain::message::Message;
+
 use crate::i18n::{Lang, T};
 
 /// An error on its way out.
@@ -30,6 +32,20 @@ pub enum WebError {
     Csrf,
     /// A malformed request (bad date, bad number).
     BadRequest(String),
+    /// A request refused before its use case ran (a search text too long, an upload too large
+    /// or too many at once), with its status, stable code and a catalogue message.
+    Refused {
+        /// HTTP status (400, 413, 429 …).
+        status: StatusCode,
+        /// Stable code of the envelope.
+        code: &'static str,
+        /// What the person reads.
+        message: Message,
+        /// Whether the client wants JSON.
+        json: bool,
+        /// UI language.
+        lang: Lang,
+    },
 }
 
 impl WebError {
@@ -166,6 +182,29 @@ impl IntoResponse for WebError {
                 format!("请求格式错误：{m}"),
                 vec![],
             ),
+            WebError::Refused {
+                status,
+                code,
+                message,
+                json,
+                lang,
+            } => {
+                if json {
+                    envelope(status, code, message.en(), message.zh(), vec![])
+                } else {
+                    let t = T { lang };
+                    let text = if lang == Lang::Zh {
+                        message.zh()
+                    } else {
+                        message.en()
+                    };
+                    (
+                        status,
+                        Html(crate::views::error_page(&t, status.as_u16(), &text)),
+                    )
+                        .into_response()
+                }
+            }
             WebError::App { error, json, lang } => {
                 let (status, code) = status_and_code(&error);
                 if let xiuhua_app::Error::Unexpected(e) = &error {

@@ -26,14 +26,42 @@ pub struct AppState {
     pub services: Services,
     /// Deployment settings.
     pub config: WebConfig,
+    /// Uploads in progress per user (see [`WebConfig::max_uploads_per_user`]).
+    pub uploads: pages::imports::UploadSlots,
 }
 
 /// Deployment settings of the web server.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WebConfig {
     /// Mark the session cookie `Secure` (served over HTTPS, e.g. behind a TLS reverse proxy):
     /// browsers then never send it over plain HTTP.
     pub secure_cookies: bool,
+    /// Take the client's address from the `X-Forwarded-For`/`X-Real-IP` headers (the server runs
+    /// behind a reverse proxy that sets them). Otherwise the TCP peer's address is used and those
+    /// headers are ignored: a client must not choose the address its failed logins count under.
+    pub trust_proxy_headers: bool,
+    /// The largest uploaded file (bytes); a larger upload is refused (413) while it streams.
+    pub max_upload_bytes: u64,
+    /// Uploads one user may have in progress at once; more are refused (429).
+    pub max_uploads_per_user: usize,
+    /// Where uploads are written while they arrive (default: the system's temporary directory).
+    pub upload_dir: Option<std::path::PathBuf>,
+}
+
+/// Default of [`WebConfig::max_upload_bytes`]: 64 MiB (a county ledger of 100,000 rows is a
+/// few MiB as xlsx).
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            secure_cookies: false,
+            trust_proxy_headers: false,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_uploads_per_user: 2,
+            upload_dir: None,
+        }
+    }
 }
 
 /// The OpenAPI document's fixed parts; paths come from the handlers.
@@ -53,6 +81,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 const APP_CSS: &str = include_str!("../assets/app.css");
+const APP_JS: &str = include_str!("../assets/app.js");
+
+/// The Content-Security-Policy of every answer: only this server's own scripts, styles and
+/// images (plus `data:` images), no inline script or style, no framing, forms only to here.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 async fn app_css() -> impl IntoResponse {
     (
@@ -61,6 +94,16 @@ async fn app_css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         APP_CSS,
+    )
+}
+
+async fn app_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        APP_JS,
     )
 }
 
@@ -81,7 +124,12 @@ pub fn router(services: Services) -> Router {
 
 /// The application router with deployment settings.
 pub fn router_with(services: Services, config: WebConfig) -> Router {
-    let state = AppState { services, config };
+    let trust_proxy_headers = config.trust_proxy_headers;
+    let state = AppState {
+        services,
+        config,
+        uploads: pages::imports::UploadSlots::default(),
+    };
     let (api_router, api_doc) = api::router().split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.merge(api_doc);
@@ -89,6 +137,7 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
     Router::new()
         .merge(pages::router())
         .route("/static/app.css", get(app_css))
+        .route("/static/app.js", get(app_js))
         .route("/healthz", get(healthz))
         .route(
             "/api/openapi.json",
@@ -100,10 +149,33 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
         .merge(api_router)
         .with_state(state)
         .layer(axum::middleware::from_fn(error::api_rejections_as_json))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            auth::client_address_layer(trust_proxy_headers, req, next)
+        }))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(
                 header::X_CONTENT_TYPE_OPTIONS,
                 header::HeaderValue::from_static("nosniff"),
+            ),
+        )
+        // Pages, exports and API answers carry personal data: no cache keeps them. The static
+        // assets set their own `Cache-Control`, which `if_not_present` leaves alone.
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            ),
+        )
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::CONTENT_SECURITY_POLICY,
+                header::HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            ),
+        )
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::REFERRER_POLICY,
+                header::HeaderValue::from_static("same-origin"),
             ),
         )
         .layer(
@@ -131,7 +203,9 @@ pub async fn serve(
             "jobs interrupted by the last shutdown marked failed"
         );
     }
-    axum::serve(listener, router_with(services, config))
+    let app =
+        router_with(services, config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -6,9 +6,9 @@ use xiuhua_db::AnyConnection;
 use xiuhua_db::households::{HouseholdFilter, HouseholdRow};
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event::{self, Event};
+use xiuhua_domain::message::msg;
 use xiuhua_domain::{HouseholdState, MonitoringStatus, RegistryStatus};
 
-use xiuhua_domain::message::msg;
 
 use crate::audit::{self, AuditAction};
 use crate::{CurrentUser, Error, Result, Services};
@@ -179,6 +179,23 @@ pub struct SearchParams {
     pub per_page: i64,
 }
 
+/// The longest search text accepted (characters): names, 户编号 and identity numbers are all
+/// far shorter, and a long `LIKE` pattern is only work for the database.
+pub const MAX_SEARCH_CHARS: usize = 64;
+
+/// Refuses a search text longer than [`MAX_SEARCH_CHARS`].
+pub fn check_search_text(text: Option<&str>) -> Result<()> {
+    match text {
+        Some(t) if t.trim().chars().count() > MAX_SEARCH_CHARS => Err(Error::invalid(
+            "搜索",
+            "q",
+            "search_too_long",
+            msg("search_too_long").arg("max", MAX_SEARCH_CHARS),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// An identity number as shown: in full (`full`), else masked by the one rule
 /// ([`xiuhua_domain::household::mask_id_number`]).
 pub fn mask_id(id: &str, full: bool) -> String {
@@ -303,6 +320,7 @@ pub async fn search_from(
     p: &SearchParams,
     client: &str,
 ) -> Result<(Vec<HouseholdSummary>, i64)> {
+    check_search_text(p.text.as_deref())?;
     let region = user.narrow(p.region.as_deref())?;
     if let Some(t) = p.text.as_deref() {
         check_id_search(s, user, t, client).await?;

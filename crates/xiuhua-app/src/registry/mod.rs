@@ -19,8 +19,8 @@ mod years;
 
 pub use changes::{edit_household, register_household};
 pub use households::{
-    HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, SearchParams, household, mask_id,
-    search, search_from,
+    HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, MAX_SEARCH_CHARS, SearchParams,
+    check_search_text, household, mask_id, search, search_from,
 };
 pub use members::{add_member, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -45,7 +45,7 @@ pub async fn push_department_data(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<PushQuery>,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Result<Json<PushResponse>, WebError> {
     let secret = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -57,6 +57,20 @@ pub async fn push_department_data(
         .await
         .map_err(WebError::api)?
         .ok_or(WebError::Unauthenticated { json: true })?;
+    // The body is read only for a valid token (within axum's default body limit, 2 MiB).
+    let body = Bytes::from_request(req, &state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::Refused {
+                status: e.status(),
+                code: "too_large",
+                message: msg("upload_too_large").arg("max_mib", 2),
+                json: true,
+                lang: crate::i18n::Lang::Zh,
+            }
+        } else {
+            WebError::BadRequest(e.body_text())
+        }
+    })?;
     let file_name = q.file_name.unwrap_or_else(|| "push".into());
     match departments::push(&state.services, &token, &file_name, &body).await {
         Ok(r) => Ok(Json(PushResponse {

@@ -49,7 +49,7 @@ pub async fn list_households(
     let page = p.page.unwrap_or(1).max(1);
     let params = SearchParams {
         region: p.region,
-        text: p.q,
+        text: crate::pages::search_text(p.q, true, crate::i18n::Lang::Zh)?,
         status: p.status.as_deref().and_then(RegistryStatus::parse),
         monitoring: p.monitoring.as_deref().and_then(MonitoringStatus::parse),
         page,

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(sessions::create_session))
         .routes(routes!(sessions::get_me))
+        .routes(routes!(sessions::unlock_user))
         .routes(routes!(households::list_households))
         .routes(routes!(
             households::get_household,

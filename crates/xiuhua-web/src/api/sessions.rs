@@ -47,14 +47,18 @@ impl From<&xiuhua_app::CurrentUser> for MeResponse {
     }
 }
 
-/// Log in; sets the session cookie and returns the CSRF token.
+/// Log in; sets the session cookie and returns the CSRF token. A browser's request (one with an
+/// `Origin` header) must come from this server's pages.
 #[utoipa::path(post, path = "/api/v1/session", request_body = CreateSessionBody,
-    responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn create_session(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(b): Json<CreateSessionBody>,
 ) -> Result<Response, WebError> {
+    if headers.contains_key(header::ORIGIN) && !crate::auth::same_origin_request(&headers) {
+        return Err(WebError::Csrf);
+    }
     let client = crate::auth::client_address(&headers);
     let (token, user) = xiuhua_app::auth::login(&state.services, &b.username, &b.password, &client)
         .await
@@ -73,4 +77,30 @@ pub async fn create_session(
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope)))]
 pub async fn get_me(auth: Auth) -> Json<MeResponse> {
     Json(MeResponse::from(&auth.user))
+}
+
+/// What an unlock forgot.
+#[derive(Serialize, ToSchema)]
+pub struct UnlockResponse {
+    /// Failed logins forgotten (from every address).
+    pub forgotten: u64,
+}
+
+/// Lift an account's login lockouts from every address (administrators; needs `X-CSRF-Token`).
+/// The access log records who did it.
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, body = UnlockResponse), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn unlock_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Json<UnlockResponse>, WebError> {
+    auth.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
+    let client = crate::auth::client_address(&headers);
+    let forgotten = xiuhua_app::audit::unlock(&state.services, &auth.user, id, &client)
+        .await
+        .map_err(WebError::api)?;
+    Ok(Json(UnlockResponse { forgotten }))
 }

@@ -118,7 +118,7 @@ pub async fn households(
 ) -> Result<Response, WebError> {
     let what = xiuhua_app::list_export::ListExport {
         region: q.region,
-        text: q.q,
+        text: super::search_text(q.q, false, auth.t.lang)?,
         status: q.status,
         monitoring: q.monitoring,
         purpose: q.purpose.unwrap_or_default(),

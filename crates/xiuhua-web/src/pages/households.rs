@@ -41,9 +41,10 @@ pub async fn list(
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
     let page = q.page.unwrap_or(1).max(1);
+    let text = super::search_text(q.q.clone(), false, lang)?;
     let params = SearchParams {
         region: q.region.clone(),
-        text: q.q.clone(),
+        text,
         status: q.status.as_deref().and_then(RegistryStatus::parse),
         monitoring: q.monitoring.as_deref().and_then(MonitoringStatus::parse),
         page,

@@ -2,12 +2,17 @@
 //! real thing), the job's progress, its report and its error workbook.
 
 use std::collections::HashMap;
-use std::path::Path as FsPath;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::multipart::Field;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{Html, Response};
+use tokio::io::AsyncWriteExt;
 use xiuhua_app::imports::ImportOptions;
 use xiuhua_app::jobs::{ImportOutcome, JobState};
+use xiuhua_domain::message::msg;
 
 use super::exports::xlsx_response;
 use super::parse_date;
@@ -46,30 +51,160 @@ fn bad_request(e: impl ToString) -> WebError {
     WebError::BadRequest(e.to_string())
 }
 
-/// Reads the multipart form, writing the file to `path`.
-async fn read_upload(form: &mut Multipart, path: &FsPath, auth: &Auth) -> Result<Upload, WebError> {
+/// Uploads in progress, per user id (shared by every request of the server).
+#[derive(Clone, Default)]
+pub struct UploadSlots(Arc<Mutex<HashMap<i64, usize>>>);
+
+/// One upload's place among its user's uploads in progress; freed when dropped.
+pub struct UploadSlot {
+    slots: UploadSlots,
+    user: i64,
+}
+
+impl UploadSlots {
+    /// A slot for one more upload of `user`, unless they have `max` in progress already.
+    pub fn try_take(&self, user: i64, max: usize) -> Option<UploadSlot> {
+        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = m.entry(user).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(UploadSlot {
+            slots: self.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut m = self.slots.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = m.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// The file an upload is written to; removed when dropped unless handed to the import job.
+struct TempUpload {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TempUpload {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Most parts a form may have (it has seven).
+const MAX_PARTS: usize = 16;
+/// Longest text field (bytes); the mapping file may be longer.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// Longest column-mapping file (bytes).
+const MAX_MAPPING_BYTES: usize = 1024 * 1024;
+
+/// A small part, read whole up to `max` bytes.
+async fn read_small(field: &mut Field<'_>, max: usize) -> Result<Vec<u8>, WebError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(bad_request)? {
+        if out.len() + chunk.len() > max {
+            return Err(bad_request(format!(
+                "form field {:?} is longer than {max} bytes",
+                field.name().unwrap_or("")
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The refusal of an upload past the limit.
+fn too_large(limit: u64, lang: crate::i18n::Lang) -> WebError {
+    WebError::Refused {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_large",
+        message: msg("upload_too_large").arg("max_mib", limit.div_ceil(1024 * 1024)),
+        json: false,
+        lang,
+    }
+}
+
+/// Reads the multipart form, streaming the file to `file.path` chunk by chunk and refusing it
+/// past `limit` bytes. Unless the token came in a header or the query (`csrf_checked`), the
+/// first part must be the `csrf` field, and it is checked before anything else is read.
+async fn read_upload(
+    form: &mut Multipart,
+    file: &TempUpload,
+    csrf_checked: bool,
+    auth: &Auth,
+    limit: u64,
+) -> Result<Upload, WebError> {
+    let lang = auth.t.lang;
+    let unexpected =
+        |e: std::io::Error| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang);
     let mut up = Upload {
         fields: HashMap::new(),
         file_name: String::new(),
         got_file: false,
     };
-    while let Some(field) = form.next_field().await.map_err(bad_request)? {
-        let name = field.name().unwrap_or("").to_string();
-        if name == "mapping" {
-            let bytes = field.bytes().await.map_err(bad_request)?;
-            up.fields
-                .insert(name, String::from_utf8_lossy(&bytes).into_owned());
-        } else if name == "file" {
-            up.file_name = field.file_name().unwrap_or("upload").to_string();
-            let bytes = field.bytes().await.map_err(bad_request)?;
-            std::fs::write(path, &bytes).map_err(|e| {
-                WebError::page(xiuhua_app::Error::Unexpected(e.into()), auth.t.lang)
-            })?;
-            up.got_file = true;
-        } else {
-            up.fields
-                .insert(name, field.text().await.map_err(bad_request)?);
+    let mut parts = 0;
+    let mut csrf_checked = csrf_checked;
+    while let Some(mut field) = form.next_field().await.map_err(bad_request)? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(bad_request("too many form fields"));
         }
+        let name = field.name().unwrap_or("").to_string();
+        if !csrf_checked {
+            if name != "csrf" {
+                return Err(WebError::Csrf);
+            }
+            let token = read_small(&mut field, 256).await?;
+            auth.check_csrf(std::str::from_utf8(&token).ok())?;
+            csrf_checked = true;
+            continue;
+        }
+        match name.as_str() {
+            "file" => {
+                if up.got_file {
+                    return Err(bad_request("more than one file"));
+                }
+                up.file_name = field.file_name().unwrap_or("upload").to_string();
+                let mut out = tokio::fs::File::create(&file.path)
+                    .await
+                    .map_err(unexpected)?;
+                let mut written: u64 = 0;
+                while let Some(chunk) = field.chunk().await.map_err(bad_request)? {
+                    written += chunk.len() as u64;
+                    if written > limit {
+                        return Err(too_large(limit, lang));
+                    }
+                    out.write_all(&chunk).await.map_err(unexpected)?;
+                }
+                out.flush().await.map_err(unexpected)?;
+                up.got_file = true;
+            }
+            "mapping" => {
+                let bytes = read_small(&mut field, MAX_MAPPING_BYTES).await?;
+                up.fields
+                    .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+            _ => {
+                let bytes = read_small(&mut field, MAX_FIELD_BYTES).await?;
+                up.fields
+                    .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    if !csrf_checked {
+        return Err(WebError::Csrf);
     }
     Ok(up)
 }
@@ -97,17 +232,60 @@ fn options(
     })
 }
 
-/// POST /imports (multipart: csrf, file, county, effective_date, dry_run). The CSRF token is a
-/// multipart field, so it is checked here by hand once the form is read.
+/// The CSRF token of an upload may come in the query (`?csrf=`) instead of the first part.
+#[derive(serde::Deserialize)]
+pub struct UploadQuery {
+    csrf: Option<String>,
+}
+
+/// POST /imports (multipart: csrf first, then file, county, effective_date, dry_run, reason,
+/// mapping). Before a byte of the body is read: the session, a role that may write, the CSRF
+/// token (from `X-CSRF-Token` or `?csrf=`, else the first part — and nothing else is read if
+/// it is wrong), and a free upload slot of the user. The file then streams to a temporary file
+/// under the size limit.
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
-    mut form: Multipart,
+    Query(q): Query<UploadQuery>,
+    req: Request,
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
-    let path = std::env::temp_dir().join(format!("upload-{}", xiuhua_app::auth::random_token()));
-    let up = read_upload(&mut form, &path, &auth).await?;
-    auth.check_csrf(up.fields.get("csrf").map(String::as_str))?;
+    auth.user
+        .require_write()
+        .map_err(|e| WebError::page(e, lang))?;
+    let given = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(q.csrf);
+    if let Some(token) = &given {
+        auth.check_csrf(Some(token))?;
+    }
+    let max = state.config.max_uploads_per_user;
+    let Some(_slot) = state.uploads.try_take(auth.user.id, max) else {
+        return Err(WebError::Refused {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_uploads",
+            message: msg("too_many_uploads").arg("max", max),
+            json: false,
+            lang,
+        });
+    };
+    let mut form = Multipart::from_request(req, &state)
+        .await
+        .map_err(bad_request)?;
+    let dir = state
+        .config
+        .upload_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
+    let mut file = TempUpload {
+        path: dir.join(format!("upload-{}", xiuhua_app::auth::random_token())),
+        keep: false,
+    };
+    let limit = state.config.max_upload_bytes;
+    let up = read_upload(&mut form, &file, given.is_some(), &auth, limit).await?;
     let mut page = empty_page(&state, &auth).await?;
     if !up.got_file {
         page.error = "请选择要导入的文件".into();
@@ -124,11 +302,12 @@ pub async fn create(
         None => Vec::new(),
     };
     let opts = options(&state, &up, mapping)?;
-    // The import runs in the background as a stored job; the page polls its progress and then
-    // shows the report.
-    let id = xiuhua_app::jobs::start_import(&state.services, &auth.user, path, opts)
+    // The import runs in the background as a stored job, which owns the file from here; the
+    // page polls its progress and then shows the report.
+    let id = xiuhua_app::jobs::start_import(&state.services, &auth.user, file.path.clone(), opts)
         .await
         .map_err(|e| WebError::page(e, lang))?;
+    file.keep = true;
     page.job = id.to_string();
     render(&page, lang)
 }

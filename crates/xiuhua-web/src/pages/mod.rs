@@ -21,8 +21,11 @@ use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use xiuhua_domain::message::msg;
+
 use crate::AppState;
 use crate::error::WebError;
+use crate::i18n::Lang;
 
 /// The routes of the HTML pages (and of the few files and JSON answers they link to).
 pub fn router() -> Router<AppState> {
@@ -36,11 +39,13 @@ pub fn router() -> Router<AppState> {
         .route("/households/{id}", get(households::show))
         .route("/households/export", get(exports::households))
         .route("/households/{id}/edit", post(households::update))
+        // The upload streams to a file under its own limit (`WebConfig::max_upload_bytes`),
+        // after the session, the role and the CSRF token were checked.
         .route(
             "/imports",
             get(imports::new_form)
                 .post(imports::create)
-                .layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/imports/errors/{token}", get(imports::error_workbook))
         .route("/imports/jobs/{id}", get(imports::status))
@@ -59,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(users::list).post(users::create))
         .route("/admin/users/{id}", get(users::show).post(users::update))
         .route("/admin/users/{id}/password", post(users::reset_password))
+        .route("/admin/users/{id}/unlock", post(users::unlock))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/departments", get(departments::list))
@@ -98,16 +104,15 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-/// GET /lang/{zh|en}: sets the language cookie and goes back.
+/// GET /lang/{zh|en}: sets the language cookie and goes back to the page it came from, when
+/// that page is on this server (see [`same_origin_path`]); otherwise to `/`.
 pub async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response {
     let lang = if code == "en" { "en" } else { "zh" };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let back = headers
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|r| {
-            r.find("://")
-                .and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_string()))
-        })
+        .and_then(|r| same_origin_path(r, host))
         .unwrap_or_else(|| "/".into());
     (
         [(
@@ -117,6 +122,47 @@ pub async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response 
         Redirect::to(&back),
     )
         .into_response()
+}
+
+/// The local path of a URL (a `Referer`, a `next` value) that may be redirected to: an absolute
+/// `http(s)://host/…` URL whose host is this server's (`host`, the request's `Host`), or a path
+/// that starts with one `/`. Never `//host`, `/\host`, another scheme, another host, or
+/// anything with control characters or backslashes (browsers read `\` as `/`). `None` means:
+/// go to `/` instead.
+pub fn same_origin_path(url: &str, host: Option<&str>) -> Option<String> {
+    if url.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let path = if url.starts_with('/') {
+        url
+    } else {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        if host.is_none_or(|h| !authority.eq_ignore_ascii_case(h)) || authority.contains('@') {
+            return None;
+        }
+        if path.is_empty() { "/" } else { path }
+    };
+    let ok = path.starts_with('/') && !path.starts_with("//");
+    ok.then(|| path.to_string())
+}
+
+/// The search text of a household list, page or API: refused with 400 when longer than the app
+/// accepts ([`xiuhua_app::registry::MAX_SEARCH_CHARS`]).
+pub fn search_text(q: Option<String>, json: bool, lang: Lang) -> Result<Option<String>, WebError> {
+    match xiuhua_app::registry::check_search_text(q.as_deref()) {
+        Ok(()) => Ok(q),
+        Err(_) => Err(WebError::Refused {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            code: "search_too_long",
+            message: msg("search_too_long").arg("max", xiuhua_app::registry::MAX_SEARCH_CHARS),
+            json,
+            lang,
+        }),
+    }
 }
 
 /// The message of an app error in the page language, for errors shown next to a form; `None`
@@ -132,5 +178,36 @@ pub(crate) fn form_message(e: &xiuhua_app::Error, lang: crate::i18n::Lang) -> Op
             e.to_string()
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin_path;
+
+    #[test]
+    fn redirects_stay_on_this_server() {
+        let h = Some("xiuhua.local:8080");
+        for (url, want) in [
+            (
+                "http://xiuhua.local:8080/households?q=1",
+                Some("/households?q=1"),
+            ),
+            ("https://xiuhua.local:8080", Some("/")),
+            ("/regions/451228", Some("/regions/451228")),
+            ("https://evil.example//evil2.example/x", None),
+            ("http://xiuhua.local:8080//evil2.example/x", None),
+            ("http://xiuhua.local:8080/\\evil.example", None),
+            ("//evil.example/x", None),
+            ("/\\evil.example", None),
+            ("javascript:alert(1)", None),
+            ("http://evil.example/x", None),
+            ("http://xiuhua.local:8080@evil.example/x", None),
+            ("http://xiuhua.local:8080.evil.example/x", None),
+            ("/x\r\nSet-Cookie: a=b", None),
+        ] {
+            assert_eq!(same_origin_path(url, h).as_deref(), want, "{url}");
+        }
+        assert_eq!(same_origin_path("http://a/x", None), None);
     }
 }

@@ -80,8 +80,11 @@ async fn user_page(
     let u = users::get(&state.services, &auth.user, id)
         .await
         .map_err(|e| WebError::page(e, lang))?;
+    let lockouts = xiuhua_app::audit::lockouts(&state.services, &auth.user, id)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
     let l = Layout::new(auth, u.username.clone());
-    render(&UserPage::new(l, u, message, error), lang)
+    render(&UserPage::new(l, u, lockouts, message, error), lang)
 }
 
 /// After a change of account `id`: its page with `done` on success, the refusal next to the
@@ -161,4 +164,17 @@ pub async fn reset_password(
     let client = client_address(&headers);
     let result = users::reset_password(&state.services, &auth.user, id, &f.password, &client).await;
     after_change(&state, &auth, id, result, auth.t.s("password_set")).await
+}
+
+/// Lifts an account's login lockouts (from every address); the access log records it.
+pub async fn unlock(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<crate::auth::NoFields>,
+) -> Result<Response, WebError> {
+    let client = client_address(&headers);
+    let result = xiuhua_app::audit::unlock(&state.services, &auth.user, id, &client).await;
+    after_change(&state, &auth, id, result, auth.t.s("unlocked")).await
 }

@@ -66,18 +66,28 @@ pub struct UserPage {
     l: Layout,
     u: UserView,
     roles: Vec<(&'static str, &'static str)>,
+    /// Addresses with recent failed logins: (address, failures, minutes left if locked).
+    lockouts: Vec<(String, i64, Option<i64>)>,
     message: String,
     error: bool,
 }
 
 impl UserPage {
-    /// The account's page with a message (`error`: it reports a refusal).
-    pub fn new(l: Layout, u: UserView, message: String, error: bool) -> UserPage {
+    /// The account's page with its recent login failures and a message (`error`: it reports a
+    /// refusal).
+    pub fn new(
+        l: Layout,
+        u: UserView,
+        lockouts: Vec<(String, i64, Option<i64>)>,
+        message: String,
+        error: bool,
+    ) -> UserPage {
         let roles = roles(l.t.lang);
         UserPage {
             l,
             u,
             roles,
+            lockouts,
             message,
             error,
         }

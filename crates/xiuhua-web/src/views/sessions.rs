@@ -10,16 +10,20 @@ use super::Layout;
 pub struct LoginPage {
     l: Layout,
     failed: bool,
+    /// The last attempt came without the login form's token or from another site.
+    expired: bool,
     /// Minutes an account stays locked (0: not locked).
     locked: i64,
 }
 
 impl LoginPage {
-    /// The page after a failed attempt (`failed`) or a lockout of `locked` minutes.
-    pub fn new(l: Layout, failed: bool, locked: Option<i64>) -> LoginPage {
+    /// The page after a failed attempt (`failed`), a refused form (`expired`) or a lockout of
+    /// `locked` minutes. The form's CSRF token is `l.csrf`.
+    pub fn new(l: Layout, failed: bool, expired: bool, locked: Option<i64>) -> LoginPage {
         LoginPage {
             l,
             failed,
+            expired,
             locked: locked.unwrap_or(0).clamp(0, 1440),
         }
     }

@@ -175,15 +175,11 @@ async fn repeated_wrong_passwords_lock_the_account_and_views_of_personal_data_ar
         r.json()["error"]["message_zh"]
             .as_str()
             .unwrap()
-            .contains("临时锁定")
+            .contains("连续登录失败次数过多")
     );
     // The login form says so too.
     let r = app
-        .post_form(
-            "/login",
-            &format!("username=gaoling&password={PASSWORD}"),
-            None,
-        )
+        .post_login(&format!("username=gaoling&password={PASSWORD}"))
         .await;
     assert!(
         r.location().starts_with("/login?locked="),
@@ -242,6 +238,7 @@ async fn the_session_cookie_is_secure_when_served_over_https() {
     );
     let config = xiuhua_web::WebConfig {
         secure_cookies: true,
+        ..xiuhua_web::WebConfig::default()
     };
     let https = xiuhua_web::router_with(app._services.clone(), config)
         .oneshot(login())

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod csrf;
+mod hardening;
 mod jobs;
 mod openapi;
 mod pages;

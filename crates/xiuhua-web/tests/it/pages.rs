@@ -10,18 +10,12 @@ async fn pages_need_a_session_and_the_login_form_opens_one() {
     let r = app.get("/regions/451228", None).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), "/login");
-    let r = app
-        .post_form("/login", "username=admin&password=wrong", None)
-        .await;
+    let r = app.post_login("username=admin&password=wrong").await;
     assert_eq!(r.location(), "/login?failed=1");
     let r = app.get("/login?failed=1", None).await;
     assert!(r.body.contains("用户名或密码错误"));
     let r = app
-        .post_form(
-            "/login",
-            &format!("username=admin&password={PASSWORD}"),
-            None,
-        )
+        .post_login(&format!("username=admin&password={PASSWORD}"))
         .await;
     assert_eq!(r.location(), "/");
     let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();

@@ -193,6 +193,39 @@ impl TestApp {
             .await
     }
 
+    /// The login page's CSRF cookie (`name=value`) and form token.
+    pub async fn login_form_token(&self) -> (String, String) {
+        let r = self.get("/login", None).await;
+        let set = r
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("xiuhua_login_csrf="))
+            .expect("the login page sets its CSRF cookie");
+        let cookie = set.split(';').next().unwrap().to_string();
+        let needle = "name=\"csrf\" value=\"";
+        let at = r.body.find(needle).unwrap() + needle.len();
+        let token: String = r.body[at..].chars().take_while(|c| *c != '"').collect();
+        (cookie, token)
+    }
+
+    /// Posts the HTML login form as a browser does: with the page's CSRF cookie and token and an
+    /// `Origin` of this server. `fields` is `username=…&password=…`.
+    pub async fn post_login(&self, fields: &str) -> Response {
+        let (cookie, token) = self.login_form_token().await;
+        self.send(
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::HOST, "xiuhua.local")
+                .header(header::ORIGIN, "http://xiuhua.local")
+                .header(header::COOKIE, cookie)
+                .body(Body::from(format!("{fields}&csrf={token}")))
+                .unwrap(),
+        )
+        .await
+    }
+
     /// Logs in through the JSON API and returns a client with cookie and CSRF token.
     pub async fn login(&self, username: &str) -> Client {
         let r = self

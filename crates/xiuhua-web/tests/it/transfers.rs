@@ -39,7 +39,7 @@ pub(crate) async fn post(
 }
 
 pub(crate) fn job_id(page: &str) -> Option<String> {
-    page.split("var id = \"")
+    page.split("data-job=\"")
         .nth(1)
         .map(|s| s.split('"').next().unwrap_or("").to_string())
 }

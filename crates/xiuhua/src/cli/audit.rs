@@ -19,7 +19,7 @@ pub struct Args {
     /// Target: household id, region code, rule set or user name.
     #[arg(long)]
     target: Option<String>,
-    /// Action: login, login_failed, login_locked, view_personal, export_registry, export_list, load_rules.
+    /// Action: login, login_failed, login_locked, login_unlock, view_personal, export_registry, export_list, load_rules.
     #[arg(long)]
     action: Option<String>,
     /// From this date (inclusive).

@@ -23,6 +23,17 @@ pub struct Args {
     /// proxy); browsers then never send the session over plain HTTP.
     #[arg(long, env = "XIUHUA_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Take client addresses (access log, login lockout) from the X-Forwarded-For / X-Real-IP
+    /// headers: use only behind a reverse proxy that sets them. Otherwise the connection's own
+    /// address is used.
+    #[arg(long, env = "XIUHUA_BEHIND_PROXY")]
+    behind_proxy: bool,
+    /// Largest uploaded ledger file in MiB (a larger upload is refused while it arrives).
+    #[arg(long, env = "XIUHUA_MAX_UPLOAD_MIB", default_value_t = 64)]
+    max_upload_mib: u64,
+    /// Uploads one user may have in progress at once.
+    #[arg(long, env = "XIUHUA_MAX_UPLOADS_PER_USER", default_value_t = 2)]
+    max_uploads_per_user: usize,
 }
 
 /// Serves until stopped.
@@ -57,6 +68,10 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     outln!("xiuhua is serving on http://{}", listener.local_addr()?);
     let config = xiuhua_web::WebConfig {
         secure_cookies: a.secure_cookies,
+        trust_proxy_headers: a.behind_proxy,
+        max_upload_bytes: a.max_upload_mib.saturating_mul(1024 * 1024),
+        max_uploads_per_user: a.max_uploads_per_user.max(1),
+        upload_dir: None,
     };
     xiuhua_web::serve(listener, s, config).await?;
     Ok(())

@@ -128,12 +128,25 @@ fn scenario(db: Option<&str>) {
         "server did not announce itself"
     );
     assert_eq!(http(&addr, "GET", "/healthz", "", "").0, 200);
+    // The login form carries a pre-session CSRF token, also set as a cookie.
+    let (status, head, body) = http(&addr, "GET", "/login", "", "");
+    assert_eq!(status, 200);
+    let login_cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: xiuhua_login_csrf="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let needle = "name=\"csrf\" value=\"";
+    let at = body.find(needle).unwrap() + needle.len();
+    let token: String = body[at..].chars().take_while(|c| *c != '"').collect();
+    assert_eq!(token, login_cookie);
     let (status, head, _) = http(
         &addr,
         "POST",
         "/login",
-        "",
-        &format!("username=admin&password={password}"),
+        &format!("xiuhua_login_csrf={login_cookie}"),
+        &format!("username=admin&password={password}&csrf={token}"),
     );
     assert_eq!(status, 303);
     let cookie = head
