@@ -9,7 +9,6 @@ use xiuhua_domain::event::{self, Event};
 use xiuhua_domain::message::msg;
 use xiuhua_domain::{HouseholdState, MonitoringStatus, RegistryStatus};
 
-
 use crate::audit::{self, AuditAction};
 use crate::{CurrentUser, Error, Result, Services};
 
@@ -50,6 +49,7 @@ pub async fn household(
     id: i64,
     as_of: Option<NaiveDate>,
 ) -> Result<HouseholdView> {
+    crate::clock::check_as_of(s.clock.as_ref(), as_of)?;
     let not_found = || Error::NotFound {
         what: format!("household {id}"),
     };

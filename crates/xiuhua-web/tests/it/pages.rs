@@ -224,6 +224,14 @@ async fn a_future_as_of_date_is_refused_with_a_message() {
         "{}",
         r.body
     );
+    let r = app
+        .get(
+            &format!("/households/{}?as_of=2030-01-01", app.household_a),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("晚于今天"), "{}", r.body);
     // Today is fine.
     let r = app
         .get("/regions/451228?as_of=2026-11-23", Some(&admin))
