@@ -54,6 +54,28 @@ try {
   const total = Number((note.match(/(\d+)\s*户数/) || [])[1]);
   assert.equal(total, counted, `list total (${note}) equals the count ${counted}`);
 
+  // Buttons are readable: the export button's text colour differs from the colour behind it
+  // (its own background, or the first non-transparent one around it).
+  const [fg, bg] = await page.locator('#export-list button').evaluate((b) => {
+    let e = b;
+    let back = getComputedStyle(e).backgroundColor;
+    while (e && (back === 'rgba(0, 0, 0, 0)' || back === 'transparent')) {
+      e = e.parentElement;
+      back = e ? getComputedStyle(e).backgroundColor : 'rgb(255, 255, 255)';
+    }
+    return [getComputedStyle(b).color, back];
+  });
+  const luminance = (c) => {
+    const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map((v) => {
+      const x = Number(v) / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  assert.ok(ratio >= 3, `export button text ${fg} on ${bg}: contrast ${ratio.toFixed(2)}`);
+
   // Open the first household.
   await page.locator('#households tbody tr a').first().click();
   await page.waitForURL(/\/households\/\d+$/);

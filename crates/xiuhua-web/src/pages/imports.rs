@@ -36,6 +36,10 @@ async fn empty_page(state: &AppState, auth: &Auth) -> Result<ImportPage, WebErro
 
 /// GET /imports
 pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, WebError> {
+    // A role that cannot import is told so before it picks a file.
+    auth.user
+        .require_write()
+        .map_err(|e| WebError::page(e, auth.t.lang))?;
     let page = empty_page(&state, &auth).await?;
     render(&page, auth.t.lang)
 }

@@ -29,6 +29,10 @@ pub struct Layout {
     pub user_name: String,
     /// CSRF token for the logout form.
     pub csrf: String,
+    /// The user may change the registry (the import link is shown).
+    pub can_write: bool,
+    /// The user administers accounts (the users link is shown).
+    pub is_admin: bool,
 }
 
 impl Layout {
@@ -39,6 +43,8 @@ impl Layout {
             title: title.into(),
             user_name: auth.user.display_name.clone(),
             csrf: auth.user.csrf_token.clone(),
+            can_write: auth.user.role.can_write(),
+            is_admin: auth.user.role == xiuhua_app::auth::Role::Admin,
         }
     }
 
@@ -49,6 +55,8 @@ impl Layout {
             title: title.into(),
             user_name: String::new(),
             csrf: String::new(),
+            can_write: false,
+            is_admin: false,
         }
     }
 }

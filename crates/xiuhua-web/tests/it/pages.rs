@@ -238,3 +238,23 @@ async fn a_future_as_of_date_is_refused_with_a_message() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// What a role cannot do is not offered: a viewer sees no import or user-administration link,
+/// and the import page tells them before they pick a file.
+#[tokio::test]
+async fn read_only_users_are_not_offered_imports() {
+    let app = TestApp::new().await;
+    let viewer = app.login("viewer").await;
+    let r = app.get("/regions/451228", Some(&viewer)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("href=\"/imports\""), "{}", r.body);
+    assert!(!r.body.contains("href=\"/admin/users\""));
+    let r = app.get("/imports", Some(&viewer)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let clerk = app.login("gaoling").await;
+    let r = app.get("/regions/451228101", Some(&clerk)).await;
+    assert!(r.body.contains("href=\"/imports\"") && !r.body.contains("href=\"/admin/users\""));
+    let admin = app.login("admin").await;
+    let r = app.get("/regions/451228", Some(&admin)).await;
+    assert!(r.body.contains("href=\"/imports\"") && r.body.contains("href=\"/admin/users\""));
+}
