@@ -126,7 +126,8 @@ pub(crate) async fn record(
         detail: detail.to_string(),
         client: client.to_string(),
     };
-    let mut conn = s.db.acquire().await?;
+    // Through the write gate (`xiuhua_db::Db`): an import's chunks cannot starve it.
+    let mut conn = s.db.acquire_write().await?;
     let mut attempts = 0;
     loop {
         row.id = now.timestamp_micros().max(0) * 1024 + i64::from(rand::random::<u16>() % 1024);
@@ -159,7 +160,7 @@ pub(crate) async fn locked_for(s: &Services, username: &str) -> Result<Option<i6
 
 /// Records a failed login (for the lockout and the log).
 pub(crate) async fn login_failed(s: &Services, username: &str, client: &str) -> Result<()> {
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::audit::insert_login_failure(&mut conn, username, &format_ts(s.clock.now()), client)
         .await?;
     drop(conn);
@@ -168,7 +169,7 @@ pub(crate) async fn login_failed(s: &Services, username: &str, client: &str) -> 
 
 /// Forgets failures after a successful login.
 pub(crate) async fn login_succeeded(s: &Services, username: &str, client: &str) -> Result<()> {
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::audit::clear_login_failures(&mut conn, username).await?;
     drop(conn);
     record(s, username, AuditAction::Login, username, "", client).await

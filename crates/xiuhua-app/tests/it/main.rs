@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod catalogue;
 mod demo;
+mod import_runs;
 mod imports;
 mod jobs;
 mod registry;
