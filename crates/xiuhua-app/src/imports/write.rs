@@ -158,7 +158,9 @@ impl Run<'_> {
             .last()
             .and_then(|g| g.rows.last())
             .map_or(first, |r| r.row);
+        let waited = std::time::Instant::now();
         let mut tx = self.s.db.begin().await?;
+        let held = std::time::Instant::now();
         if !import_runs::add_chunk(&mut tx, run_id).await? {
             return Err(undone_meanwhile());
         }
@@ -192,7 +194,16 @@ impl Run<'_> {
         }
         xiuhua_db::commit_bulk(tx)
             .await
-            .map_err(|e| chunk_failed(first, last, e.into()))
+            .map_err(|e| chunk_failed(first, last, e.into()))?;
+        tracing::debug!(
+            run = run_id,
+            first,
+            last,
+            waited_ms = (held - waited).as_millis() as u64,
+            held_ms = held.elapsed().as_millis() as u64,
+            "import chunk committed"
+        );
+        Ok(())
     }
 }
 
