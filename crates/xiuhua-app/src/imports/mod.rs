@@ -53,7 +53,7 @@ pub struct ImportOptions {
     pub county: String,
     /// From when the imported facts are true.
     pub effective_date: NaiveDate,
-    /// Compute and report, then roll back.
+    /// Check and report what would change; write nothing (no write lock is taken).
     pub dry_run: bool,
     /// Extra header names → field storage names (from a mapping file).
     pub mapping: Vec<(String, String)>,
@@ -275,7 +275,7 @@ fn check_request(s: &Services, user: &CurrentUser, opts: &ImportOptions) -> Resu
 type Outline = std::result::Result<xiuhua_xlsx::LedgerInfo, xiuhua_xlsx::LedgerError>;
 
 /// Works through the reader's batches: each batch's lookups are queued as soon as it arrives,
-/// and the batch before it is interpreted and stored meanwhile. Returns the file's outline
+/// and the batch before it is interpreted and checked meanwhile. Returns the file's outline
 /// (`None` if the reader stopped early) and the first error, which ends the loop.
 async fn drive(
     run: &mut Run<'_>,

@@ -160,7 +160,7 @@ fn large_ledger(n: usize) -> String {
 async fn logins_and_household_pages_keep_answering_while_a_large_import_writes() {
     let app = TestApp::new().await;
     let admin = app.login("admin").await;
-    let ledger = large_ledger(4000);
+    let ledger = large_ledger(8000);
     let fields = [
         ("csrf", admin.csrf.as_str()),
         ("county", "451228"),
@@ -200,11 +200,11 @@ async fn logins_and_household_pages_keep_answering_while_a_large_import_writes()
         );
     };
     eprintln!(
-        "import of 8000 rows: {:?}; {answered} logins + pages meanwhile, slowest {slowest:?}",
+        "import of 16000 rows: {:?}; {answered} logins + pages meanwhile, slowest {slowest:?}",
         started.elapsed()
     );
     assert_eq!(state["state"], "finished", "{state}");
-    assert_eq!(state["rows"], 8000, "{state}");
+    assert_eq!(state["rows"], 16000, "{state}");
     assert!(
         answered >= 5,
         "the import ended before enough requests ran: {answered} in {:?}",
