@@ -198,7 +198,8 @@ pub(super) struct Run<'a> {
     header: Vec<String>,
     more_problems: usize,
     /// Households and people added per (village, 户类型, 监测状态), applied to `village_counts`
-    /// once at the end rather than per chunk (a chunk touches many villages).
+    /// once at the end of each write chunk rather than per household (a chunk touches many
+    /// villages).
     counts: HashMap<(String, &'static str, &'static str), (i64, i64)>,
     pub(super) ids: IdBlocks,
     /// The county's latest closed year (年度动态调整), read once at the start.
