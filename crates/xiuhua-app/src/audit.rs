@@ -149,7 +149,8 @@ pub(crate) async fn record(
         detail: detail.to_string(),
         client: client.to_string(),
     };
-    let mut conn = s.db.acquire().await?;
+    // Through the write gate (`xiuhua_db::Db`): an import's chunks cannot starve it.
+    let mut conn = s.db.acquire_write().await?;
     let mut attempts = 0;
     loop {
         row.id = now.timestamp_micros().max(0) * 1024 + i64::from(rand::random::<u16>() % 1024);
@@ -220,7 +221,7 @@ pub(crate) async fn locked_for(s: &Services, username: &str, client: &str) -> Re
 
 /// Records a failed login (for the lockout and the log).
 pub(crate) async fn login_failed(s: &Services, username: &str, client: &str) -> Result<()> {
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::audit::insert_login_failure(&mut conn, username, &format_ts(s.clock.now()), client)
         .await?;
     drop(conn);
@@ -229,7 +230,7 @@ pub(crate) async fn login_failed(s: &Services, username: &str, client: &str) -> 
 
 /// Forgets the failures from the address of a successful login.
 pub(crate) async fn login_succeeded(s: &Services, username: &str, client: &str) -> Result<()> {
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::audit::clear_login_failures(&mut conn, username, Some(client)).await?;
     drop(conn);
     record(s, username, AuditAction::Login, username, "", client).await
@@ -260,7 +261,7 @@ pub async fn lockouts(
 /// Returns how many failures were forgotten.
 pub async fn unlock(s: &Services, by: &CurrentUser, user_id: i64, client: &str) -> Result<u64> {
     let u = crate::users::get(s, by, user_id).await?;
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     let n = xiuhua_db::audit::clear_login_failures(&mut conn, &u.username, None).await?;
     drop(conn);
     record(

@@ -402,7 +402,7 @@ pub async fn login(
         return Err(Error::BadCredentials);
     }
     crate::audit::login_succeeded(s, username, client).await?;
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     let token = random_token();
     let csrf = random_token();
     let now = s.clock.now();
@@ -434,7 +434,7 @@ pub async fn session_user(s: &Services, token: &str) -> Result<Option<CurrentUse
 
 /// Ends a session.
 pub async fn logout(s: &Services, token: &str) -> Result<()> {
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::users::delete_session(&mut conn, &sha256_hex(token)).await?;
     Ok(())
 }

@@ -10,8 +10,9 @@ use crate::{Error, Result, Services};
 /// Stores the shipped code lists (existing codes keep their labels) and loads the catalog.
 pub async fn ensure_defaults(s: &Services) -> Result<()> {
     let items = parse_codes_tsv(DEFAULT_CODES_TSV).context("shipped code list")?;
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::codes::upsert_many(&mut conn, &items, false).await?;
+    drop(conn);
     reload(s).await
 }
 

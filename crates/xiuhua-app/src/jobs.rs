@@ -164,7 +164,7 @@ pub async fn start(s: &Services, user: &CurrentUser, kind: JobKind) -> Result<i6
         created_at: format_ts(now),
         updated_at: format_ts(now),
     };
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     // Ids are the time in microseconds with 10 random bits (as in the access log): no sequence
     // round trip, not guessable from a neighbour's, retried on the rare collision.
     let mut attempts = 0;
@@ -183,7 +183,7 @@ pub async fn start(s: &Services, user: &CurrentUser, kind: JobKind) -> Result<i6
 
 /// Marks a queued job running.
 pub async fn set_running(s: &Services, id: i64) -> Result<()> {
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::jobs::set_running(&mut conn, id, &format_ts(s.clock.now())).await?;
     Ok(())
 }
@@ -222,7 +222,7 @@ async fn end(s: &Services, id: i64, how: End<'_>) -> Result<()> {
     let mut attempt = 0;
     let r = loop {
         let r = async {
-            let mut conn = s.db.acquire().await?;
+            let mut conn = s.db.acquire_write().await?;
             match how {
                 End::Finished(text) => {
                     xiuhua_db::jobs::set_finished(&mut conn, id, done, text, &at).await
@@ -288,7 +288,7 @@ pub async fn get(s: &Services, user: &CurrentUser, id: i64) -> Result<Job> {
 /// Marks every job left queued or running failed (`interrupted`, "服务重启，任务中断"). Runs at
 /// server start, before any new job can begin; returns how many were marked.
 pub async fn interrupt_unfinished(s: &Services) -> Result<u64> {
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     Ok(xiuhua_db::jobs::fail_unfinished(
         &mut conn,
         INTERRUPTED,

@@ -48,8 +48,8 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds the services over an open (migrated) database: makes sure the shipped code lists
-    /// are stored, then loads the catalog.
+    /// Builds the services over an open (migrated) database: undoes imports left unfinished,
+    /// makes sure the shipped code lists are stored, then loads the catalog.
     pub async fn new(db: Db, clock: Arc<dyn Clock>) -> Result<Services> {
         let s = Services {
             db,
@@ -58,6 +58,8 @@ impl Services {
             rules: Arc::default(),
             jobs: jobs::Live::default(),
         };
+        // An import the last process left half-written is taken back before anything else.
+        imports::undo_unfinished(&s).await?;
         codes::ensure_defaults(&s).await?;
         rules::init(&s).await?;
         Ok(s)

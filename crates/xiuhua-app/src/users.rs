@@ -438,7 +438,7 @@ pub async fn revoke_token(s: &Services, by: &CurrentUser, id: i64, client: &str)
         .ok_or_else(|| Error::NotFound {
             what: format!("token {id}"),
         })?;
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::users::revoke_token(&mut conn, id, &format_ts(s.clock.now())).await?;
     drop(conn);
     crate::audit::record(
@@ -467,6 +467,8 @@ pub async fn token_identity(s: &Services, secret: &str) -> Result<Option<TokenVi
     if !t.usable_at(&now) {
         return Ok(None);
     }
+    drop(conn);
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::users::touch_token(&mut conn, t.id, &now).await?;
     Ok(Some(t))
 }

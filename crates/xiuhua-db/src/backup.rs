@@ -43,6 +43,7 @@ pub const TABLES: &[&str] = &[
     "login_failures",
     "access_log",
     "jobs",
+    "import_runs",
 ];
 
 /// Tables that are deliberately not part of a backup.

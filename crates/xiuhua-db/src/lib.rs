@@ -12,6 +12,7 @@ pub mod departments;
 pub mod events;
 pub mod households;
 pub mod ids;
+pub mod import_runs;
 pub mod jobs;
 pub mod members;
 pub mod regions;
@@ -22,7 +23,9 @@ pub mod testing;
 pub mod users;
 pub mod years;
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -31,8 +34,58 @@ use sqlx::{AnyPool, Executor};
 
 pub use sqlx::AnyConnection;
 
-/// A transaction on either backend.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A transaction on either backend. A write transaction on SQLite ([`Db::begin`]) holds the
+/// write gate (see [`Db`]) until it is committed, rolled back or dropped.
+pub struct Tx {
+    // Declared first so that it is dropped (its rollback queued) before the gate opens.
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    /// Commits.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// A pooled connection for autocommitted writes (the access log, sessions, login failures,
+/// job states): on SQLite it holds the write gate while it lives, so keep it for the writes only.
+pub struct WriteConn {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Deref for WriteConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -108,10 +161,20 @@ impl Backend {
 }
 
 /// The connection pool and the backend it talks to.
+///
+/// **The write gate (SQLite).** SQLite has one write lock, and a writer that finds it taken
+/// waits in the busy handler, which polls with growing sleeps: a bulk writer that takes the
+/// lock again right after each commit (an import's chunks) would win every time and starve a
+/// login. So every writer of this process first queues on a fair (FIFO) `tokio` mutex:
+/// [`Db::begin`] holds it for the whole transaction, [`Db::acquire_write`] for autocommitted
+/// writes. A login waiting behind an import gets the lock at the next chunk boundary.
+/// PostgreSQL needs no gate (row locks, MVCC): there it is never taken. Never take the gate
+/// twice in one task (a write transaction that calls `acquire_write` would wait for itself).
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Why the database could not be opened.
@@ -178,7 +241,11 @@ impl Db {
             .connect_with(opts)
             .await
             .map_err(ConnectError::Connect)?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            gate: Arc::default(),
+        })
     }
 
     /// Connects and brings the schema up to date.
@@ -211,16 +278,43 @@ impl Db {
     /// write lock at the start (waiting up to the busy timeout for another writer), so a
     /// transaction that reads and then writes is never refused with "database is locked" when
     /// a concurrent writer committed in between (a deferred transaction cannot upgrade then).
+    ///
+    /// On SQLite it first waits for the write gate (in arrival order) and holds it until the
+    /// transaction ends.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.backend {
+        let gate = self.gate().await;
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { tx, _gate: gate })
+    }
+
+    /// Starts a transaction that only reads (it does not block writers on SQLite, and takes no
+    /// gate).
+    pub async fn begin_read(&self) -> Result<Tx> {
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            _gate: None,
         })
     }
 
-    /// Starts a transaction that only reads (it does not block writers on SQLite).
-    pub async fn begin_read(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+    /// A pooled connection for autocommitted writes, after the write gate on SQLite (see
+    /// [`Db`]).
+    pub async fn acquire_write(&self) -> Result<WriteConn> {
+        let gate = self.gate().await;
+        Ok(WriteConn {
+            conn: self.pool.acquire().await?,
+            _gate: gate,
+        })
+    }
+
+    /// Waits for the write gate (SQLite only).
+    async fn gate(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(Arc::clone(&self.gate).lock_owned().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// Acquires a pooled connection.
@@ -236,7 +330,8 @@ impl Db {
     /// Refreshes the query planner's statistics (`ANALYZE`, the same statement on both
     /// backends). Run after bulk loads.
     pub async fn analyze(&self) -> Result<()> {
-        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        let mut conn = self.acquire_write().await?;
+        sqlx::query("ANALYZE").execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -245,8 +340,10 @@ impl Db {
     /// the next checkpoint). No-op on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<()> {
         if self.backend == Backend::Sqlite {
+            // TRUNCATE takes the write lock: through the gate like every writer.
+            let mut conn = self.acquire_write().await?;
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await?;
         }
         Ok(())
@@ -261,7 +358,7 @@ impl Db {
 
 /// Commits a transaction.
 pub async fn commit(tx: Tx) -> Result<()> {
-    Ok(tx.commit().await?)
+    tx.commit().await
 }
 
 /// Commits a transaction that inserted many member rows (an import). On PostgreSQL the
@@ -270,7 +367,7 @@ pub async fn commit(tx: Tx) -> Result<()> {
 /// server's time in a large import. Set just before the commit, the generic plan (the primary
 /// key's index) is planned once; the transaction's own queries ran before and are not affected.
 pub async fn commit_bulk(mut tx: Tx) -> Result<()> {
-    if tx.backend_name() == "PostgreSQL" {
+    if tx.tx.backend_name() == "PostgreSQL" {
         sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
             .execute(&mut *tx)
             .await?;

@@ -3,16 +3,32 @@
 //! A file goes in as it is: the reader finds the header and the columns it knows, and this
 //! module turns rows into households. Rows of one household are consecutive and share a 户编号
 //! (blank household cells on member rows, or merged cells, carry the household's values down).
-//! Every problem is collected — sheet, row, column, value, reason — and the import is atomic:
-//! one transaction, all households or none. Re-importing the same file changes nothing; a
-//! changed row produces only the events for what changed, each with the file name, its SHA-256
-//! and the rows as source.
+//! Every problem is collected — sheet, row, column, value, reason — and the import is
+//! all-or-nothing. Re-importing the same file changes nothing; a changed row produces only the
+//! events for what changed, each with the file name, its SHA-256, the rows and the run as
+//! source.
+//!
+//! An import never locks the county out. It reads the file twice:
+//! 1. **Check** (this module, `pipeline`): the whole file is interpreted and checked against the
+//!    registry on a *read* transaction (on SQLite a WAL snapshot, which never blocks a writer):
+//!    the same problems, report and error workbook as before. A dry run ends here and takes no
+//!    write lock at all.
+//! 2. **Write** (`write`): an `import_runs` row is recorded, then the file is read again and
+//!    stored in chunks of [`write::CHUNK_HOUSEHOLDS`] households, each its own short write
+//!    transaction that repeats the chunk's lookups and checks against the current state (so an
+//!    edit made meanwhile is seen), writes, updates the derived tables and commits. Other
+//!    writers get the database between chunks (`xiuhua_db::Db`'s write gate).
+//!    If a chunk fails, or the process dies, the run is undone (`undo`): its events deleted,
+//!    the households it created deleted, the ones it changed re-derived from their remaining
+//!    events. Unfinished runs are undone when the database is next opened (`Services::new`).
 
 mod ids;
 mod interpret;
 mod pipeline;
 mod reader;
 mod regions;
+mod undo;
+mod write;
 
 use std::io::Read;
 use std::path::Path;
@@ -25,9 +41,10 @@ use sha2::{Digest, Sha256};
 use crate::tx_task::{Reply, TxTask};
 use crate::{CurrentUser, Error, Result, Services};
 use interpret::Group;
-use pipeline::{Lookups, Run};
+use pipeline::{Lookups, Mode, Run};
 use reader::{Msg, read_groups};
 use regions::Regions;
+pub use undo::undo_unfinished;
 
 /// How to import.
 #[derive(Clone, Debug)]
@@ -37,7 +54,7 @@ pub struct ImportOptions {
     pub county: String,
     /// From when the imported facts are true.
     pub effective_date: NaiveDate,
-    /// Compute and report, then roll back.
+    /// Check and report what would change; write nothing (no write lock is taken).
     pub dry_run: bool,
     /// Extra header names → field storage names (from a mapping file).
     pub mapping: Vec<(String, String)>,
@@ -154,7 +171,9 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 }
 
 /// Imports a ledger file. With problems, nothing is written and the report lists them all
-/// (with an error workbook); a dry run reports what would change and writes nothing.
+/// (with an error workbook); a dry run reports what would change and writes nothing (it takes
+/// no write lock). A write that fails half-way (a concurrent edit made a row invalid) is undone
+/// and answers a `Conflict` naming the row and the reason.
 pub async fn import_ledger(
     s: &Services,
     user: &CurrentUser,
@@ -163,56 +182,75 @@ pub async fn import_ledger(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
     let opts = &check_request(s, user, opts)?;
-    let sha = sha256_file(path).map_err(|e| {
+    let sha = file_sha(path, opts)?;
+    // Progress counts each row twice (checked, then written), reported halved: it ends at the
+    // number of rows.
+    let run = check_file(s, user, path, opts, sha.clone(), &|rows| progress(rows / 2)).await?;
+    if run.has_problems() {
+        return run.rejected();
+    }
+    if opts.dry_run {
+        return Ok(run.into_report());
+    }
+    let checked = run.into_report().rows;
+    if file_sha(path, opts)? != sha {
+        return Err(Error::conflict("file_changed", msg("import_file_changed")));
+    }
+    write::write_file(s, user, path, opts, sha, &|rows| {
+        progress((checked + rows) / 2)
+    })
+    .await
+}
+
+/// The file's SHA-256.
+fn file_sha(path: &Path, opts: &ImportOptions) -> Result<String> {
+    sha256_file(path).map_err(|e| {
         Error::invalid(
             &opts.file_name,
             "file",
             "unreadable",
             msg("unreadable_file").arg("error", e),
         )
-    })?;
-    let mut tx = s.db.begin().await?;
+    })
+}
+
+/// Households per batch of the check phase.
+const CHECK_BATCH: usize = 200;
+
+/// The check phase: the whole file interpreted and checked on a read transaction (a snapshot:
+/// it blocks no writer). The run holds every problem found and the counts of what would change.
+async fn check_file<'a>(
+    s: &'a Services,
+    user: &'a CurrentUser,
+    path: &Path,
+    opts: &'a ImportOptions,
+    sha: String,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Run<'a>> {
+    let mut tx = xiuhua_db::backup::begin_snapshot(&s.db).await?;
     let regions = Regions::load(&mut tx, &opts.county).await?;
     let closed_year = xiuhua_db::years::latest_closed(&mut tx, &opts.county).await?;
-    let mut run = Run::new(s, user, opts, regions, closed_year, sha);
+    let mut run = Run::new(s, user, opts, regions, closed_year, sha, Mode::Check);
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(4);
     let path_buf = path.to_path_buf();
     let mapping = opts.mapping.clone();
-    let reader = tokio::task::spawn_blocking(move || read_groups(&path_buf, &mapping, &sender));
+    let reader =
+        tokio::task::spawn_blocking(move || read_groups(&path_buf, &mapping, CHECK_BATCH, &sender));
     // Three things run at once: the reader thread parses the file, this task interprets batch
-    // k, and the database task stores batch k-1. The lookups for batch k+1 are queued before
-    // batch k's writes, so they wait only for batch k-1: rows of one file never look each
-    // other up in the database (repeats within the file are caught in memory), so what they
-    // find is what was stored before the import.
+    // k, and the database task looks up batch k+1 meanwhile.
     let db = TxTask::spawn(tx);
     let (outline, failed) = drive(&mut run, &db, &mut receiver, &opts.county, progress).await;
     drop(receiver); // a reader still running stops at its next send
     reader.await.context("ledger reader thread")?;
     // A job's own error is the one worth reporting; the error seen here may only say that the
-    // database task had stopped.
-    let mut tx = match (db.finish().await, failed) {
+    // database task had stopped. The read transaction ends when dropped.
+    match (db.finish().await, failed) {
         (Err(e), _) | (Ok(_), Some(e)) => return Err(e),
-        (Ok(tx), None) => tx,
-    };
+        (Ok(_), None) => {}
+    }
     let info = ledger_info(outline, opts)?;
     run.add_outline(&info);
-    if run.has_problems() {
-        // Nothing is written: the transaction rolls back when dropped.
-        let report = run.rejected();
-        drop(tx);
-        return report;
-    }
-    run.store(&mut tx).await?;
-    if opts.dry_run {
-        drop(tx);
-    } else {
-        xiuhua_db::commit_bulk(tx).await?;
-        // Best effort: a checkpoint that cannot run now (readers) runs later by itself.
-        if let Err(e) = s.db.checkpoint().await {
-            tracing::warn!("checkpoint after import: {e}");
-        }
-    }
-    Ok(run.into_report())
+    Ok(run)
 }
 
 /// The user may write, the region named (`opts.county`: a county, or a township or village —
@@ -247,7 +285,7 @@ fn check_request(s: &Services, user: &CurrentUser, opts: &ImportOptions) -> Resu
 type Outline = std::result::Result<xiuhua_xlsx::LedgerInfo, xiuhua_xlsx::LedgerError>;
 
 /// Works through the reader's batches: each batch's lookups are queued as soon as it arrives,
-/// and the batch before it is interpreted and stored meanwhile. Returns the file's outline
+/// and the batch before it is interpreted and checked meanwhile. Returns the file's outline
 /// (`None` if the reader stopped early) and the first error, which ends the loop.
 async fn drive(
     run: &mut Run<'_>,

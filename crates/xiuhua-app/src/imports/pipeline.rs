@@ -1,6 +1,8 @@
-//! The import pipeline: per batch of households, the registry lookups ([`Lookups`], queued ahead
-//! of the previous batch's writes), interpretation and checks, then updates of existing
-//! households through `registry::write_event` and bulk inserts of new ones ([`Run`]).
+//! The import pipeline: per batch of households, the registry lookups ([`Lookups`]),
+//! interpretation and checks, then ([`Mode::Write`]) updates of existing households through
+//! `registry::write_event` and bulk inserts of new ones ([`Run`]), or ([`Mode::Check`]) the same
+//! checks with nothing written: updates through `registry::check_event`, new households only
+//! counted.
 
 use std::collections::{HashMap, HashSet};
 use xiuhua_domain::message::{Message, msg};
@@ -178,11 +180,21 @@ impl Known {
     }
 }
 
+/// Which phase of an import a [`Run`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// The check phase: on a read transaction, nothing written.
+    Check,
+    /// The write phase of the import run with this id.
+    Write(i64),
+}
+
 /// Accumulated state of one import run.
 pub(super) struct Run<'a> {
-    s: &'a Services,
+    pub(super) mode: Mode,
+    pub(super) s: &'a Services,
     user: &'a CurrentUser,
-    opts: &'a ImportOptions,
+    pub(super) opts: &'a ImportOptions,
     codes: CodeCatalog,
     regions: Regions,
     source_ref: String,
@@ -196,9 +208,10 @@ pub(super) struct Run<'a> {
     header: Vec<String>,
     more_problems: usize,
     /// Households and people added per (village, 户类型, 监测状态), applied to `village_counts`
-    /// once at the end rather than per chunk (a chunk touches many villages).
+    /// once at the end of each write chunk rather than per household (a chunk touches many
+    /// villages).
     counts: HashMap<(String, &'static str, &'static str), (i64, i64)>,
-    ids: IdBlocks,
+    pub(super) ids: IdBlocks,
     /// The county's latest closed year (年度动态调整), read once at the start.
     closed_year: Option<i32>,
 }
@@ -212,8 +225,10 @@ impl<'a> Run<'a> {
         regions: Regions,
         closed_year: Option<i32>,
         sha: String,
+        mode: Mode,
     ) -> Run<'a> {
         Run {
+            mode,
             s,
             user,
             opts,
@@ -250,6 +265,24 @@ impl Run<'_> {
     /// The report so far.
     pub(super) fn into_report(self) -> ImportReport {
         self.report
+    }
+
+    /// The report so far, by reference.
+    pub(super) fn report(&self) -> &ImportReport {
+        &self.report
+    }
+
+    /// The source reference of an event from rows `first`..=`last` (with the run's mark when
+    /// writing, which is how an undo finds the run's events).
+    pub(super) fn source_ref(&self, first: usize, last: usize) -> String {
+        match self.mode {
+            Mode::Write(id) => format!(
+                "{} {} 行{first}-{last}",
+                self.source_ref,
+                xiuhua_db::import_runs::source_mark(id)
+            ),
+            Mode::Check => format!("{} 行{first}-{last}", self.source_ref),
+        }
     }
 
     fn problems(&mut self, group: &Group, list: Vec<(usize, Option<usize>, ImportProblem)>) {
@@ -300,7 +333,14 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn chunk(&mut self, db: &TxTask, groups: Vec<Group>, found: Lookups) -> Result<()> {
+    /// Interprets and checks one batch with its lookups; new households are inserted (or, when
+    /// checking, counted) at the end.
+    pub(super) async fn chunk(
+        &mut self,
+        db: &TxTask,
+        groups: Vec<Group>,
+        found: Lookups,
+    ) -> Result<()> {
         let mut new_households: Vec<NewHousehold> = Vec::new();
         let mut known = Known::decode(found)?;
         for g in groups {
@@ -511,10 +551,17 @@ impl Run<'_> {
             self.report.unchanged += 1;
             return Ok(());
         }
-        // New members need ids in this county.
+        // New members need ids in this county (when checking, ids no stored member has).
+        let mut placeholder = 0;
         for c in changes.iter_mut() {
             if let Change::AddMember { member, .. } = c {
-                member.id = self.ids.take(db, "member", 1).await?;
+                member.id = match self.mode {
+                    Mode::Write(_) => self.ids.take(db, "member", 1).await?,
+                    Mode::Check => {
+                        placeholder -= 1;
+                        placeholder
+                    }
+                };
             }
         }
         let kind = if status_change {
@@ -526,16 +573,30 @@ impl Run<'_> {
             effective_date: self.opts.effective_date,
             reason: self.opts.reason.clone(),
             source: SourceKind::Import,
-            source_ref: Some(format!("{} 行{first_row}-{last_row}", self.source_ref)),
+            source_ref: Some(self.source_ref(first_row, last_row)),
             correction: false,
         };
         let (s, user) = (self.s.clone(), self.user.clone());
+        let check = self.mode == Mode::Check;
         // The outcome is wanted here (a refused change becomes a problem of its rows), so the
         // write runs inside the job and its result comes back as a value.
         let outcome = db
             .run(
                 move |conn: &mut AnyConnection| -> ConnFuture<'_, Result<()>> {
                     Box::pin(async move {
+                        if check {
+                            return Ok(crate::registry::check_event(
+                                &s,
+                                conn,
+                                &user,
+                                id,
+                                Some(version),
+                                kind,
+                                changes,
+                                &meta,
+                            )
+                            .await);
+                        }
                         Ok(crate::registry::write_event(
                             &s,
                             conn,
@@ -622,15 +683,31 @@ impl Run<'_> {
         Ok(self.report)
     }
 
-    /// The last writes of an accepted file: village counts, unused ids given back, new groups.
-    pub(super) async fn store(&mut self, conn: &mut AnyConnection) -> Result<()> {
-        self.apply_counts(conn).await?;
-        self.ids.release(conn).await?;
+    /// The last writes of a chunk, queued after its households: the village counts of its new
+    /// households and the 村民小组 it created, so that the derived tables are whole when the
+    /// chunk commits.
+    pub(super) async fn store_chunk(&mut self, db: &TxTask) -> Result<()> {
+        let mut counts: Vec<_> = std::mem::take(&mut self.counts).into_iter().collect();
+        counts.sort_unstable();
         let new_groups = std::mem::take(&mut self.regions.new_groups);
-        if !new_groups.is_empty() {
-            xiuhua_db::regions::upsert_many(conn, &new_groups).await?;
-        }
-        Ok(())
+        db.run(move |conn: &mut AnyConnection| -> ConnFuture<'_, ()> {
+            Box::pin(async move {
+                for ((village, status, monitoring), (h, p)) in counts {
+                    xiuhua_db::households::adjust_counts(conn, &village, status, monitoring, h, p)
+                        .await?;
+                }
+                if !new_groups.is_empty() {
+                    xiuhua_db::regions::upsert_many(conn, &new_groups).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// The first problem recorded, if any.
+    pub(super) fn first_problem(&self) -> Option<&ImportProblem> {
+        self.report.problems.first()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The reader thread: streams the ledger file with `xiuhua_xlsx::read_ledger` and sends its
-//! rows, grouped into households, over a bounded channel in batches, then the file's outline.
+//! rows, grouped into households, over a bounded channel in batches of `batch` households, then
+//! the file's outline.
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -22,6 +23,7 @@ pub(super) enum Msg {
 pub(super) fn read_groups(
     path: &Path,
     mapping: &[(String, String)],
+    batch_size: usize,
     tx: &tokio::sync::mpsc::Sender<Msg>,
 ) {
     let mut current: Option<(String, Group)> = None;
@@ -29,7 +31,7 @@ pub(super) fn read_groups(
     let mut closed = false;
     let send = |g: Group, batch: &mut Vec<Group>| -> ControlFlow<()> {
         batch.push(g);
-        if batch.len() >= 200
+        if batch.len() >= batch_size
             && tx
                 .blocking_send(Msg::Groups(std::mem::take(batch)))
                 .is_err()

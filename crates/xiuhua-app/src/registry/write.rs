@@ -115,6 +115,133 @@ pub(crate) async fn write_event(
     changes: Vec<Change>,
     meta: &ChangeMeta,
 ) -> Result<HouseholdState> {
+    let new = NewEvent {
+        household_id,
+        expected_version,
+        kind,
+        changes,
+        id: NewId::Reserve,
+    };
+    let Prepared {
+        county,
+        existing,
+        events,
+        ev,
+        state,
+    } = prepare(s, conn, user, new, meta).await?;
+    xiuhua_db::members::delete_for_household(conn, household_id).await?;
+    check_id_numbers(conn, user, household_id, &state).await?;
+    let now = format_ts(s.clock.now());
+    let version = events.len() as i64;
+    let row = match &existing {
+        Some(h) => household_row(household_id, version, &state, &h.created_at, &now)?,
+        None => household_row(household_id, version, &state, &now, &now)?,
+    };
+    store_row(conn, &county, existing.as_ref(), &row).await?;
+    count_in(conn, &state).await?;
+    insert_members(conn, &county, household_id, &state).await?;
+    xiuhua_db::events::insert_many(conn, &[EventRow::from_event(&county, &ev)?]).await?;
+    store_periods(conn, &county, household_id, &events).await?;
+    Ok(state)
+}
+
+/// Every check [`write_event`] makes, in its order, without writing anything (an import's
+/// check phase, which runs on a read transaction). `Ok` means `write_event` would accept the
+/// change on the same stored state.
+#[expect(clippy::too_many_arguments, reason = "the same parts as write_event")]
+pub(crate) async fn check_event(
+    s: &Services,
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    household_id: i64,
+    expected_version: Option<i64>,
+    kind: EventKind,
+    changes: Vec<Change>,
+    meta: &ChangeMeta,
+) -> Result<()> {
+    let new = NewEvent {
+        household_id,
+        expected_version,
+        kind,
+        changes,
+        id: NewId::Placeholder,
+    };
+    let p = prepare(s, conn, user, new, meta).await?;
+    check_id_numbers(conn, user, household_id, &p.state).await
+}
+
+/// Rewrites a stored household's row, members and periods from its events (after some of them
+/// were taken out: an undone import). The village counts are the caller's: recount them once
+/// after all households (`households::rebuild_counts`).
+pub(crate) async fn rederive(
+    s: &Services,
+    conn: &mut AnyConnection,
+    household_id: i64,
+) -> Result<()> {
+    let county = ids::county_of(household_id);
+    let Some(h) = xiuhua_db::households::find(conn, household_id).await? else {
+        return Ok(());
+    };
+    let events = xiuhua_db::events::list_for_household(conn, household_id).await?;
+    let record = format!("户 {}", h.household_no);
+    let state = fold_events(&events, household_id, &record)?;
+    let now = format_ts(s.clock.now());
+    let row = household_row(
+        household_id,
+        events.len() as i64,
+        &state,
+        &h.created_at,
+        &now,
+    )?;
+    xiuhua_db::households::update(conn, &row, h.version).await?;
+    xiuhua_db::members::delete_for_household(conn, household_id).await?;
+    insert_members(conn, &county, household_id, &state).await?;
+    store_periods(conn, &county, household_id, &events).await?;
+    Ok(())
+}
+
+/// How [`prepare`] numbers the new event.
+enum NewId {
+    /// From the county's event sequence (it will be stored).
+    Reserve,
+    /// Above every stored id, as a reserved one would be (a check that stores nothing).
+    Placeholder,
+}
+
+/// The change asked for.
+struct NewEvent {
+    household_id: i64,
+    expected_version: Option<i64>,
+    kind: EventKind,
+    changes: Vec<Change>,
+    id: NewId,
+}
+
+/// What the checks found: the stored household, all events with the new one (fold order), the
+/// new event and the household's state after it.
+struct Prepared {
+    county: String,
+    existing: Option<HouseholdRow>,
+    events: Vec<Event>,
+    ev: Event,
+    state: HouseholdState,
+}
+
+/// The checks of a change, before any write: see [`write_event`].
+async fn prepare(
+    s: &Services,
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    new: NewEvent,
+    meta: &ChangeMeta,
+) -> Result<Prepared> {
+    let NewEvent {
+        household_id,
+        expected_version,
+        kind,
+        changes,
+        id,
+    } = new;
     let today = s.clock.today();
     let county = ids::county_of(household_id);
     check_not_future(household_id, meta, today)?;
@@ -128,7 +255,10 @@ pub(crate) async fn write_event(
         check_version(h, v, &events, &record, &changes)?;
     }
     check_closed_year(conn, &county, meta, &record).await?;
-    let event_id = ids::reserve_county(conn, "event", &county, 1).await?;
+    let event_id = match id {
+        NewId::Reserve => ids::reserve_county(conn, "event", &county, 1).await?,
+        NewId::Placeholder => i64::MAX,
+    };
     let ev = new_event(
         event_id,
         household_id,
@@ -156,20 +286,13 @@ pub(crate) async fn write_event(
         &record,
     )
     .await?;
-    xiuhua_db::members::delete_for_household(conn, household_id).await?;
-    check_id_numbers(conn, user, household_id, &state).await?;
-    let now = format_ts(s.clock.now());
-    let version = events.len() as i64;
-    let row = match &existing {
-        Some(h) => household_row(household_id, version, &state, &h.created_at, &now)?,
-        None => household_row(household_id, version, &state, &now, &now)?,
-    };
-    store_row(conn, &county, existing.as_ref(), &row).await?;
-    count_in(conn, &state).await?;
-    insert_members(conn, &county, household_id, &state).await?;
-    xiuhua_db::events::insert_many(conn, &[EventRow::from_event(&county, &ev)?]).await?;
-    store_periods(conn, &county, household_id, &events).await?;
-    Ok(state)
+    Ok(Prepared {
+        county,
+        existing,
+        events,
+        ev,
+        state,
+    })
 }
 
 /// Whether a 户编号 follows its village: it begins with the village code (`domain.md`: 户编号 =

@@ -74,7 +74,7 @@ impl RuleBook {
 /// Stores the shipped rule sets (new versions only) and loads every stored version.
 pub(crate) async fn init(s: &Services) -> Result<()> {
     let shipped = xiuhua_rules::shipped().map_err(|e| Error::Unexpected(anyhow::anyhow!("{e}")))?;
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     let now = xiuhua_db::events::format_ts(s.clock.now());
     for set in &shipped {
         xiuhua_db::rules::insert_rule_set(
@@ -154,7 +154,7 @@ pub async fn load(
                 .arg("version", cur.def.version),
         ));
     }
-    let mut conn = s.db.acquire().await?;
+    let mut conn = s.db.acquire_write().await?;
     xiuhua_db::rules::insert_rule_set(
         &mut conn,
         &xiuhua_db::rules::RuleSetRow {

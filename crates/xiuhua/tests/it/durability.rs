@@ -17,8 +17,9 @@ use xiuhua_db::testing::TestDb;
 use xiuhua_domain::IdNumber;
 
 const COUNTY: &str = "451228";
-/// Households per imported ledger.
-const LEDGER_HOUSEHOLDS: usize = 80;
+/// Households per imported ledger: more than two of the import's write chunks (250 households
+/// each), so that kills also land between committed chunks of one import.
+const LEDGER_HOUSEHOLDS: usize = 600;
 
 fn xiuhua(data: &Path, db: Option<&str>, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_xiuhua"));

@@ -9,7 +9,7 @@ use xiuhua_domain::HouseholdState;
 use xiuhua_domain::event::{self, Change, Event, EventKind, SourceKind};
 use xiuhua_domain::message::msg;
 
-use super::Run;
+use super::{Mode, Run};
 use crate::registry::{household_row, period_rows};
 use crate::tx_task::{ConnFuture, TxTask};
 use crate::{Error, Result};
@@ -36,6 +36,11 @@ impl Run<'_> {
             return Ok(());
         }
         self.check_closed_year()?;
+        if self.mode == Mode::Check {
+            self.report.created += new.len();
+            self.report.events += new.len();
+            return Ok(());
+        }
         let n = new.len() as i64;
         let member_count: i64 = new.iter().map(|h| h.state.members.len() as i64).sum();
         let hid = self.ids.take(db, "household", n).await?;
@@ -132,16 +137,6 @@ impl Run<'_> {
         c.1 += state.members.len() as i64;
     }
 
-    /// Adds the new households to the village count cells (in a fixed order).
-    pub(super) async fn apply_counts(&mut self, conn: &mut AnyConnection) -> Result<()> {
-        let mut counts: Vec<_> = std::mem::take(&mut self.counts).into_iter().collect();
-        counts.sort_unstable();
-        for ((village, status, monitoring), (h, p)) in counts {
-            xiuhua_db::households::adjust_counts(conn, &village, status, monitoring, h, p).await?;
-        }
-        Ok(())
-    }
-
     /// The event of an import for one household.
     fn event(
         &self,
@@ -160,7 +155,7 @@ impl Run<'_> {
             effective_date: self.opts.effective_date,
             reason: self.opts.reason.clone(),
             source: SourceKind::Import,
-            source_ref: Some(format!("{} 行{}-{}", self.source_ref, rows.0, rows.1)),
+            source_ref: Some(self.source_ref(rows.0, rows.1)),
             changes,
         }
     }

@@ -1,0 +1,226 @@
+//! The write phase of an import: a recorded run (`import_runs`), the file read again and
+//! stored in chunks, each its own short write transaction that repeats the chunk's lookups and
+//! checks against the current state. A failure undoes the run ([`super::undo`]).
+
+use std::path::Path;
+
+use anyhow::Context;
+use xiuhua_db::events::format_ts;
+use xiuhua_db::import_runs::{self, ImportRunRow};
+use xiuhua_domain::message::msg;
+
+use super::interpret::Group;
+use super::pipeline::{Lookups, Mode, Run};
+use super::reader::{Msg, read_groups};
+use super::regions::Regions;
+use super::{ImportOptions, ImportReport, ledger_info, undo};
+use crate::tx_task::TxTask;
+use crate::{CurrentUser, Error, Result, Services};
+
+/// Households per chunk (one write transaction each). A chunk of 250 households of the demo's
+/// shape (about 1,000 rows) held SQLite's write lock for about 40 ms in a release build on a
+/// 2-core machine (`bench/contention`), so a login waits at most about that long.
+pub(super) const CHUNK_HOUSEHOLDS: usize = 250;
+
+/// Records an import run, writes the file in chunks and marks the run done; on any failure the
+/// run is undone and the error returned (a problem found on the way names its row).
+pub(super) async fn write_file(
+    s: &Services,
+    user: &CurrentUser,
+    path: &Path,
+    opts: &ImportOptions,
+    sha: String,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<ImportReport> {
+    let run_id = start_run(s, user, opts, &sha).await?;
+    match write_chunks(s, user, path, opts, sha, run_id, progress).await {
+        Ok(report) => {
+            // Best effort: a checkpoint that cannot run now (readers) runs later by itself.
+            if let Err(e) = s.db.checkpoint().await {
+                tracing::warn!("checkpoint after import: {e}");
+            }
+            Ok(report)
+        }
+        Err(e) => {
+            tracing::warn!(run = run_id, error = %e, "import failed while writing; undoing it");
+            undo::undo_run(s, run_id).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Stores a new run in state `writing` and returns its id.
+async fn start_run(
+    s: &Services,
+    user: &CurrentUser,
+    opts: &ImportOptions,
+    sha: &str,
+) -> Result<i64> {
+    let now = s.clock.now();
+    let mut row = ImportRunRow {
+        id: 0,
+        county_code: opts.county.clone(),
+        file_name: opts.file_name.clone(),
+        file_sha256: sha.to_string(),
+        actor: user.username.clone(),
+        state: "writing".into(),
+        chunks: 0,
+        started_at: format_ts(now),
+        finished_at: None,
+    };
+    // Ids as for jobs: the time in microseconds with 10 random bits, retried on a collision.
+    let mut attempts = 0;
+    loop {
+        row.id = now.timestamp_micros().max(0) * 1024 + i64::from(rand::random::<u16>() % 1024);
+        let mut tx = s.db.begin().await?;
+        match import_runs::insert(&mut tx, &row).await {
+            Err(xiuhua_db::Error::Conflict { .. }) if attempts < 8 => attempts += 1,
+            Err(e) => return Err(e.into()),
+            Ok(()) => {
+                xiuhua_db::commit(tx).await?;
+                return Ok(row.id);
+            }
+        }
+    }
+}
+
+/// The chunks, then the run marked done (with the unused ids given back).
+async fn write_chunks(
+    s: &Services,
+    user: &CurrentUser,
+    path: &Path,
+    opts: &ImportOptions,
+    sha: String,
+    run_id: i64,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<ImportReport> {
+    let mut conn = s.db.acquire().await?;
+    let regions = Regions::load(&mut conn, &opts.county).await?;
+    let closed_year = xiuhua_db::years::latest_closed(&mut conn, &opts.county).await?;
+    drop(conn);
+    let mut run = Run::new(
+        s,
+        user,
+        opts,
+        regions,
+        closed_year,
+        sha,
+        Mode::Write(run_id),
+    );
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(2);
+    let path_buf = path.to_path_buf();
+    let mapping = opts.mapping.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        read_groups(&path_buf, &mapping, CHUNK_HOUSEHOLDS, &sender)
+    });
+    let mut outline = None;
+    let mut failed = None;
+    while let Some(m) = receiver.recv().await {
+        match m {
+            Msg::Groups(groups) => {
+                if let Err(e) = run.write_chunk(run_id, groups).await {
+                    failed = Some(e);
+                    break;
+                }
+                progress(run.report().rows);
+            }
+            Msg::Done(r) => outline = Some(r),
+        }
+    }
+    drop(receiver); // a reader still running stops at its next send
+    reader.await.context("ledger reader thread")?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let info = ledger_info(outline, opts)?;
+    run.add_outline(&info);
+    let mut tx = s.db.begin().await?;
+    run.ids.release(&mut tx).await?;
+    if !import_runs::finish(&mut tx, run_id, "done", &format_ts(s.clock.now())).await? {
+        return Err(undone_meanwhile());
+    }
+    xiuhua_db::commit(tx).await?;
+    Ok(run.into_report())
+}
+
+fn undone_meanwhile() -> Error {
+    Error::conflict("import_undone", msg("import_run_undone_meanwhile"))
+}
+
+impl Run<'_> {
+    /// One chunk in its own write transaction: the run is still `writing` (an undo from another
+    /// process did not take it back), the chunk's lookups against the current state, the
+    /// households interpreted, checked and written, the derived tables updated, then commit.
+    /// A problem (an edit made since the check) or a failed write ends the import.
+    async fn write_chunk(&mut self, run_id: i64, groups: Vec<Group>) -> Result<()> {
+        let first = groups.first().map_or(0, |g| g.rows[0].row);
+        let last = groups
+            .last()
+            .and_then(|g| g.rows.last())
+            .map_or(first, |r| r.row);
+        let waited = std::time::Instant::now();
+        let mut tx = self.s.db.begin().await?;
+        let held = std::time::Instant::now();
+        if !import_runs::add_chunk(&mut tx, run_id).await? {
+            return Err(undone_meanwhile());
+        }
+        let county = self.opts.county.clone();
+        let db = TxTask::spawn(tx);
+        let worked = async {
+            let found = Lookups::ask(&db, &county, &groups).await?.get().await?;
+            self.chunk(&db, groups, found).await?;
+            if !self.has_problems() {
+                self.store_chunk(&db).await?;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        let tx = db.finish().await;
+        let tx = match (worked, tx) {
+            (Err(e), _) | (Ok(()), Err(e)) => return Err(chunk_failed(first, last, e)),
+            (Ok(()), Ok(tx)) => tx,
+        };
+        if let Some(p) = self.first_problem() {
+            // Rolled back when dropped.
+            drop(tx);
+            return Err(Error::conflict(
+                "import_undone",
+                msg("import_undone")
+                    .arg("row", p.row)
+                    .arg("sheet", &p.sheet)
+                    .arg("column", &p.column)
+                    .arg("reason", &p.reason_zh),
+            ));
+        }
+        xiuhua_db::commit_bulk(tx)
+            .await
+            .map_err(|e| chunk_failed(first, last, e.into()))?;
+        tracing::debug!(
+            run = run_id,
+            first,
+            last,
+            waited_ms = (held - waited).as_millis() as u64,
+            held_ms = held.elapsed().as_millis() as u64,
+            "import chunk committed"
+        );
+        Ok(())
+    }
+}
+
+/// A failed chunk as the import's error: kept when it already says the import was undone,
+/// else named by the chunk's rows.
+fn chunk_failed(first: usize, last: usize, e: Error) -> Error {
+    match e {
+        e @ Error::Conflict {
+            code: "import_undone",
+            ..
+        } => e,
+        e => Error::conflict(
+            "import_undone",
+            msg("import_chunk_failed")
+                .arg("first", first)
+                .arg("last", last)
+                .arg("reason", e.message_zh()),
+        ),
+    }
+}
