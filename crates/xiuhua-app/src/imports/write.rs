@@ -17,9 +17,10 @@ use super::{ImportOptions, ImportReport, ledger_info, undo};
 use crate::tx_task::TxTask;
 use crate::{CurrentUser, Error, Result, Services};
 
-/// Households per chunk (one write transaction each). A chunk of 250 households of the demo's
-/// shape (about 1,000 rows) held SQLite's write lock for about 40 ms in a release build on a
-/// 2-core machine (`bench/contention`), so a login waits at most about that long.
+/// Households per chunk (one write transaction each), about 1,000 rows of the demo's shape. In
+/// `bench/contention` (release build, 2 cores shared with other builds, logins running) a chunk
+/// held SQLite's write lock for 278 ms at the median, 546 ms at p99: a login waits at most about
+/// one chunk. Smaller chunks cost throughput (see bench/README.md, "Import contention").
 pub(super) const CHUNK_HOUSEHOLDS: usize = 250;
 
 /// Records an import run, writes the file in chunks and marks the run done; on any failure the
