@@ -16,12 +16,35 @@ use super::regions::Regions;
 use super::{ImportOptions, ImportReport, ledger_info, undo};
 use crate::tx_task::TxTask;
 use crate::{CurrentUser, Error, Result, Services};
+use std::time::Duration;
+use xiuhua_db::Backend;
 
-/// Households per chunk (one write transaction each), about 1,000 rows of the demo's shape. In
-/// `bench/contention` (release build, 2 cores shared with other builds, logins running) a chunk
-/// held SQLite's write lock for 278 ms at the median, 546 ms at p99: a login waits at most about
-/// one chunk. Smaller chunks cost throughput (see bench/README.md, "Import contention").
+/// Households per batch the reader hands over (about 1,000 rows of the demo's shape). A chunk
+/// (one write transaction) is one or more batches: as many as fit the backend's target time.
 pub(super) const CHUNK_HOUSEHOLDS: usize = 250;
+
+/// How long one chunk should hold the write transaction. On SQLite it holds the database's
+/// only write lock, so a login or an edit waits up to about this long; PostgreSQL lets other
+/// writers in meanwhile, so longer chunks there only save commits.
+fn chunk_target(backend: Backend) -> Duration {
+    match backend {
+        Backend::Sqlite => Duration::from_millis(250),
+        Backend::Postgres => Duration::from_millis(2000),
+    }
+}
+
+/// Batches per chunk at most (bounds a chunk's memory whatever the timing says).
+const MAX_BATCHES: usize = 32;
+
+/// The batches of the next chunk: as many as the last chunk's time per batch says fit the
+/// target, at least one.
+fn next_batches(batches: usize, held: Duration, target: Duration) -> usize {
+    let per_batch = held.as_secs_f64() / batches.max(1) as f64;
+    if per_batch <= 0.0 {
+        return MAX_BATCHES;
+    }
+    ((target.as_secs_f64() / per_batch) as usize).clamp(1, MAX_BATCHES)
+}
 
 /// Records an import run, writes the file in chunks and marks the run done; on any failure the
 /// run is undone and the error returned (a problem found on the way names its row).
@@ -116,16 +139,33 @@ async fn write_chunks(
     });
     let mut outline = None;
     let mut failed = None;
+    let target = chunk_target(s.db.backend());
+    let (mut per_chunk, mut pending, mut batches) = (1usize, Vec::new(), 0usize);
     while let Some(m) = receiver.recv().await {
         match m {
             Msg::Groups(groups) => {
-                if let Err(e) = run.write_chunk(run_id, groups).await {
-                    failed = Some(e);
-                    break;
+                pending.extend(groups);
+                batches += 1;
+                if batches < per_chunk {
+                    continue;
                 }
+                match run.write_chunk(run_id, std::mem::take(&mut pending)).await {
+                    Ok(held) => per_chunk = next_batches(batches, held, target),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                batches = 0;
                 progress(run.report().rows);
             }
             Msg::Done(r) => outline = Some(r),
+        }
+    }
+    if failed.is_none() && !pending.is_empty() {
+        match run.write_chunk(run_id, pending).await {
+            Ok(_) => progress(run.report().rows),
+            Err(e) => failed = Some(e),
         }
     }
     drop(receiver); // a reader still running stops at its next send
@@ -153,7 +193,7 @@ impl Run<'_> {
     /// process did not take it back), the chunk's lookups against the current state, the
     /// households interpreted, checked and written, the derived tables updated, then commit.
     /// A problem (an edit made since the check) or a failed write ends the import.
-    async fn write_chunk(&mut self, run_id: i64, groups: Vec<Group>) -> Result<()> {
+    async fn write_chunk(&mut self, run_id: i64, groups: Vec<Group>) -> Result<Duration> {
         let first = groups.first().map_or(0, |g| g.rows[0].row);
         let last = groups
             .last()
@@ -204,7 +244,7 @@ impl Run<'_> {
             held_ms = held.elapsed().as_millis() as u64,
             "import chunk committed"
         );
-        Ok(())
+        Ok(held.elapsed())
     }
 }
 
