@@ -14,7 +14,7 @@
 //!    the same problems, report and error workbook as before. A dry run ends here and takes no
 //!    write lock at all.
 //! 2. **Write** (`write`): an `import_runs` row is recorded, then the file is read again and
-//!    stored in chunks of batches of [`write::CHUNK_HOUSEHOLDS`] households (as many batches as
+//!    stored in chunks of batches of `write::CHUNK_HOUSEHOLDS` households (as many batches as
 //!    fit about 250 ms on SQLite, 2 s on PostgreSQL), each chunk its own short write
 //!    transaction that repeats the chunk's lookups and checks against the current state (so an
 //!    edit made meanwhile is seen), writes, updates the derived tables and commits. Other
