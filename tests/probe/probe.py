@@ -328,7 +328,7 @@ def main():
     base = f"http://127.0.0.1:{port}"
     log = open(os.path.join(data_dir, "serve.log"), "w")
     proc = subprocess.Popen(
-        base_cmd + ["serve", "--bind", f"127.0.0.1:{port}"],
+        base_cmd + ["serve", "--bind", f"127.0.0.1:{port}", "--max-upload-mib", "64"],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

@@ -48,9 +48,11 @@ pub struct WebConfig {
     pub upload_dir: Option<std::path::PathBuf>,
 }
 
-/// Default of [`WebConfig::max_upload_bytes`]: 64 MiB (a county ledger of 100,000 rows is a
-/// few MiB as xlsx).
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 64 * 1024 * 1024;
+/// Default of [`WebConfig::max_upload_bytes`]: 512 MiB, so a whole county's ledger goes in as
+/// it is (the demo county's 1M member rows are 326 MB as csv, about 140 MB as xlsx). Uploads
+/// stream to a temporary file after the session, role and CSRF checks, so the limit bounds
+/// disk, not memory.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
 
 impl Default for WebConfig {
     fn default() -> WebConfig {

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, env = "XIUHUA_BEHIND_PROXY")]
     behind_proxy: bool,
     /// Largest uploaded ledger file in MiB (a larger upload is refused while it arrives).
-    #[arg(long, env = "XIUHUA_MAX_UPLOAD_MIB", default_value_t = 64)]
+    #[arg(long, env = "XIUHUA_MAX_UPLOAD_MIB", default_value_t = xiuhua_web::DEFAULT_MAX_UPLOAD_BYTES / (1024 * 1024))]
     max_upload_mib: u64,
     /// Uploads one user may have in progress at once.
     #[arg(long, env = "XIUHUA_MAX_UPLOADS_PER_USER", default_value_t = 2)]
