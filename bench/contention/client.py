@@ -171,10 +171,10 @@ def run_import(args, load):
     r = c.getresponse()
     page = r.read().decode("utf-8", "replace")
     c.close()
-    if r.status != 200 or 'var id = "' not in page:
+    if r.status != 200 or 'data-job="' not in page:
         load.finish()
         sys.exit("upload answered %s: %s" % (r.status, page[:500]))
-    job = page.split('var id = "', 1)[1].split('"', 1)[0]
+    job = page.split('data-job="', 1)[1].split('"', 1)[0]
     uploaded = time.monotonic() - started
     state = {}
     while True:
