@@ -73,12 +73,13 @@ fn check_parsed(id: &IdNumber) {
         })
         .collect();
     assert_eq!(IdNumber::parse(&wide).as_ref(), Ok(id));
-    // Masked form: same length, first 4 and last 4 kept.
+    // Masked form: same length, the address code (first 6) and last 2 kept, so neither the
+    // birth date nor the sequence number can be read off it.
     let masked = id.masked();
     assert_eq!(masked.chars().count(), 18, "masked {masked:?}");
-    assert_eq!(&masked[..4], &s[..4]);
-    assert_eq!(&masked[14..], &s[14..]);
-    assert!(masked[4..14].chars().all(|c| c == '*'));
+    assert_eq!(&masked[..6], &s[..6]);
+    assert_eq!(&masked[16..], &s[16..]);
+    assert!(masked[6..16].chars().all(|c| c == '*'));
     // Derived values.
     let birth = id
         .birth_date()
