@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use xiuhua_domain::message::{Message, msg};
 
-use xiuhua_db::regions::RegionRow;
+pub use xiuhua_db::regions::RegionRow;
 use xiuhua_domain::{FieldError, RegionCode, RegionLevel};
 
 use crate::{CurrentUser, Error, Result, Services};
@@ -228,6 +228,31 @@ pub async fn roots(s: &Services, user: &CurrentUser) -> Result<Vec<RegionRow>> {
             .into_iter()
             .collect())
     }
+}
+
+/// The regions `user` may assign to an account, in code order (a region before the ones
+/// inside it): their own region and every county, township and village inside it (groups are
+/// left out: accounts are not scoped to a 村民小组).
+pub async fn assignable(s: &Services, user: &CurrentUser) -> Result<Vec<RegionRow>> {
+    let mut conn = s.db.acquire().await?;
+    let mut out = Vec::new();
+    if let Some(own) = xiuhua_db::regions::find(&mut conn, &user.region_code).await? {
+        out.push(own);
+    }
+    for level in [
+        RegionLevel::County,
+        RegionLevel::Township,
+        RegionLevel::Village,
+    ] {
+        if level.code_len() <= user.region_code.len() {
+            continue;
+        }
+        out.extend(
+            xiuhua_db::regions::list_level(&mut conn, level.as_i16(), &user.region_code).await?,
+        );
+    }
+    out.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(out)
 }
 
 /// Regions inside the user's scope whose name contains `text` (for "search by village").

@@ -26,7 +26,7 @@ pub use members::{add_member, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};
 pub use rows::{household_row, period_rows, prepare_member};
 pub(crate) use write::{check_event, household_no_follows_village, rederive, write_event};
-pub use years::close_year;
+pub use years::{Closable, YearStatus, close_year, close_year_preview, years};
 
 /// Who/when/why/where of a change.
 #[derive(Clone, Debug)]

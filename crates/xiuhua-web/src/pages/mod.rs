@@ -12,6 +12,7 @@ pub mod rules;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod years;
 
 use axum::Router;
 use axum::extract::Path;
@@ -68,6 +69,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/departments", get(departments::list))
+        // Helper B (issue 13): years, access log, API docs.
+        .route("/admin/years", get(years::list))
+        .route(
+            "/admin/years/{year}/close",
+            get(years::confirm).post(years::close),
+        )
         .route(
             "/account/password",
             get(account::edit_form).post(account::update),

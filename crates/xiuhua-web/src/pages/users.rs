@@ -12,12 +12,14 @@ use super::form_message;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm, client_address};
 use crate::error::WebError;
-use crate::views::admin::{UserPage, UsersPage};
+use crate::i18n::Lang;
+use crate::views::admin::{NewUserValues, UserPage, UsersPage};
 use crate::views::{Layout, render};
 
 async fn users_page(
     state: &AppState,
     auth: &Auth,
+    form: NewUserValues,
     message: String,
     error: bool,
 ) -> Result<Html<String>, WebError> {
@@ -25,14 +27,41 @@ async fn users_page(
     let list = users::list(&state.services, &auth.user)
         .await
         .map_err(|e| WebError::page(e, lang))?;
+    let regions = xiuhua_app::regions::assignable(&state.services, &auth.user)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
     let l = Layout::new(auth, auth.t.s("users"));
-    let own_region = auth.user.region_code.clone();
-    render(&UsersPage::new(l, list, own_region, message, error), lang)
+    let own = auth.user.region_code.as_str();
+    render(
+        &UsersPage::new(l, list, &regions, own, form, message, error),
+        lang,
+    )
 }
 
 /// The accounts an administrator manages, and the form for a new one.
 pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Html<String>, WebError> {
-    users_page(&state, &auth, String::new(), false).await
+    let form = NewUserValues::empty(&auth.user.region_code);
+    users_page(&state, &auth, form, String::new(), false).await
+}
+
+/// The message of a refused account change, in the page language: for invalid input only the
+/// reasons ("密码太短：至少需要 10 个字符"), not the record and field names.
+fn refusal(e: &xiuhua_app::Error, lang: Lang) -> Option<String> {
+    match e {
+        xiuhua_app::Error::Invalid(errs) => Some(
+            errs.iter()
+                .map(|f| {
+                    if lang == Lang::Zh {
+                        f.message_zh()
+                    } else {
+                        f.message_en()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(if lang == Lang::Zh { "；" } else { "; " }),
+        ),
+        other => form_message(other, lang),
+    }
 }
 
 /// The new-account form.
@@ -53,17 +82,25 @@ pub async fn create(
     CsrfForm(f): CsrfForm<NewUserForm>,
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
-    let new = xiuhua_app::auth::NewUser {
+    let values = NewUserValues {
         username: f.username.trim().to_string(),
-        password: f.password,
         display_name: f.display_name.trim().to_string(),
-        role: Role::parse(&f.role).unwrap_or(Role::Viewer),
+        role: f.role.clone(),
         region_code: f.region_code.trim().to_string(),
+    };
+    let new = xiuhua_app::auth::NewUser {
+        username: values.username.clone(),
+        password: f.password,
+        display_name: values.display_name.clone(),
+        role: Role::parse(&f.role).unwrap_or(Role::Viewer),
+        region_code: values.region_code.clone(),
     };
     match users::create(&state.services, &auth.user, new, &client_address(&headers)).await {
         Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
-        Err(e) => match form_message(&e, lang) {
-            Some(m) => Ok(users_page(&state, &auth, m, true).await?.into_response()),
+        Err(e) => match refusal(&e, lang) {
+            Some(m) => Ok(users_page(&state, &auth, values, m, true)
+                .await?
+                .into_response()),
             None => Err(WebError::page(e, lang)),
         },
     }
@@ -83,8 +120,15 @@ async fn user_page(
     let lockouts = xiuhua_app::audit::lockouts(&state.services, &auth.user, id)
         .await
         .map_err(|e| WebError::page(e, lang))?;
+    let regions = xiuhua_app::regions::assignable(&state.services, &auth.user)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
     let l = Layout::new(auth, u.username.clone());
-    render(&UserPage::new(l, u, lockouts, message, error), lang)
+    let own = auth.user.region_code.as_str();
+    render(
+        &UserPage::new(l, u, &regions, own, lockouts, message, error),
+        lang,
+    )
 }
 
 /// After a change of account `id`: its page with `done` on success, the refusal next to the
@@ -101,7 +145,7 @@ async fn after_change<T>(
         Ok(_) => Ok(user_page(state, auth, id, done.into(), false)
             .await?
             .into_response()),
-        Err(e) => match form_message(&e, lang) {
+        Err(e) => match refusal(&e, lang) {
             Some(m) => Ok(user_page(state, auth, id, m, true).await?.into_response()),
             None => Err(WebError::page(e, lang)),
         },

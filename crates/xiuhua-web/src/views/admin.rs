@@ -4,6 +4,7 @@
 use askama::Template;
 use xiuhua_app::Role;
 use xiuhua_app::departments::Batch;
+use xiuhua_app::regions::RegionRow;
 use xiuhua_app::users::{self, DEPARTMENTS, TokenView, UserView};
 
 use super::Layout;
@@ -13,17 +14,59 @@ use crate::i18n::Lang;
 fn roles(lang: Lang) -> Vec<(&'static str, &'static str)> {
     Role::ALL
         .iter()
-        .map(|r| {
-            (
-                r.as_str(),
-                if lang == Lang::Zh {
-                    r.label_zh()
-                } else {
-                    r.as_str()
-                },
-            )
-        })
+        .map(|r| (r.as_str(), role_label(*r, lang)))
         .collect()
+}
+
+/// The regions an administrator may pick for an account as (code, name indented by level) for
+/// the region selects, the whole system (`""`) first for an unscoped administrator.
+fn region_choices(l: &Layout, regions: &[RegionRow], own_region: &str) -> Vec<(String, String)> {
+    let top = regions.iter().map(|r| r.level).min().unwrap_or(0);
+    let mut out: Vec<(String, String)> = Vec::new();
+    if own_region.is_empty() {
+        out.push((String::new(), l.t.s("no_region").to_string()));
+    }
+    out.extend(regions.iter().map(|r| {
+        let indent = "\u{3000}".repeat(usize::try_from(r.level - top).unwrap_or(0));
+        (r.code.clone(), format!("{indent}{} {}", r.name, r.code))
+    }));
+    out
+}
+
+/// The name of an account's region (the code when it has none in `regions`).
+fn region_name(regions: &[RegionRow], code: &str, t: &crate::i18n::T) -> String {
+    if code.is_empty() {
+        return t.s("no_region").to_string();
+    }
+    regions
+        .iter()
+        .find(|r| r.code == code)
+        .map_or_else(|| code.to_string(), |r| r.name.clone())
+}
+
+/// What the new-account form holds (refilled after a refusal).
+#[derive(Clone, Debug)]
+pub struct NewUserValues {
+    /// User name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Role code.
+    pub role: String,
+    /// Region code.
+    pub region_code: String,
+}
+
+impl NewUserValues {
+    /// An empty form: the least privilege (read-only) in the administrator's own region.
+    pub fn empty(own_region: &str) -> NewUserValues {
+        NewUserValues {
+            username: String::new(),
+            display_name: String::new(),
+            role: Role::Viewer.as_str().to_string(),
+            region_code: own_region.to_string(),
+        }
+    }
 }
 
 /// The accounts an administrator manages, and the form for a new one.
@@ -31,31 +74,55 @@ fn roles(lang: Lang) -> Vec<(&'static str, &'static str)> {
 #[template(path = "admin/users.html")]
 pub struct UsersPage {
     l: Layout,
-    users: Vec<UserView>,
+    /// Each account with its role label and region name.
+    users: Vec<(UserView, &'static str, String)>,
     roles: Vec<(&'static str, &'static str)>,
-    own_region: String,
+    regions: Vec<(String, String)>,
+    form: NewUserValues,
     message: String,
     error: bool,
 }
 
 impl UsersPage {
-    /// The list with a message next to the form (`error`: it reports a refusal).
+    /// The list with the new-account form holding `form` and a message next to it (`error`: it
+    /// reports a refusal). `regions`: what the administrator may assign.
     pub fn new(
         l: Layout,
         users: Vec<UserView>,
-        own_region: String,
+        regions: &[RegionRow],
+        own_region: &str,
+        form: NewUserValues,
         message: String,
         error: bool,
     ) -> Self {
         let roles = roles(l.t.lang);
+        let choices = region_choices(&l, regions, own_region);
+        let users = users
+            .into_iter()
+            .map(|u| {
+                let label = role_label(u.role, l.t.lang);
+                let name = region_name(regions, &u.region_code, &l.t);
+                (u, label, name)
+            })
+            .collect();
         UsersPage {
             l,
             users,
             roles,
-            own_region,
+            regions: choices,
+            form,
             message,
             error,
         }
+    }
+}
+
+/// A role's label in the page language.
+fn role_label(r: Role, lang: Lang) -> &'static str {
+    if lang == Lang::Zh {
+        r.label_zh()
+    } else {
+        r.as_str()
     }
 }
 
@@ -66,6 +133,7 @@ pub struct UserPage {
     l: Layout,
     u: UserView,
     roles: Vec<(&'static str, &'static str)>,
+    regions: Vec<(String, String)>,
     /// Addresses with recent failed logins: (address, failures, minutes left if locked).
     lockouts: Vec<(String, i64, Option<i64>)>,
     message: String,
@@ -78,15 +146,22 @@ impl UserPage {
     pub fn new(
         l: Layout,
         u: UserView,
+        regions: &[RegionRow],
+        own_region: &str,
         lockouts: Vec<(String, i64, Option<i64>)>,
         message: String,
         error: bool,
     ) -> UserPage {
         let roles = roles(l.t.lang);
+        let mut choices = region_choices(&l, regions, own_region);
+        if !choices.iter().any(|(c, _)| *c == u.region_code) {
+            choices.insert(0, (u.region_code.clone(), u.region_code.clone()));
+        }
         UserPage {
             l,
             u,
             roles,
+            regions: choices,
             lockouts,
             message,
             error,
@@ -168,6 +243,123 @@ impl DepartmentsPage {
                     (b, d)
                 })
                 .collect(),
+        }
+    }
+}
+
+/// An RFC 3339 UTC time as China local time, `YYYY-MM-DD HH:MM` (the text itself if it does
+/// not parse).
+pub(crate) fn china_time(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+        |_| at.to_string(),
+        |t| {
+            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        },
+    )
+}
+
+/// One year on the years page.
+pub struct YearRow {
+    year: i32,
+    closed_at: String,
+    closed_by: String,
+    closed: bool,
+    can_close: bool,
+    /// Why it cannot be closed (empty when it can or is closed).
+    why_not: &'static str,
+}
+
+/// The county's years of 年度动态调整.
+#[derive(Template)]
+#[template(path = "admin/years.html")]
+pub struct YearsPage {
+    l: Layout,
+    county: String,
+    /// Counties to choose from (an unscoped administrator): (code, name).
+    counties: Vec<(String, String)>,
+    years: Vec<YearRow>,
+    /// The year just closed (its snapshot is linked).
+    closed: Option<i32>,
+    message: String,
+    error: bool,
+}
+
+impl YearsPage {
+    /// The page for `county` with a message (`error`: it reports a refusal).
+    pub fn new(
+        l: Layout,
+        county: &str,
+        counties: Vec<(String, String)>,
+        years: Vec<xiuhua_app::registry::YearStatus>,
+        message: String,
+        error: bool,
+        closed: Option<i32>,
+    ) -> YearsPage {
+        use xiuhua_app::registry::Closable;
+        let years = years
+            .into_iter()
+            .map(|y| {
+                let (closed_at, closed_by) = y
+                    .closed
+                    .as_ref()
+                    .map(|(at, by)| (china_time(at), by.clone()))
+                    .unwrap_or_default();
+                YearRow {
+                    year: y.year,
+                    closed_at,
+                    closed_by,
+                    closed: y.closed.is_some(),
+                    can_close: y.closable == Closable::Yes,
+                    why_not: match y.closable {
+                        Closable::NotOver => l.t.s("cannot_close_current"),
+                        Closable::EarlierFirst => l.t.s("cannot_close_order"),
+                        Closable::Yes | Closable::Closed => "",
+                    },
+                }
+            })
+            .collect();
+        YearsPage {
+            l,
+            county: county.to_string(),
+            counties,
+            years,
+            closed,
+            message,
+            error,
+        }
+    }
+}
+
+/// The confirmation before a year is closed: the counts it freezes.
+#[derive(Template)]
+#[template(path = "admin/close_year.html")]
+pub struct CloseYearPage {
+    l: Layout,
+    county: String,
+    year: i32,
+    /// (label, households, people), as the region page's frozen snapshot lists them.
+    rows: Vec<(String, i64, i64)>,
+}
+
+impl CloseYearPage {
+    /// The confirmation for closing `year` of `county` with its year-end counts.
+    pub fn new(
+        l: Layout,
+        county: &str,
+        year: i32,
+        counts: &xiuhua_app::registry::Counts,
+    ) -> CloseYearPage {
+        let rows = super::regions::count_rows(&l.t, counts)
+            .into_iter()
+            .map(|(label, t, _)| (label, t.households, t.people))
+            .collect();
+        CloseYearPage {
+            l,
+            county: county.to_string(),
+            year,
+            rows,
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct Layout {
     pub can_write: bool,
     /// The user administers accounts (the users link is shown).
     pub is_admin: bool,
+    /// The user closes years and reads the access log (system or county administrator, county
+    /// role): the 年度动态调整 and 访问日志 links are shown.
+    pub is_county_admin: bool,
 }
 
 impl Layout {
@@ -45,6 +48,7 @@ impl Layout {
             csrf: auth.user.csrf_token.clone(),
             can_write: auth.user.role.can_write(),
             is_admin: auth.user.role == xiuhua_app::auth::Role::Admin,
+            is_county_admin: auth.user.require_county().is_ok(),
         }
     }
 
@@ -57,6 +61,7 @@ impl Layout {
             csrf: String::new(),
             can_write: false,
             is_admin: false,
+            is_county_admin: false,
         }
     }
 }

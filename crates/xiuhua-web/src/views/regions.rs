@@ -59,7 +59,7 @@ pub struct RegionPage {
 }
 
 /// The rows of a count table: (label, tally, list filter).
-fn count_rows(t: &T, c: &Counts) -> Vec<(String, Tally, String)> {
+pub(crate) fn count_rows(t: &T, c: &Counts) -> Vec<(String, Tally, String)> {
     let mut rows = vec![(t.s("total").to_string(), c.total, String::new())];
     for s in RegistryStatus::ALL {
         rows.push((

@@ -15,3 +15,5 @@ mod scope;
 mod support;
 mod tidy;
 mod transfers;
+// Helper B (issue 13): administrator pages.
+mod admin_pages;

@@ -1,0 +1,212 @@
+//! The administrator's pages of issue 13: 年度动态调整 (close a year after seeing the counts it
+//! freezes), the access log with its filters and xlsx export, the API reference, and the user
+//! administration fixes (defect 11).
+
+use axum::http::StatusCode;
+use xiuhua_app::CurrentUser;
+use xiuhua_app::auth::{NewUser, Role};
+
+use crate::support::*;
+
+/// Adds an account with the test password.
+async fn add_user(app: &TestApp, name: &str, role: Role, region: &str) {
+    let new = NewUser {
+        username: name.into(),
+        password: PASSWORD.into(),
+        display_name: format!("{name}名"),
+        role,
+        region_code: region.into(),
+    };
+    xiuhua_app::auth::create_user(&app._services, &CurrentUser::system(), new)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_county_administrator_closes_a_year_after_seeing_the_counts_it_freezes() {
+    let app = TestApp::new().await;
+    add_user(&app, "xian", Role::County, "451228").await;
+    let county = app.login("xian").await;
+    // The link is in the navigation of those who may close years, and only theirs.
+    let home = app.get("/regions/451228", Some(&county)).await;
+    assert!(home.body.contains("href=\"/admin/years\""), "{}", home.body);
+    let township = app.login("gaoling").await;
+    let home = app.get("/regions/451228101", Some(&township)).await;
+    assert!(!home.body.contains("/admin/years"));
+    for who in [&township, &app.login("viewer").await] {
+        assert_eq!(
+            app.get("/admin/years", Some(who)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.get("/admin/years/2025/close", Some(who)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let r = app
+            .post_form(
+                "/admin/years/2025/close",
+                &format!("csrf={}&county=451228", who.csrf),
+                Some(who),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+
+    // Nothing closed: every past year can be closed, the current one not.
+    let r = app.get("/admin/years", Some(&county)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("href=\"/admin/years/2025/close?county=451228\""));
+    assert!(!r.body.contains("/admin/years/2026/close"));
+    assert!(r.body.contains("年度尚未结束"));
+
+    // The confirmation shows the year-end counts: two 贫困户 with two people each.
+    let r = app.get("/admin/years/2025/close", Some(&county)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let frozen = section(&r.body, "id=\"frozen\"");
+    assert!(frozen.contains("<th>合计</th><td class=\"num\">2</td><td class=\"num\">4</td>"));
+    assert!(frozen.contains("<th>贫困户</th><td class=\"num\">2</td><td class=\"num\">4</td>"));
+    assert!(r.body.contains("action=\"/admin/years/2025/close\""));
+
+    // Without the CSRF token nothing is closed.
+    let r = app
+        .post_form("/admin/years/2025/close", "csrf=x&county=451228", Some(&county))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let r = app
+        .post_form(
+            "/admin/years/2025/close",
+            &format!("csrf={}&county=451228", county.csrf),
+            Some(&county),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/admin/years?county=451228&closed=2025");
+    let r = app.get(r.location(), Some(&county)).await;
+    let row = section(&r.body, "data-year=\"2025\"");
+    assert!(row.contains("已关闭") && row.contains("xian"), "{row}");
+    // Closed by the fixed clock's time in China: 2026-11-23 10:00.
+    assert!(row.contains("2026-11-23 10:00"), "{row}");
+    assert!(r.body.contains("/regions/451228?as_of=2025-12-31"));
+    // Years before the last closed one are closed with it; none is offered any more.
+    assert!(!r.body.contains("/close?county"), "{}", r.body);
+
+    // The region page shows the frozen snapshot with the numbers the confirmation showed.
+    let r = app.get("/regions/451228?as_of=2025-12-31", Some(&county)).await;
+    assert!(r.body.contains("2025 "), "{}", r.body);
+    let totals = section(&r.body, "id=\"totals\"");
+    assert!(
+        totals.contains("<td class=\"num\">2</td><td class=\"num\">4</td>\n      <td class=\"num\">2</td><td class=\"num\">4</td>")
+            || totals.matches("<td class=\"num\">2</td><td class=\"num\">4</td>").count() >= 2,
+        "{totals}"
+    );
+
+    // Closing it again, or an earlier year, says which years can be closed and why.
+    let r = app.get("/admin/years/2024/close", Some(&county)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("2024年度不能关闭") && r.body.contains("2026年尚未结束"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .post_form(
+            "/admin/years/2025/close",
+            &format!("csrf={}&county=451228", county.csrf),
+            Some(&county),
+        )
+        .await;
+    assert!(r.body.contains("2025年度不能关闭"), "{}", r.body);
+    let r = app.get("/admin/years/2026/close", Some(&county)).await;
+    assert!(r.body.contains("2026年尚未结束"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_county_administrator_cannot_close_another_county() {
+    let app = TestApp::new().await;
+    add_user(&app, "xian", Role::County, "451228").await;
+    let county = app.login("xian").await;
+    // The county comes from the account, not the form.
+    let r = app
+        .post_form(
+            "/admin/years/2025/close",
+            &format!("csrf={}&county=450332", county.csrf),
+            Some(&county),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/admin/years?county=451228&closed=2025");
+    // A system administrator picks the county.
+    let admin = app.login("admin").await;
+    let r = app.get("/admin/years?county=450332", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = app.get("/admin/years", Some(&admin)).await;
+    assert!(r.body.contains("id=\"county-select\""));
+    assert!(section(&r.body, "data-year=\"2025\"").contains("xian"));
+}
+
+/// The text from `marker` to the end of its table row or table.
+fn section<'a>(body: &'a str, marker: &str) -> &'a str {
+    let at = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in {body}"));
+    let rest = &body[at..];
+    let end = rest
+        .find("</tr>")
+        .filter(|_| marker.starts_with("data-"))
+        .or_else(|| rest.find("</table>"))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[tokio::test]
+async fn user_administration_defaults_to_read_only_keeps_a_refused_form_and_names_regions() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let r = app.get("/admin/users", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let head = section(&r.body, "id=\"users\"");
+    assert!(head.contains("<th>状态</th>") && !head.contains("户类型"), "{head}");
+    // Regions by name in the list and in the select.
+    assert!(head.contains("<td>高岭镇</td>"), "{head}");
+    assert!(r.body.contains("<option value=\"451228101201\">"));
+    assert!(r.body.contains("弄力村 451228101201"));
+    // The least privilege is preselected.
+    assert!(
+        r.body.contains("<option value=\"viewer\" selected>"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("<option value=\"admin\" selected>"));
+
+    let form = format!(
+        "csrf={}&username=xincun&display_name=%E6%96%B0%E6%9D%91&role=village&region_code=451228101201&password=short",
+        admin.csrf
+    );
+    let r = app.post_form("/admin/users", &form, Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("密码太短：至少需要"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("用户：password"), "{}", r.body);
+    // The form keeps what was typed (not the password).
+    assert!(r.body.contains("name=\"username\" value=\"xincun\""));
+    assert!(r.body.contains("name=\"display_name\" value=\"新村\""));
+    assert!(r.body.contains("<option value=\"village\" selected>"));
+    assert!(r.body.contains("<option value=\"451228101201\" selected>"));
+    assert!(!r.body.contains("value=\"short\""));
+    // A county administrator picks only inside the county.
+    add_user(&app, "xianadmin", Role::Admin, "451228").await;
+    let county = app.login("xianadmin").await;
+    let r = app.get("/admin/users", Some(&county)).await;
+    assert!(r.body.contains("<option value=\"451228\" selected>"), "{}", r.body);
+    assert!(!r.body.contains("<option value=\"\">"));
+    // An account's page names its region in the select.
+    let r = app.get("/admin/users", Some(&admin)).await;
+    let at = r.body.find("/admin/users/").unwrap();
+    let link: String = r.body[at..].chars().take_while(|c| *c != '"').collect();
+    let r = app.get(&link, Some(&admin)).await;
+    assert!(r.body.contains(" selected>"), "{}", r.body);
+}
