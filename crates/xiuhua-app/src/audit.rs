@@ -65,6 +65,8 @@ pub enum AuditAction {
     SearchIdNumberRefused,
     /// An administrator lifted an account's login lockout.
     LoginUnlock,
+    /// The access log exported as a workbook (from its page).
+    ExportAudit,
 }
 
 impl AuditAction {
@@ -88,6 +90,7 @@ impl AuditAction {
         AuditAction::SearchIdNumber,
         AuditAction::SearchIdNumberRefused,
         AuditAction::LoginUnlock,
+        AuditAction::ExportAudit,
     ];
 
     /// The stored name (`access_log.action`).
@@ -111,7 +114,40 @@ impl AuditAction {
             AuditAction::SearchIdNumber => "search_id_number",
             AuditAction::SearchIdNumberRefused => "search_id_number_refused",
             AuditAction::LoginUnlock => "login_unlock",
+            AuditAction::ExportAudit => "export_audit",
         }
+    }
+
+    /// The action's name for people: (Chinese, English).
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            AuditAction::Login => ("登录", "log in"),
+            AuditAction::LoginFailed => ("登录失败", "failed login"),
+            AuditAction::LoginLocked => ("锁定中拒绝登录", "login refused while locked"),
+            AuditAction::ViewPersonal => ("查看完整个人信息", "viewed full personal data"),
+            AuditAction::ExportRegistry => ("导出台账", "registry export"),
+            AuditAction::ExportList => ("导出农户列表", "household list export"),
+            AuditAction::LoadRules => ("加载政策标准", "rule set loaded"),
+            AuditAction::Backup => ("备份", "backup"),
+            AuditAction::DepartmentPush => ("部门推送数据", "department push"),
+            AuditAction::UserCreate => ("新建账号", "account created"),
+            AuditAction::UserUpdate => ("修改账号", "account changed"),
+            AuditAction::PasswordReset => ("重置密码", "password reset"),
+            AuditAction::PasswordChange => ("修改本人密码", "own password changed"),
+            AuditAction::TokenCreate => ("新建接口令牌", "token created"),
+            AuditAction::TokenRevoke => ("吊销接口令牌", "token revoked"),
+            AuditAction::SearchIdNumber => ("按身份证号查询", "search by ID number"),
+            AuditAction::SearchIdNumberRefused => {
+                ("按身份证号查询被拒绝", "search by ID number refused")
+            }
+            AuditAction::LoginUnlock => ("解除登录锁定", "login lock lifted"),
+            AuditAction::ExportAudit => ("导出访问日志", "access log export"),
+        }
+    }
+
+    /// The Chinese name of a stored action (the stored name itself if it is unknown).
+    pub fn label_zh_of(stored: &str) -> String {
+        AuditAction::parse(stored).map_or_else(|| stored.to_string(), |a| a.labels().0.to_string())
     }
 
     /// The action with this stored name.
@@ -281,6 +317,197 @@ pub async fn search(s: &Services, user: &CurrentUser, f: &AccessFilter) -> Resul
     user.require_county()?;
     let mut conn = s.db.acquire().await?;
     Ok(xiuhua_db::audit::search_access(&mut conn, f).await?)
+}
+
+/// Entries per page of the access-log page.
+pub const PAGE_SIZE: i64 = 50;
+/// The most entries one export of the access log holds.
+pub const EXPORT_MAX: i64 = 100_000;
+
+/// What the access-log page asks for (all filters optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The account (user name).
+    pub username: Option<String>,
+    /// A household: its id or its 户编号.
+    pub household: Option<String>,
+    /// The stored action name (`login`, `view_personal` …).
+    pub action: Option<String>,
+    /// From this day (China time, inclusive).
+    pub since: Option<chrono::NaiveDate>,
+    /// To this day (China time, inclusive).
+    pub until: Option<chrono::NaiveDate>,
+    /// Page number from 0.
+    pub page: i64,
+}
+
+/// One page of the access log with what the page shows beside it.
+#[derive(Clone, Debug)]
+pub struct AuditPage {
+    /// The entries, newest first.
+    pub rows: Vec<AccessRow>,
+    /// Whether more entries follow.
+    pub has_more: bool,
+    /// The accounts the reader may filter by, (user name, shown name), by user name; also the
+    /// names shown for the entries.
+    pub users: Vec<(String, String)>,
+}
+
+/// Start of a China-time day, as a stored (UTC) time.
+fn china_day_start(d: chrono::NaiveDate) -> String {
+    let start = d.and_hms_opt(0, 0, 0).unwrap_or_default() - Duration::hours(8);
+    format_ts(start.and_utc())
+}
+
+/// The stored filter and scope of a query: the household's id when it was given by number;
+/// for readers with a region, only entries of their region's accounts and targets.
+async fn filter_of(
+    s: &Services,
+    user: &CurrentUser,
+    q: &AuditQuery,
+    limit: i64,
+) -> Result<(AccessFilter, Option<String>)> {
+    let target = match q.household.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+        None => None,
+        Some(h) => {
+            let county = h.get(..6).unwrap_or(h);
+            let mut conn = s.db.acquire().await?;
+            Some(
+                match xiuhua_db::households::find_by_no(&mut conn, county, h).await? {
+                    Some(found) if user.can_see(&found.village_code) => found.id.to_string(),
+                    _ => h.to_string(),
+                },
+            )
+        }
+    };
+    let f = AccessFilter {
+        username: q.username.clone().filter(|u| !u.trim().is_empty()),
+        target,
+        action: q.action.clone().filter(|a| !a.trim().is_empty()),
+        since: q.since.map(china_day_start),
+        until: q.until.and_then(|d| d.succ_opt()).map(china_day_start),
+        limit,
+    };
+    let within = (!user.region_code.is_empty()).then(|| user.region_code.clone());
+    Ok((f, within))
+}
+
+/// The accounts a reader of the access log sees: inside their region (all for an unscoped
+/// administrator), as (user name, shown name).
+async fn readable_users(s: &Services, user: &CurrentUser) -> Result<Vec<(String, String)>> {
+    let mut conn = s.db.acquire().await?;
+    Ok(xiuhua_db::users::list(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|u| user.region_code.is_empty() || u.region_code.starts_with(&user.region_code))
+        .map(|u| (u.username, u.display_name))
+        .collect())
+}
+
+/// One page of the access log for the page (system and county administrators, county staff:
+/// those with a region see only their region's accounts and targets), newest first.
+pub async fn page(s: &Services, user: &CurrentUser, q: &AuditQuery) -> Result<AuditPage> {
+    user.require_county()?;
+    let (f, within) = filter_of(s, user, q, PAGE_SIZE + 1).await?;
+    let mut conn = s.db.acquire().await?;
+    let mut rows = xiuhua_db::audit::search_access_within(
+        &mut conn,
+        &f,
+        within.as_deref(),
+        q.page.max(0) * PAGE_SIZE,
+    )
+    .await?;
+    drop(conn);
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok(AuditPage {
+        rows,
+        has_more,
+        users: readable_users(s, user).await?,
+    })
+}
+
+/// Every entry the query matches (at most [`EXPORT_MAX`]) as a workbook with actions and
+/// accounts named in Chinese and times in China time; the export itself is recorded
+/// (`export_audit`, with the filters) before the rows are read, so an export the filters match
+/// lists itself.
+pub async fn export(
+    s: &Services,
+    user: &CurrentUser,
+    q: &AuditQuery,
+    client: &str,
+) -> Result<Vec<u8>> {
+    user.require_county()?;
+    let (f, within) = filter_of(s, user, q, EXPORT_MAX).await?;
+    record(
+        s,
+        &user.username,
+        AuditAction::ExportAudit,
+        within.as_deref().unwrap_or(""),
+        &format!(
+            "user={} household={} action={} since={} until={}",
+            f.username.as_deref().unwrap_or(""),
+            f.target.as_deref().unwrap_or(""),
+            f.action.as_deref().unwrap_or(""),
+            q.since.map(|d| d.to_string()).unwrap_or_default(),
+            q.until.map(|d| d.to_string()).unwrap_or_default(),
+        ),
+        client,
+    )
+    .await?;
+    let mut conn = s.db.acquire().await?;
+    let rows = xiuhua_db::audit::search_access_within(&mut conn, &f, within.as_deref(), 0).await?;
+    drop(conn);
+    let names: std::collections::HashMap<String, String> =
+        readable_users(s, user).await?.into_iter().collect();
+    named_workbook(&rows, &names)
+}
+
+/// Access-log entries as a workbook for people: 时间（北京时间）, 用户, 姓名, 操作 (its Chinese
+/// name), 对象, 详情, 来源地址.
+fn named_workbook(
+    rows: &[AccessRow],
+    names: &std::collections::HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    use xiuhua_xlsx::write::{Column, Kind, Out, tables_workbook};
+    let columns = vec![
+        Column::new("时间（北京时间）", Kind::Text).width(20.0),
+        Column::new("用户", Kind::Text).width(14.0),
+        Column::new("姓名", Kind::Text).width(14.0),
+        Column::new("操作", Kind::Text).width(20.0),
+        Column::new("对象", Kind::Text).width(18.0),
+        Column::new("详情", Kind::Text).width(40.0),
+        Column::new("来源地址", Kind::Text).width(16.0),
+    ];
+    let data: Vec<Vec<Out>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Out::Text(china_time(&r.at)),
+                Out::Text(r.username.clone()),
+                Out::Text(names.get(&r.username).cloned().unwrap_or_default()),
+                Out::Text(AuditAction::label_zh_of(&r.action)),
+                Out::Text(r.target.clone()),
+                Out::Text(r.detail.clone()),
+                Out::Text(r.client.clone()),
+            ]
+        })
+        .collect();
+    tables_workbook(&[("访问日志".to_string(), columns, data)])
+        .map_err(|e| Error::Unexpected(anyhow::anyhow!("audit workbook: {e}")))
+}
+
+/// A stored (RFC 3339 UTC) time in China time, `YYYY-MM-DD HH:MM:SS` (the text itself if it
+/// does not parse).
+pub fn china_time(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+        |_| at.to_string(),
+        |t| {
+            (t.with_timezone(&chrono::Utc) + Duration::hours(8))
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        },
+    )
 }
 
 /// A lockout as an error.

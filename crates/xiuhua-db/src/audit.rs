@@ -136,6 +136,18 @@ pub struct AccessFilter {
 
 /// Entries matching the filter, newest first.
 pub async fn search_access(conn: &mut AnyConnection, f: &AccessFilter) -> Result<Vec<AccessRow>> {
+    search_access_within(conn, f, None, 0).await
+}
+
+/// Entries matching the filter, newest first, skipping the first `offset`; with `within` (a
+/// region-code prefix) only entries by an account of that region or about a target inside it
+/// (a household id, which begins with its county's code, or a region code).
+pub async fn search_access_within(
+    conn: &mut AnyConnection,
+    f: &AccessFilter,
+    within: Option<&str>,
+    offset: i64,
+) -> Result<Vec<AccessRow>> {
     let mut sql = Sql::new(&format!("SELECT {COLS} FROM access_log WHERE 1 = 1"));
     if let Some(u) = &f.username {
         sql.push(" AND username = ").bind(u.clone());
@@ -152,8 +164,20 @@ pub async fn search_access(conn: &mut AnyConnection, f: &AccessFilter) -> Result
     if let Some(u) = &f.until {
         sql.push(" AND at < ").bind(u.clone());
     }
+    if let Some(w) = within {
+        let prefix = format!("{}%", crate::sql::like_escape(w));
+        sql.push(" AND (username IN (SELECT username FROM users WHERE region_code LIKE ")
+            .bind(prefix.clone())
+            .push(crate::sql::LIKE_ESCAPE)
+            .push(") OR target LIKE ")
+            .bind(prefix)
+            .push(crate::sql::LIKE_ESCAPE)
+            .push(")");
+    }
     sql.push(" ORDER BY at DESC, id DESC LIMIT ")
-        .bind(f.limit.max(1));
+        .bind(f.limit.max(1))
+        .push(" OFFSET ")
+        .bind(offset.max(0));
     Ok(sql
         .query_for(conn)
         .try_map(|row| sqlx::FromRow::from_row(&row))

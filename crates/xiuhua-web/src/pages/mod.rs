@@ -3,6 +3,7 @@
 //! calls the use case(s) in `xiuhua-app`, and hands their answers to a view in [`crate::views`].
 
 pub mod account;
+pub mod audit;
 pub mod departments;
 pub mod exports;
 pub mod households;
@@ -71,6 +72,8 @@ pub fn router() -> Router<AppState> {
         .route("/departments", get(departments::list))
         // Helper B (issue 13): years, access log, API docs.
         .route("/admin/years", get(years::list))
+        .route("/admin/audit", get(audit::list))
+        .route("/admin/audit/export.xlsx", get(audit::export))
         .route(
             "/admin/years/{year}/close",
             get(years::confirm).post(years::close),

@@ -247,19 +247,6 @@ impl DepartmentsPage {
     }
 }
 
-/// An RFC 3339 UTC time as China local time, `YYYY-MM-DD HH:MM` (the text itself if it does
-/// not parse).
-pub(crate) fn china_time(at: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
-        |_| at.to_string(),
-        |t| {
-            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        },
-    )
-}
-
 /// One year on the years page.
 pub struct YearRow {
     year: i32,
@@ -304,7 +291,7 @@ impl YearsPage {
                 let (closed_at, closed_by) = y
                     .closed
                     .as_ref()
-                    .map(|(at, by)| (china_time(at), by.clone()))
+                    .map(|(at, by)| (xiuhua_app::audit::china_time(at), by.clone()))
                     .unwrap_or_default();
                 YearRow {
                     year: y.year,
@@ -360,6 +347,90 @@ impl CloseYearPage {
             county: county.to_string(),
             year,
             rows,
+        }
+    }
+}
+
+/// One access-log entry as the page shows it.
+pub struct AuditRow {
+    at: String,
+    username: String,
+    display_name: String,
+    action: String,
+    target: String,
+    detail: String,
+    client: String,
+}
+
+/// The access log with its filters.
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditLogPage {
+    l: Layout,
+    rows: Vec<AuditRow>,
+    /// Accounts to filter by: (user name, shown name).
+    users: Vec<(String, String)>,
+    /// Actions to filter by: (stored name, label).
+    actions: Vec<(&'static str, &'static str)>,
+    user: String,
+    household: String,
+    action: String,
+    since: String,
+    until: String,
+    /// The filters as a query string (for the page links and the export).
+    filters: String,
+    page: i64,
+    has_more: bool,
+}
+
+impl AuditLogPage {
+    /// The page of `answer` for the query `q` (`filters`: the same as a query string).
+    pub fn new(
+        l: Layout,
+        q: &xiuhua_app::audit::AuditQuery,
+        filters: String,
+        answer: xiuhua_app::audit::AuditPage,
+    ) -> AuditLogPage {
+        use xiuhua_app::audit::AuditAction;
+        let zh = l.t.lang == Lang::Zh;
+        let names: std::collections::HashMap<&str, &str> = answer
+            .users
+            .iter()
+            .map(|(u, n)| (u.as_str(), n.as_str()))
+            .collect();
+        let rows = answer
+            .rows
+            .iter()
+            .map(|r| AuditRow {
+                at: xiuhua_app::audit::china_time(&r.at),
+                username: r.username.clone(),
+                display_name: names.get(r.username.as_str()).copied().unwrap_or("").into(),
+                action: AuditAction::parse(&r.action).map_or_else(
+                    || r.action.clone(),
+                    |a| (if zh { a.labels().0 } else { a.labels().1 }).to_string(),
+                ),
+                target: r.target.clone(),
+                detail: r.detail.clone(),
+                client: r.client.clone(),
+            })
+            .collect();
+        let actions = AuditAction::ALL
+            .iter()
+            .map(|a| (a.as_str(), if zh { a.labels().0 } else { a.labels().1 }))
+            .collect();
+        AuditLogPage {
+            l,
+            rows,
+            users: answer.users,
+            actions,
+            user: q.username.clone().unwrap_or_default(),
+            household: q.household.clone().unwrap_or_default(),
+            action: q.action.clone().unwrap_or_default(),
+            since: q.since.map(|d| d.to_string()).unwrap_or_default(),
+            until: q.until.map(|d| d.to_string()).unwrap_or_default(),
+            filters,
+            page: q.page,
+            has_more: answer.has_more,
         }
     }
 }

@@ -210,3 +210,122 @@ async fn user_administration_defaults_to_read_only_keeps_a_refused_form_and_name
     let r = app.get(&link, Some(&admin)).await;
     assert!(r.body.contains(" selected>"), "{}", r.body);
 }
+
+/// A GET answered with its raw bytes (a workbook).
+async fn get_bytes(app: &TestApp, path: &str, client: &Client) -> (StatusCode, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(path)
+        .header(axum::http::header::COOKIE, &client.cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+/// The rows of a workbook's first sheet as text.
+fn workbook_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_access_log_page_filters_pages_exports_and_stays_in_the_county() {
+    let app = TestApp::new().await;
+    add_user(&app, "xian", Role::County, "451228").await;
+    let admin = app.login("admin").await;
+    let county = app.login("xian").await;
+    let _foreign = app.login("gongcheng").await;
+    // 55 views of household A with full identity numbers, one of household B.
+    for _ in 0..55 {
+        let r = app
+            .get(&format!("/households/{}", app.household_a), Some(&admin))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    app.get(&format!("/households/{}", app.household_b), Some(&admin))
+        .await;
+
+    // Who may read it; the link is shown to them only.
+    for name in ["viewer", "gaoling", "nongli"] {
+        let c = app.login(name).await;
+        assert_eq!(
+            app.get("/admin/audit", Some(&c)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            get_bytes(&app, "/admin/audit/export.xlsx", &c).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert!(!app.get("/households", Some(&c)).await.body.contains("/admin/audit"));
+    }
+    assert!(app.get("/households", Some(&county)).await.body.contains("href=\"/admin/audit\""));
+
+    // Newest first, names and actions in Chinese, paged by 50.
+    let r = app.get("/admin/audit", Some(&county)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("<td>查看完整个人信息</td>"), "{}", r.body);
+    assert!(r.body.contains("xian名 (xian)"));
+    assert!(r.body.contains("id=\"next-page\""));
+    assert_eq!(r.body.matches("<tr><td>").count(), 50);
+    // A county reader sees neither the other county's account nor its logins.
+    assert!(!r.body.contains("gongcheng"), "{}", r.body);
+    let r = app.get("/admin/audit?page=1", Some(&admin)).await;
+    assert!(r.body.contains("gongcheng"), "{}", r.body);
+    assert!(r.body.contains("id=\"prev-page\""));
+
+    // Filters: action, household by number or id, account, days (China time).
+    let r = app.get("/admin/audit?action=login", Some(&county)).await;
+    assert!(!r.body.contains("查看完整个人信息</td>"));
+    assert!(r.body.contains("<td>登录</td>"));
+    assert!(r.body.contains("<option value=\"login\" selected>"));
+    let r = app
+        .get("/admin/audit?household=451228102201001", Some(&county))
+        .await;
+    assert_eq!(r.body.matches("<tr><td>").count(), 1, "{}", r.body);
+    assert!(r.body.contains(&format!("<td>{}</td>", app.household_b)));
+    let r = app
+        .get(&format!("/admin/audit?household={}&page=1", app.household_a), Some(&county))
+        .await;
+    assert_eq!(r.body.matches("<tr><td>").count(), 5, "{}", r.body);
+    let r = app.get("/admin/audit?user=xian", Some(&county)).await;
+    assert_eq!(r.body.matches("<tr><td>").count(), 1, "{}", r.body);
+    let r = app.get("/admin/audit?since=2026-11-24", Some(&county)).await;
+    assert!(r.body.contains("id=\"no-entries\""));
+    let r = app.get("/admin/audit?until=2026-11-22", Some(&county)).await;
+    assert!(r.body.contains("id=\"no-entries\""));
+    let r = app
+        .get("/admin/audit?since=2026-11-23&until=2026-11-23&user=xian", Some(&county))
+        .await;
+    assert_eq!(r.body.matches("<tr><td>").count(), 1, "{}", r.body);
+    assert_eq!(
+        app.get("/admin/audit?since=yesterday", Some(&county)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The export holds every filtered row (not only a page) and is itself in the log.
+    let (status, bytes) = get_bytes(
+        &app,
+        "/admin/audit/export.xlsx?action=view_personal",
+        &county,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = workbook_rows(bytes);
+    assert_eq!(rows[0][0], "时间（北京时间）");
+    assert_eq!(rows.len(), 1 + 56);
+    assert!(rows[1..].iter().all(|r| r[3] == "查看完整个人信息" && r[1] == "admin"));
+    assert!(rows[1][0].starts_with("2026-11-23 10:00"));
+    let r = app.get("/admin/audit?action=export_audit", Some(&county)).await;
+    assert!(r.body.contains("<td>导出访问日志</td>"), "{}", r.body);
+    assert!(r.body.contains("action=view_personal"), "{}", r.body);
+    let (_, bytes) = get_bytes(&app, "/admin/audit/export.xlsx?user=gongcheng", &county).await;
+    assert_eq!(workbook_rows(bytes).len(), 1, "only the header");
+}
