@@ -367,7 +367,12 @@ async fn filter_of(
     q: &AuditQuery,
     limit: i64,
 ) -> Result<(AccessFilter, Option<String>)> {
-    let target = match q.household.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+    let target = match q
+        .household
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
         None => None,
         Some(h) => {
             let county = h.get(..6).unwrap_or(h);

@@ -157,6 +157,73 @@ fn envelope_with(
         .into_response()
 }
 
+/// What an HTML error page says, kept on its response so that [`error_pages_with_nav`] can
+/// render it again inside the navigation of the logged-in user.
+#[derive(Clone, Debug)]
+pub struct ErrorPageInfo {
+    /// The status shown.
+    pub status: StatusCode,
+    /// The message, in the page language.
+    pub message: String,
+}
+
+/// An HTML error page (without navigation: the layout of a page shown without a session);
+/// [`error_pages_with_nav`] adds the user's navigation.
+fn html_error(lang: Lang, status: StatusCode, message: String) -> Response {
+    let t = T { lang };
+    let mut res = (
+        status,
+        Html(crate::views::error_page(&t, status.as_u16(), &message)),
+    )
+        .into_response();
+    res.extensions_mut()
+        .insert(ErrorPageInfo { status, message });
+    res
+}
+
+/// Renders the HTML error pages of logged-in users (403, 404, 422, 500 …) again with their
+/// navigation bar: the page a handler's error became knows no session, so this layer looks
+/// the session up — only for an error page whose request carried a cookie — and renders the
+/// same status and message inside the user's layout.
+pub async fn error_pages_with_nav(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::extract::FromRequestParts;
+    let page = !req.uri().path().starts_with("/api/")
+        && req.headers().contains_key(axum::http::header::COOKIE);
+    let headers = page.then(|| req.headers().clone());
+    let res = next.run(req).await;
+    let (Some(info), Some(headers)) = (res.extensions().get::<ErrorPageInfo>().cloned(), headers)
+    else {
+        return res;
+    };
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    let Ok(auth) = crate::auth::Auth::from_request_parts(&mut parts, &state).await else {
+        return res;
+    };
+    let l = crate::views::Layout::new(&auth, auth.t.s("error"));
+    let body = crate::views::error_page_in(l, info.status.as_u16(), &info.message);
+    let (mut head, _) = res.into_parts();
+    head.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(head, axum::body::Body::from(body))
+}
+
+/// The answer to a path no route serves: the 404 page (the JSON envelope under `/api/`).
+pub async fn not_found(headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    let lang = crate::auth::lang(&headers);
+    let error = xiuhua_app::Error::NotFound {
+        what: uri.path().to_string(),
+    };
+    if uri.path().starts_with("/api/") {
+        WebError::api(error).into_response()
+    } else {
+        WebError::page(error, lang).into_response()
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
@@ -192,17 +259,12 @@ impl IntoResponse for WebError {
                 if json {
                     envelope(status, code, message.en(), message.zh(), vec![])
                 } else {
-                    let t = T { lang };
                     let text = if lang == Lang::Zh {
                         message.zh()
                     } else {
                         message.en()
                     };
-                    (
-                        status,
-                        Html(crate::views::error_page(&t, status.as_u16(), &text)),
-                    )
-                        .into_response()
+                    html_error(lang, status, text)
                 }
             }
             WebError::App { error, json, lang } => {
@@ -235,13 +297,8 @@ impl IntoResponse for WebError {
                     };
                     envelope_with(status, &code, en, zh, fields, details)
                 } else {
-                    let t = T { lang };
                     let msg = if lang == Lang::Zh { zh } else { en };
-                    (
-                        status,
-                        Html(crate::views::error_page(&t, status.as_u16(), &msg)),
-                    )
-                        .into_response()
+                    html_error(lang, status, msg)
                 }
             }
         }

@@ -342,8 +342,16 @@ const TEXT: &[(&str, &str, &str)] = &[
         "Years close in order: only the year after the last closed one, and only once it is over.",
     ),
     ("can_close", "可关闭", "can be closed"),
-    ("cannot_close_order", "须先关闭上一年度", "close the year before first"),
-    ("cannot_close_current", "年度尚未结束", "the year is not over"),
+    (
+        "cannot_close_order",
+        "须先关闭上一年度",
+        "close the year before first",
+    ),
+    (
+        "cannot_close_current",
+        "年度尚未结束",
+        "the year is not over",
+    ),
     ("year_closed_done", "年度已关闭", "Year closed"),
     ("view_snapshot", "查看冻结数据", "View the frozen snapshot"),
     ("frozen_counts", "将冻结的数据", "Counts to be frozen"),

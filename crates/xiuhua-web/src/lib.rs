@@ -82,6 +82,36 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+const FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
+
+/// Where the interactive API reference (Swagger UI, embedded in the binary) is served.
+pub const API_DOCS_PATH: &str = "/api/docs";
+
+/// The Content-Security-Policy of the API reference's pages only: Swagger UI sets inline
+/// styles and shows `data:` images; scripts stay this server's own.
+pub const API_DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+/// The API reference: Swagger UI (vendored in `utoipa-swagger-ui`, nothing fetched at run
+/// time) reading `/api/openapi.json`, with its own CSP.
+fn api_docs<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    let ui = utoipa_swagger_ui::SwaggerUi::new(API_DOCS_PATH)
+        .config(utoipa_swagger_ui::Config::from("/api/openapi.json"));
+    Router::from(ui).layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(API_DOCS_CONTENT_SECURITY_POLICY),
+    ))
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+}
+
 const APP_CSS: &str = include_str!("../assets/app.css");
 const APP_JS: &str = include_str!("../assets/app.js");
 
@@ -141,6 +171,9 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
         .route("/healthz", get(healthz))
+        .route("/favicon.ico", get(favicon))
+        .merge(api_docs())
+        .fallback(error::not_found)
         .route(
             "/api/openapi.json",
             get(move || {
@@ -149,6 +182,10 @@ pub fn router_with(services: Services, config: WebConfig) -> Router {
             }),
         )
         .merge(api_router)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::error_pages_with_nav,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(error::api_rejections_as_json))
         .layer(axum::middleware::from_fn(move |req, next| {

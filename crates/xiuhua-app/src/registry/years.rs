@@ -107,7 +107,12 @@ fn check_county(user: &CurrentUser, county: &str) -> Result<()> {
 
 /// The refusal of closing `year` when `latest` is the last closed year, naming the years that
 /// can be closed.
-fn refuse_unless_closable(s: &Services, county: &str, latest: Option<i32>, year: i32) -> Result<()> {
+fn refuse_unless_closable(
+    s: &Services,
+    county: &str,
+    latest: Option<i32>,
+    year: i32,
+) -> Result<()> {
     let current = s.clock.today().year();
     if year >= current {
         return Err(Error::invalid(

@@ -84,10 +84,15 @@ struct ErrorPage {
     message: String,
 }
 
-/// Renders the error page (used by `WebError`).
+/// Renders the error page without a session's navigation (used by `WebError`).
 pub fn error_page(t: &T, status: u16, message: &str) -> String {
+    error_page_in(Layout::anonymous(t.clone(), t.s("error")), status, message)
+}
+
+/// Renders the error page in a layout (a logged-in user's, with their navigation).
+pub fn error_page_in(l: Layout, status: u16, message: &str) -> String {
     ErrorPage {
-        l: Layout::anonymous(t.clone(), t.s("error")),
+        l,
         status,
         message: message.into(),
     }

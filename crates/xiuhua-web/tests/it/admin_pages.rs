@@ -55,7 +55,10 @@ async fn a_county_administrator_closes_a_year_after_seeing_the_counts_it_freezes
     // Nothing closed: every past year can be closed, the current one not.
     let r = app.get("/admin/years", Some(&county)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body.contains("href=\"/admin/years/2025/close?county=451228\""));
+    assert!(
+        r.body
+            .contains("href=\"/admin/years/2025/close?county=451228\"")
+    );
     assert!(!r.body.contains("/admin/years/2026/close"));
     assert!(r.body.contains("年度尚未结束"));
 
@@ -69,7 +72,11 @@ async fn a_county_administrator_closes_a_year_after_seeing_the_counts_it_freezes
 
     // Without the CSRF token nothing is closed.
     let r = app
-        .post_form("/admin/years/2025/close", "csrf=x&county=451228", Some(&county))
+        .post_form(
+            "/admin/years/2025/close",
+            "csrf=x&county=451228",
+            Some(&county),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
@@ -92,7 +99,9 @@ async fn a_county_administrator_closes_a_year_after_seeing_the_counts_it_freezes
     assert!(!r.body.contains("/close?county"), "{}", r.body);
 
     // The region page shows the frozen snapshot with the numbers the confirmation showed.
-    let r = app.get("/regions/451228?as_of=2025-12-31", Some(&county)).await;
+    let r = app
+        .get("/regions/451228?as_of=2025-12-31", Some(&county))
+        .await;
     assert!(r.body.contains("2025 "), "{}", r.body);
     let totals = section(&r.body, "id=\"totals\"");
     assert!(
@@ -166,7 +175,10 @@ async fn user_administration_defaults_to_read_only_keeps_a_refused_form_and_name
     let r = app.get("/admin/users", Some(&admin)).await;
     assert_eq!(r.status, StatusCode::OK);
     let head = section(&r.body, "id=\"users\"");
-    assert!(head.contains("<th>状态</th>") && !head.contains("户类型"), "{head}");
+    assert!(
+        head.contains("<th>状态</th>") && !head.contains("户类型"),
+        "{head}"
+    );
     // Regions by name in the list and in the select.
     assert!(head.contains("<td>高岭镇</td>"), "{head}");
     assert!(r.body.contains("<option value=\"451228101201\">"));
@@ -185,11 +197,7 @@ async fn user_administration_defaults_to_read_only_keeps_a_refused_form_and_name
     );
     let r = app.post_form("/admin/users", &form, Some(&admin)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.body.contains("密码太短：至少需要"),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("密码太短：至少需要"), "{}", r.body);
     assert!(!r.body.contains("用户：password"), "{}", r.body);
     // The form keeps what was typed (not the password).
     assert!(r.body.contains("name=\"username\" value=\"xincun\""));
@@ -201,7 +209,11 @@ async fn user_administration_defaults_to_read_only_keeps_a_refused_form_and_name
     add_user(&app, "xianadmin", Role::Admin, "451228").await;
     let county = app.login("xianadmin").await;
     let r = app.get("/admin/users", Some(&county)).await;
-    assert!(r.body.contains("<option value=\"451228\" selected>"), "{}", r.body);
+    assert!(
+        r.body.contains("<option value=\"451228\" selected>"),
+        "{}",
+        r.body
+    );
     assert!(!r.body.contains("<option value=\"\">"));
     // An account's page names its region in the select.
     let r = app.get("/admin/users", Some(&admin)).await;
@@ -221,7 +233,10 @@ async fn get_bytes(app: &TestApp, path: &str, client: &Client) -> (StatusCode, V
         .unwrap();
     let res = app.router.clone().oneshot(req).await.unwrap();
     let status = res.status();
-    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+    (
+        status,
+        res.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
 }
 
 /// The rows of a workbook's first sheet as text.
@@ -264,9 +279,19 @@ async fn the_access_log_page_filters_pages_exports_and_stays_in_the_county() {
             get_bytes(&app, "/admin/audit/export.xlsx", &c).await.0,
             StatusCode::FORBIDDEN
         );
-        assert!(!app.get("/households", Some(&c)).await.body.contains("/admin/audit"));
+        assert!(
+            !app.get("/households", Some(&c))
+                .await
+                .body
+                .contains("/admin/audit")
+        );
     }
-    assert!(app.get("/households", Some(&county)).await.body.contains("href=\"/admin/audit\""));
+    assert!(
+        app.get("/households", Some(&county))
+            .await
+            .body
+            .contains("href=\"/admin/audit\"")
+    );
 
     // Newest first, names and actions in Chinese, paged by 50.
     let r = app.get("/admin/audit", Some(&county)).await;
@@ -292,21 +317,33 @@ async fn the_access_log_page_filters_pages_exports_and_stays_in_the_county() {
     assert_eq!(r.body.matches("<tr><td>").count(), 1, "{}", r.body);
     assert!(r.body.contains(&format!("<td>{}</td>", app.household_b)));
     let r = app
-        .get(&format!("/admin/audit?household={}&page=1", app.household_a), Some(&county))
+        .get(
+            &format!("/admin/audit?household={}&page=1", app.household_a),
+            Some(&county),
+        )
         .await;
     assert_eq!(r.body.matches("<tr><td>").count(), 5, "{}", r.body);
     let r = app.get("/admin/audit?user=xian", Some(&county)).await;
     assert_eq!(r.body.matches("<tr><td>").count(), 1, "{}", r.body);
-    let r = app.get("/admin/audit?since=2026-11-24", Some(&county)).await;
-    assert!(r.body.contains("id=\"no-entries\""));
-    let r = app.get("/admin/audit?until=2026-11-22", Some(&county)).await;
+    let r = app
+        .get("/admin/audit?since=2026-11-24", Some(&county))
+        .await;
     assert!(r.body.contains("id=\"no-entries\""));
     let r = app
-        .get("/admin/audit?since=2026-11-23&until=2026-11-23&user=xian", Some(&county))
+        .get("/admin/audit?until=2026-11-22", Some(&county))
+        .await;
+    assert!(r.body.contains("id=\"no-entries\""));
+    let r = app
+        .get(
+            "/admin/audit?since=2026-11-23&until=2026-11-23&user=xian",
+            Some(&county),
+        )
         .await;
     assert_eq!(r.body.matches("<tr><td>").count(), 1, "{}", r.body);
     assert_eq!(
-        app.get("/admin/audit?since=yesterday", Some(&county)).await.status,
+        app.get("/admin/audit?since=yesterday", Some(&county))
+            .await
+            .status,
         StatusCode::BAD_REQUEST
     );
 
@@ -321,11 +358,113 @@ async fn the_access_log_page_filters_pages_exports_and_stays_in_the_county() {
     let rows = workbook_rows(bytes);
     assert_eq!(rows[0][0], "时间（北京时间）");
     assert_eq!(rows.len(), 1 + 56);
-    assert!(rows[1..].iter().all(|r| r[3] == "查看完整个人信息" && r[1] == "admin"));
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r[3] == "查看完整个人信息" && r[1] == "admin")
+    );
     assert!(rows[1][0].starts_with("2026-11-23 10:00"));
-    let r = app.get("/admin/audit?action=export_audit", Some(&county)).await;
+    let r = app
+        .get("/admin/audit?action=export_audit", Some(&county))
+        .await;
     assert!(r.body.contains("<td>导出访问日志</td>"), "{}", r.body);
     assert!(r.body.contains("action=view_personal"), "{}", r.body);
     let (_, bytes) = get_bytes(&app, "/admin/audit/export.xlsx?user=gongcheng", &county).await;
     assert_eq!(workbook_rows(bytes).len(), 1, "only the header");
+}
+
+#[tokio::test]
+async fn error_pages_keep_the_navigation_and_the_favicon_is_served() {
+    let app = TestApp::new().await;
+    let township = app.login("gaoling").await;
+    let viewer = app.login("viewer").await;
+    // 404: a household outside the region, a path nothing serves; 403: a page of another role.
+    for (path, client, status) in [
+        (
+            format!("/households/{}", app.household_b),
+            &township,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/no/such/page".to_string(),
+            &township,
+            StatusCode::NOT_FOUND,
+        ),
+        ("/admin/users".to_string(), &viewer, StatusCode::FORBIDDEN),
+        ("/admin/audit".to_string(), &viewer, StatusCode::FORBIDDEN),
+    ] {
+        let r = app.get(&path, Some(client)).await;
+        assert_eq!(r.status, status, "{path}");
+        assert!(
+            r.body.contains(&format!("出错了 ({})", status.as_u16())),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains("<nav>") && r.body.contains("action=\"/logout\""),
+            "{path}: {}",
+            r.body
+        );
+        assert!(r.body.contains(&client.csrf), "{path}");
+    }
+    // 422: a refused request (a future as-of date) shown as a page, with the navigation.
+    let r = app
+        .get("/regions/451228101?as_of=2030-01-01", Some(&township))
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(
+        r.body.contains("<nav>") && r.body.contains("出错了"),
+        "{}",
+        r.body
+    );
+    // Without a session: the page without navigation; the API keeps its JSON envelope.
+    let r = app.get("/no/such/page", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("出错了 (404)") && !r.body.contains("<nav>"));
+    let r = app.get("/api/v1/no-such", Some(&township)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+
+    let (status, bytes) = get_bytes(&app, "/favicon.ico", &township).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&bytes[..4], &[0, 0, 1, 0], "an ICO file");
+    let r = app.get("/favicon.ico", None).await;
+    assert_eq!(r.headers["content-type"], "image/x-icon");
+    assert!(
+        app.get("/login", None)
+            .await
+            .body
+            .contains("<link rel=\"icon\" href=\"/favicon.ico\">")
+    );
+}
+
+#[tokio::test]
+async fn the_api_reference_is_served_by_the_binary_with_its_own_csp() {
+    let app = TestApp::new().await;
+    let township = app.login("gaoling").await;
+    let home = app.get("/households", Some(&township)).await;
+    assert!(home.body.contains("href=\"/api/docs/\""), "{}", home.body);
+    let r = app.get("/api/docs/", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("swagger-ui-bundle.js"), "{}", r.body);
+    assert!(
+        !r.body.contains("http://") && !r.body.contains("https://"),
+        "nothing from elsewhere: {}",
+        r.body
+    );
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert_eq!(csp, xiuhua_web::API_DOCS_CONTENT_SECURITY_POLICY);
+    assert!(csp.contains("script-src 'self';"));
+    let init = app.get("/api/docs/swagger-initializer.js", None).await;
+    assert_eq!(init.status, StatusCode::OK);
+    assert!(init.body.contains("/api/openapi.json"), "{}", init.body);
+    let bundle = app.get("/api/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(bundle.status, StatusCode::OK);
+    assert!(bundle.body.len() > 100_000);
+    // Other answers keep the strict policy.
+    let r = app.get("/households", Some(&township)).await;
+    assert_eq!(
+        r.headers["content-security-policy"].to_str().unwrap(),
+        xiuhua_web::CONTENT_SECURITY_POLICY
+    );
 }
