@@ -87,7 +87,7 @@ try {
   await admin.fill('input[name=username]', operator);
   await admin.fill('input[name=display_name]', '村级导入');
   await admin.selectOption('select[name=role]', 'village');
-  await admin.fill('input[name=region_code]', villageCode);
+  await admin.selectOption('#new-user select[name=region_code]', villageCode);
   await admin.fill('input[name=password]', operatorPassword);
   await admin.click('form:has(input[name=username]) button[type=submit]');
   await admin.waitForLoadState('load');

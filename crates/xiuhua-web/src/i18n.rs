@@ -375,6 +375,10 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("next_page", "下一页", "Next"),
     ("page_n", "页", "page"),
     ("no_entries", "没有符合条件的记录", "No matching entries"),
+    ("yes", "是", "yes"),
+    ("no", "否", "no"),
+    ("male", "男", "male"),
+    ("female", "女", "female"),
 ];
 
 impl T {

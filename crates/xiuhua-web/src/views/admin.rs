@@ -120,9 +120,15 @@ impl UsersPage {
 /// A role's label in the page language.
 fn role_label(r: Role, lang: Lang) -> &'static str {
     if lang == Lang::Zh {
-        r.label_zh()
-    } else {
-        r.as_str()
+        return r.label_zh();
+    }
+    match r {
+        Role::Admin => "System administrator",
+        Role::County => "County staff",
+        Role::Township => "Township operator",
+        Role::Village => "Village operator",
+        Role::Cadre => "Assistance cadre",
+        Role::Viewer => "Read-only",
     }
 }
 

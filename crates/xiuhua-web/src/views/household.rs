@@ -74,7 +74,7 @@ pub struct HouseholdPage {
 fn show_value(t: &T, codes: &CodeCatalog, field: &str, v: &Value) -> String {
     match v {
         Value::Null => "—".into(),
-        Value::Bool(b) => (if *b { "是" } else { "否" }).into(),
+        Value::Bool(b) => t.s(if *b { "yes" } else { "no" }).into(),
         Value::String(s) => match field {
             "status" => RegistryStatus::parse(s)
                 .map(|x| t.status(x).to_string())
@@ -96,11 +96,12 @@ fn show_value(t: &T, codes: &CodeCatalog, field: &str, v: &Value) -> String {
             let fen = |k: &str| o.get(k).and_then(Value::as_i64).unwrap_or(0);
             let net = fen("wage") + fen("business") + fen("property") + fen("transfer")
                 - fen("business_cost");
-            format!(
-                "{} 年纯收入 {} 元",
-                o.get("year").map(|y| y.to_string()).unwrap_or_default(),
-                net / 100
-            )
+            let year = o.get("year").map(|y| y.to_string()).unwrap_or_default();
+            if t.lang == crate::i18n::Lang::Zh {
+                format!("{year} 年纯收入 {} 元", net / 100)
+            } else {
+                format!("net income {year}: {} yuan", net / 100)
+            }
         }
         Value::Number(n) if n.is_f64() => {
             let x = n.as_f64().unwrap_or_default();
@@ -233,6 +234,21 @@ fn attributes(t: &T, codes: &CodeCatalog, v: &HouseholdView) -> Vec<(String, Str
     out
 }
 
+/// The label of an event's source in the page language.
+fn source_label(t: &T, s: xiuhua_domain::event::SourceKind) -> &'static str {
+    use xiuhua_domain::event::SourceKind as K;
+    if t.lang == Lang::Zh {
+        return s.label_zh();
+    }
+    match s {
+        K::Manual => "entered by hand",
+        K::Import => "file import",
+        K::Department => "department data",
+        K::Workflow => "workflow",
+        K::Demo => "demo data",
+    }
+}
+
 /// A member's row: name, relation, identity number, sex, birth date and coded attributes.
 fn member_row(t: &T, codes: &CodeCatalog, m: &Member, full: bool) -> Vec<String> {
     let code = |list: &str, c: &Option<String>| {
@@ -244,11 +260,7 @@ fn member_row(t: &T, codes: &CodeCatalog, m: &Member, full: bool) -> Vec<String>
         m.name.clone(),
         t.code(codes, "relation", &m.relation),
         mask_id(&m.id_number, full),
-        if m.sex == "1" {
-            "男".into()
-        } else {
-            "女".into()
-        },
+        t.s(if m.sex == "1" { "male" } else { "female" }).into(),
         xiuhua_domain::household::birth_shown(m.birth_date, full),
         code("ethnicity", &m.ethnicity),
         code("education", &m.education),
@@ -281,7 +293,7 @@ fn history_row(
         actor: e.actor.clone(),
         source: format!(
             "{}{}",
-            e.source.label_zh(),
+            source_label(t, e.source),
             e.source_ref
                 .as_deref()
                 .map(|r| format!(" {r}"))
