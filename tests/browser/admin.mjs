@@ -99,9 +99,9 @@ try {
   // English: no Chinese UI text on any page. Names and regions are data: text inside links to
   // regions and households, the region names of selects and headings, names in the lists.
   await page.goto(`${base}/lang/en`);
-  // (The rule pages, the checklists and the upload page are not walked yet: rule sets and the
-  // upload form have no English text so far.)
-  const hrefs = ['/', '/regions/451228', '/households', '/admin/users', '/admin/tokens',
+  // (The rule pages and the checklists are not walked yet: rule sets have no English text so
+  // far.)
+  const hrefs = ['/', '/regions/451228', '/households', '/imports', '/admin/users', '/admin/tokens',
     '/departments', '/account/password', '/admin/years', '/admin/audit', '/no/such/page'];
   await page.goto(`${base}/households`);
   const first = await page.locator('#households tbody tr a').first().getAttribute('href');

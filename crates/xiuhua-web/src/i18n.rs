@@ -379,6 +379,78 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("no", "否", "no"),
     ("male", "男", "male"),
     ("female", "女", "female"),
+    // The upload page (imports/upload.html), same Chinese as before.
+    (
+        "imp_formats",
+        "Excel (.xlsx/.xls) 或 CSV（UTF-8、GBK）",
+        "Excel (.xlsx/.xls) or CSV (UTF-8, GBK)",
+    ),
+    ("imp_file", "文件", "File"),
+    ("imp_scope", "导入范围", "Import into"),
+    ("imp_reason", "原因", "Reason"),
+    (
+        "imp_mapping",
+        "列对照文件（可选，每行“表头<Tab>字段名”）",
+        "Column mapping file (optional, one \"header<Tab>field\" per line)",
+    ),
+    (
+        "imp_dry_run",
+        "只检查，不写入（预览将发生的变更）",
+        "Check only, write nothing (preview the changes)",
+    ),
+    ("imp_upload", "上传", "Upload"),
+    (
+        "imp_note",
+        "表头可以不在第一行；列按中文名称识别（户编号/户码、姓名、证件号码/身份证号、与户主关系……）。同一户的行须连续排列。有任何错误时不写入任何数据，可下载错误行修改后重新导入。",
+        "The header need not be the first row; columns are recognised by their Chinese header names, as the ledgers write them. A household's rows must be consecutive. With any error nothing is written; download the rows in error, correct them and import again.",
+    ),
+    ("imp_running", "正在导入… 已读取", "Importing… rows read:"),
+    (
+        "imp_running_rows",
+        "行（可以离开此页，稍后刷新查看结果）",
+        "(you may leave this page and look at the result later)",
+    ),
+    ("imp_see_report", "查看导入结果", "See the import's result"),
+    (
+        "imp_failed",
+        "发现问题，未写入任何数据",
+        "Problems found: nothing was written",
+    ),
+    (
+        "imp_checked",
+        "检查通过（预览，未写入）",
+        "Check passed (preview, nothing written)",
+    ),
+    ("imp_done", "导入完成", "Import done"),
+    ("imp_rows", "数据行", "Data rows"),
+    ("imp_created", "新增户", "New households"),
+    ("imp_changed", "有变更的户", "Changed households"),
+    ("imp_unchanged", "无变化的户", "Unchanged households"),
+    ("imp_events", "变更记录", "Change events"),
+    (
+        "imp_unknown",
+        "未识别的列（未导入）：",
+        "Columns not recognised (not imported): ",
+    ),
+    (
+        "imp_skipped",
+        "没有表头、已跳过的工作表：",
+        "Sheets without a header, skipped: ",
+    ),
+    (
+        "imp_errors_link",
+        "下载错误行（含错误原因，问题单元格标红）",
+        "Download the rows in error (with reasons, problem cells in red)",
+    ),
+    ("imp_sheet", "工作表", "Sheet"),
+    ("imp_row", "行", "Row"),
+    ("imp_column", "列", "Column"),
+    ("imp_more", "另有", "Another"),
+    (
+        "imp_more_after",
+        "个问题，见错误行文件。",
+        "problems: see the file of rows in error.",
+    ),
 ];
 
 impl T {
