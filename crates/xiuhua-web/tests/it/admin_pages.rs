@@ -468,3 +468,25 @@ async fn the_api_reference_is_served_by_the_binary_with_its_own_csp() {
         xiuhua_web::CONTENT_SECURITY_POLICY
     );
 }
+
+#[tokio::test]
+async fn the_administrators_pages_have_no_chinese_in_english() {
+    let app = TestApp::new().await;
+    add_user(&app, "xian", Role::County, "451228").await;
+    let county = app.login("xian").await;
+    let cookie = format!("{}; lang=en", county.cookie);
+    let cjk = |s: &str| s.chars().any(|c| ('\u{3400}'..='\u{9fff}').contains(&c));
+    for path in [
+        "/admin/years",
+        "/admin/years/2025/close",
+        "/admin/years/2026/close",
+        "/admin/audit?action=login",
+        "/no/such/page",
+    ] {
+        let r = app.get_with_cookie(path, &cookie).await;
+        assert!(r.body.contains("<html lang=\"en\">"), "{path}");
+        // The display name is data; the language switch names 中文 in Chinese.
+        let ui = r.body.replace("xian名", "").replace(">中文<", "><");
+        assert!(!cjk(&ui), "{path}: {ui}");
+    }
+}
