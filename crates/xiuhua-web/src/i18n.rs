@@ -320,6 +320,18 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("export", "导出", "Export"),
     ("ledger", "台账", "ledger"),
     ("statistics", "统计表", "statistics"),
+    // Household edits (issue 13: every edit in the UI).
+    (
+        "correction_note",
+        "该生效日期所在年度的动态调整已结束。确需修改请勾选“更正”，并在原因中说明更正的理由。",
+        "The year of this effective date is closed. To change it anyway, tick the correction box and give the reason in the reason field.",
+    ),
+    (
+        "correction_confirm",
+        "以“更正”方式提交（记入历史）",
+        "Submit as a correction (recorded in the history)",
+    ),
+    ("edit_fields_refused", "有字段未通过校验，请按提示修改", "Some fields were refused; see the notes beside them"),
 ];
 
 impl T {
