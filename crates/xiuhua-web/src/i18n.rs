@@ -331,7 +331,11 @@ const TEXT: &[(&str, &str, &str)] = &[
         "以“更正”方式提交（记入历史）",
         "Submit as a correction (recorded in the history)",
     ),
-    ("edit_fields_refused", "有字段未通过校验，请按提示修改", "Some fields were refused; see the notes beside them"),
+    (
+        "edit_fields_refused",
+        "有字段未通过校验，请按提示修改",
+        "Some fields were refused; see the notes beside them",
+    ),
 ];
 
 impl T {

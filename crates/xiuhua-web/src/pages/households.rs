@@ -5,8 +5,8 @@ use axum::extract::{Path, Query, State};
 use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, StatusCode};
-use chrono::NaiveDate;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 use xiuhua_app::household_views::{HouseholdPageData, household_list, household_page};
@@ -183,7 +183,11 @@ impl EditSubmission {
                     }
                 };
                 // Amounts of an empty income are 0 分, as in the record.
-                let v = if v.is_null() && part != "year" { serde_json::json!(0) } else { v };
+                let v = if v.is_null() && part != "year" {
+                    serde_json::json!(0)
+                } else {
+                    v
+                };
                 income.insert(part.to_string(), v);
                 continue;
             }
@@ -257,7 +261,9 @@ fn form_json(def: &FieldDef, t: &str, codes: &CodeCatalog) -> Result<Value, Mess
             _ => return Err(bad("import_not_a_number")),
         },
         FieldType::Money => match t.parse::<f64>() {
-            Ok(x) if x.is_finite() && x.abs() < 1e13 => serde_json::json!((x * 100.0).round() as i64),
+            Ok(x) if x.is_finite() && x.abs() < 1e13 => {
+                serde_json::json!((x * 100.0).round() as i64)
+            }
             _ => return Err(bad("import_not_an_amount")),
         },
         FieldType::Date => match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
@@ -287,8 +293,14 @@ async fn refused_page(
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let version: i64 = form.get("version").parse().unwrap_or(view.version);
-    let mut edit = edit_form(lang, &s.codes(), version, &view.state.fields, &form.get("effective_date"))
-        .with_typed(typed, &field_errors);
+    let mut edit = edit_form(
+        lang,
+        &s.codes(),
+        version,
+        &view.state.fields,
+        &form.get("effective_date"),
+    )
+    .with_typed(typed, &field_errors);
     edit.reason = form.get("reason");
     edit.offer_correction = closed && auth.user.role.can_write();
     let no = view.state.fields.household_no.clone();
@@ -359,8 +371,8 @@ pub async fn update(
             };
             let message = message.render(lang.messages());
             let l = Layout::new(&auth, auth.t.s("edit_conflict"));
-            let mut res = render(&ConflictPage::new(l, &codes, id, mine, &d, message), lang)?
-                .into_response();
+            let mut res =
+                render(&ConflictPage::new(l, &codes, id, mine, &d, message), lang)?.into_response();
             *res.status_mut() = StatusCode::CONFLICT;
             Ok(res)
         }
@@ -371,7 +383,18 @@ pub async fn update(
         }) => {
             let m = vec![message.render(lang.messages())];
             let status = StatusCode::CONFLICT;
-            refused_page(&state, &auth, id, &form, &typed, BTreeMap::new(), m, true, status).await
+            refused_page(
+                &state,
+                &auth,
+                id,
+                &form,
+                &typed,
+                BTreeMap::new(),
+                m,
+                true,
+                status,
+            )
+            .await
         }
         Err(xiuhua_app::Error::Invalid(errs)) => {
             let names: Vec<&str> = editable_fields().map(|d| d.name.as_str()).collect();
@@ -390,7 +413,10 @@ pub async fn update(
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             // A correction refused for its missing reason offers the correction again.
             let closed = form.get("correction") == "1";
-            refused_page(&state, &auth, id, &form, &typed, beside, top, closed, status).await
+            refused_page(
+                &state, &auth, id, &form, &typed, beside, top, closed, status,
+            )
+            .await
         }
         Err(e) => Err(WebError::page(e, lang)),
     }

@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use xiuhua_app::registry::{HouseholdView, mask_id};
 use xiuhua_app::rules::{Checklist, RuleBook, RunRow};
-use xiuhua_domain::event::{Change, Event};
 use xiuhua_domain::display::{format_fen, format_json_number};
+use xiuhua_domain::event::{Change, Event};
 use xiuhua_domain::household::FieldPatch;
-use xiuhua_domain::{CodeCatalog, FieldCatalog, Fen, Member, MonitoringStatus, RegistryStatus};
+use xiuhua_domain::{CodeCatalog, Fen, FieldCatalog, Member, MonitoringStatus, RegistryStatus};
 use xiuhua_rules::Outcome;
 
 use super::Layout;
@@ -100,7 +100,10 @@ fn show_value(t: &T, codes: &CodeCatalog, field: &str, v: &Value) -> String {
                 - fen("business_cost");
             format!(
                 "{} 年纯收入 {} 元",
-                o.get("year").map(|y| y.to_string()).unwrap_or_default(),
+                o.get("year")
+                    .and_then(Value::as_i64)
+                    .map(|y| y.to_string())
+                    .unwrap_or_default(),
                 format_fen(Fen(net))
             )
         }

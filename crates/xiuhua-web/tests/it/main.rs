@@ -15,3 +15,5 @@ mod scope;
 mod support;
 mod tidy;
 mod transfers;
+// Household edits (issue 13).
+mod edits;

@@ -1,0 +1,233 @@
+//! Registry edits on the household page (issue 13): every field from the catalogue, the
+//! import's messages beside the field with the typed values kept, refusals for read-only
+//! roles, the closed-year refusal and the correction it offers, and old → new in the history.
+
+use axum::http::StatusCode;
+use xiuhua_app::CurrentUser;
+
+use crate::support::{Client, TestApp};
+
+/// An edit-form body: the CSRF token, version, effective date, reason and `fields` as
+/// (name, value, orig) with every `orig_` entry a browser would send for them.
+fn body(
+    c: &Client,
+    version: i64,
+    date: &str,
+    fields: &[(&str, &str, &str)],
+    extra: &str,
+) -> String {
+    let enc = |s: &str| xiuhua_web_test_encode(s);
+    let mut out = format!(
+        "csrf={}&version={version}&effective_date={date}&reason={}",
+        c.csrf,
+        enc("入户核实")
+    );
+    for (k, v, orig) in fields {
+        if !v.is_empty() {
+            out.push_str(&format!("&{k}={}", enc(v)));
+        }
+        out.push_str(&format!("&orig_{k}={}", enc(orig)));
+    }
+    out.push_str(extra);
+    out
+}
+
+/// Percent-encodes a form value.
+fn xiuhua_web_test_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_village_operator_edits_any_field_and_the_history_shows_old_and_new() {
+    let app = TestApp::new().await;
+    let c = app.login("nongli").await;
+    let id = app.household_a;
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    // The form is built from the catalogue: selects with code labels, sets as checkboxes,
+    // numbers, dates and yes/no checkboxes, not five text inputs.
+    for needle in [
+        "<select name=\"main_cause\">",
+        "type=\"checkbox\" name=\"other_causes\" value=\"02\"",
+        "type=\"number\" inputmode=\"decimal\" step=\"0.01\" name=\"farmland_mu\"",
+        "type=\"date\" name=\"risk_identified_on\"",
+        "type=\"checkbox\" name=\"water_safe\" value=\"true\"",
+        "type=\"number\" inputmode=\"decimal\" step=\"1\" name=\"identified_year\"",
+        "name=\"income_wage\"",
+    ] {
+        assert!(page.contains(needle), "{needle} missing in the form");
+    }
+    let fields = [
+        ("farmland_mu", "8.4", ""),
+        ("main_cause", "02", "01"),
+        ("other_causes", "03", ""),
+        ("water_safe", "true", ""),
+        ("income_wage", "1234.56", "0.00"),
+        ("income_business", "0", "0.00"),
+    ];
+    let r = app
+        .post_form(
+            &format!("/households/{id}/edit"),
+            &body(&c, 1, "2026-11-20", &fields, ""),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let v = app
+        .get(&format!("/api/v1/households/{id}"), Some(&c))
+        .await
+        .json();
+    assert_eq!(v["fields"]["farmland_mu"], 8.4);
+    assert_eq!(v["fields"]["main_cause"], "02");
+    assert_eq!(v["fields"]["other_causes"], serde_json::json!(["03"]));
+    assert_eq!(v["fields"]["water_safe"], true);
+    assert_eq!(v["fields"]["income"]["wage"], 123456);
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    // The attribute in its unit's precision, money in 元 with two decimals.
+    assert!(page.contains("<dd>8.4</dd>"), "{page}");
+    assert!(page.contains("1234.56 元"), "{page}");
+    // History: old → new with code labels.
+    assert!(page.contains("耕地面积（亩）：— → 8.4"), "{page}");
+    assert!(page.contains("主要致贫原因：因病 → 因残"), "{page}");
+    assert!(page.contains("饮水安全：— → 是"), "{page}");
+    // The unticked checkbox of a field that was true sets it to false.
+    let fields = [("water_safe", "", "true")];
+    let r = app
+        .post_form(
+            &format!("/households/{id}/edit"),
+            &body(&c, 2, "2026-11-21", &fields, ""),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    assert!(page.contains("饮水安全：是 → 否"), "{page}");
+}
+
+#[tokio::test]
+async fn refused_values_are_named_beside_their_field_and_what_was_typed_stays() {
+    let app = TestApp::new().await;
+    let c = app.login("nongli").await;
+    let id = app.household_a;
+    // A value that is not a number: the import's message, beside the field, 8.4x kept.
+    let fields = [("farmland_mu", "8.4x", ""), ("phone", "13800000009", "")];
+    let r = app
+        .post_form(
+            &format!("/households/{id}/edit"),
+            &body(&c, 1, "2026-11-20", &fields, ""),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("“8.4x”不是数字"), "{}", r.body);
+    assert!(r.body.contains("value=\"8.4x\""), "typed value kept");
+    assert!(
+        r.body.contains("value=\"13800000009\""),
+        "other typed value kept"
+    );
+    assert!(r.body.contains("data-field=\"farmland_mu\"") && r.body.contains("field invalid"));
+    // Validation after the fold: three other causes, the same message as the import's.
+    let fields = [("other_causes", "03", "")];
+    let mut b = body(&c, 1, "2026-11-20", &fields, "");
+    b.push_str("&other_causes=04&other_causes=05");
+    let r = app
+        .post_form(&format!("/households/{id}/edit"), &b, Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("其他致贫原因最多2项"), "{}", r.body);
+    assert!(
+        r.body.contains("value=\"05\" checked"),
+        "ticked choices kept"
+    );
+    // Nothing was written.
+    let v = app
+        .get(&format!("/api/v1/households/{id}"), Some(&c))
+        .await
+        .json();
+    assert_eq!(v["version"], 1);
+    // An unknown code is refused with the code list's message.
+    let fields = [("main_cause", "77", "01")];
+    let r = app
+        .post_form(
+            &format!("/households/{id}/edit"),
+            &body(&c, 1, "2026-11-20", &fields, ""),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("“77”不是有效的取值"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn read_only_roles_get_no_form_and_are_refused() {
+    let app = TestApp::new().await;
+    let id = app.household_a;
+    for name in ["viewer", "cadre_b"] {
+        let c = app.login(name).await;
+        let hh = if name == "viewer" {
+            id
+        } else {
+            app.household_b
+        };
+        let page = app.get(&format!("/households/{hh}"), Some(&c)).await.body;
+        assert!(!page.contains("edit-household"), "{name} sees no form");
+        let fields = [("farmland_mu", "3", "")];
+        let r = app
+            .post_form(
+                &format!("/households/{hh}/edit"),
+                &body(&c, 1, "2026-11-20", &fields, ""),
+                Some(&c),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn a_change_in_a_closed_year_is_refused_and_offers_the_correction() {
+    let app = TestApp::new().await;
+    xiuhua_app::registry::close_year(&app._services, &CurrentUser::system(), "451228", 2025)
+        .await
+        .unwrap();
+    let c = app.login("nongli").await;
+    let id = app.household_a;
+    let fields = [("farmland_mu", "5.5", "")];
+    let path = format!("/households/{id}/edit");
+    let r = app
+        .post_form(&path, &body(&c, 1, "2025-06-01", &fields, ""), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("2025年度动态调整已结束"), "{}", r.body);
+    assert!(r.body.contains("id=\"correction\""), "correction offered");
+    assert!(r.body.contains("value=\"5.5\""), "typed value kept");
+    assert!(
+        r.body.contains("value=\"2025-06-01\""),
+        "effective date kept"
+    );
+    // The correction goes through and the history says so.
+    let r = app
+        .post_form(
+            &path,
+            &body(&c, 1, "2025-06-01", &fields, "&correction=1"),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    assert!(page.contains("<strong>更正</strong>"), "{page}");
+    assert!(page.contains("耕地面积（亩）：— → 5.5"), "{page}");
+    // A read-only user is refused before anything else.
+    let viewer = app.login("viewer").await;
+    let r = app
+        .post_form(
+            &path,
+            &body(&viewer, 2, "2025-06-01", &fields, "&correction=1"),
+            Some(&viewer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
