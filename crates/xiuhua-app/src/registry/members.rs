@@ -175,3 +175,44 @@ pub async fn move_member(
     xiuhua_db::commit(tx).await?;
     Ok(())
 }
+
+/// Changes the household head (户主变更): `relations` gives each member's new 与户主关系 (the
+/// new head `01`, the others as the clerk confirmed them, e.g. from
+/// `xiuhua_domain::relations::propose_head_change`). One event with a member edit for each
+/// member whose relation changes; validation refuses a result without exactly one head.
+pub async fn change_head(
+    s: &Services,
+    user: &CurrentUser,
+    id: i64,
+    expected_version: i64,
+    relations: &[(i64, String)],
+    meta: &ChangeMeta,
+) -> Result<()> {
+    user.require_write()?;
+    let mut tx = s.db.begin().await?;
+    let current = xiuhua_db::members::list_for_household(&mut tx, id).await?;
+    let changes: Vec<Change> = relations
+        .iter()
+        .filter(|(mid, rel)| current.iter().any(|m| m.id == *mid && m.relation != *rel))
+        .map(|(mid, rel)| Change::UpdateMember {
+            member_id: *mid,
+            patch: FieldPatch::from([("relation".to_string(), serde_json::json!(rel))]),
+        })
+        .collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    write_event(
+        s,
+        &mut tx,
+        user,
+        id,
+        Some(expected_version),
+        EventKind::MemberEdited,
+        changes,
+        meta,
+    )
+    .await?;
+    xiuhua_db::commit(tx).await?;
+    Ok(())
+}

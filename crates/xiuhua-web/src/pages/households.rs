@@ -110,7 +110,7 @@ pub async fn show(
 }
 
 /// The submitted edit form as (name, value) pairs.
-struct EditSubmission(Vec<(String, String)>);
+pub(super) struct EditSubmission(pub(super) Vec<(String, String)>);
 
 /// What the form asks to change: the patch (JSON keys of the record), what was typed in each
 /// changed field (catalogue names), and the fields whose value cannot be read, with the reason.
@@ -122,7 +122,7 @@ struct Parsed {
 
 impl EditSubmission {
     /// A field's trimmed value ("" when missing).
-    fn get(&self, k: &str) -> String {
+    pub(super) fn get(&self, k: &str) -> String {
         self.0
             .iter()
             .find(|(n, _)| n == k)
@@ -137,7 +137,7 @@ impl EditSubmission {
 
     /// A field as submitted: a set's checked codes joined with commas; an unticked checkbox
     /// is `false` when the form had it (its `orig_` entry).
-    fn submitted(&self, def: &FieldDef) -> String {
+    pub(super) fn submitted(&self, def: &FieldDef) -> String {
         match def.ty {
             FieldType::Codes => self
                 .0
@@ -213,7 +213,7 @@ impl EditSubmission {
 
 /// A typed form value as the record's JSON, read by the field's catalogue type with the
 /// import's messages; an empty value clears the field.
-fn form_json(def: &FieldDef, t: &str, codes: &CodeCatalog) -> Result<Value, Message> {
+pub(super) fn form_json(def: &FieldDef, t: &str, codes: &CodeCatalog) -> Result<Value, Message> {
     let bad = |key: &'static str| msg(key).arg("value", t);
     let list = def.code_list.as_deref().unwrap_or("");
     let in_list = |c: &str| match list {

@@ -15,6 +15,7 @@ use xiuhua_domain::{CodeCatalog, Fen, FieldCatalog, Member, MonitoringStatus, Re
 use xiuhua_rules::Outcome;
 
 use super::Layout;
+use super::household_changes::ChangeForms;
 use super::household_edit::{EditForm, edit_form};
 use crate::i18n::{Lang, T, field_label, field_list};
 
@@ -70,6 +71,8 @@ pub struct HouseholdPage {
     /// Writing roles get the edit form (current state only, not "as of").
     can_edit: bool,
     edit: EditForm,
+    /// The member and status change forms.
+    changes: ChangeForms,
 }
 
 /// A JSON value shown to a person, with code labels where the field has a code list.
@@ -393,6 +396,13 @@ impl HouseholdPage {
             checklists: d.checklists,
             can_edit: exists && as_of.is_none() && d.can_write,
             edit: edit_form(t.lang, codes, v.version, f, &d.today.to_string()),
+            changes: ChangeForms::new(
+                t.lang,
+                codes,
+                v,
+                &crate::pages::household_changes::status_actions(f.status, f.monitoring),
+                |a| t.s(&format!("action_{a}")),
+            ),
             l,
         }
     }

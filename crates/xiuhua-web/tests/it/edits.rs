@@ -231,3 +231,210 @@ async fn a_change_in_a_closed_year_is_refused_and_offers_the_correction() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// A form body of the change forms: CSRF token, version, date, reason and `pairs`.
+fn change(c: &Client, version: i64, pairs: &[(&str, &str)]) -> String {
+    let mut out = format!(
+        "csrf={}&version={version}&effective_date=2026-11-20&reason={}",
+        c.csrf,
+        xiuhua_web_test_encode("入户核实")
+    );
+    for (k, v) in pairs {
+        out.push_str(&format!("&{k}={}", xiuhua_web_test_encode(v)));
+    }
+    out
+}
+
+async fn members(app: &TestApp, c: &Client, id: i64) -> (i64, Vec<serde_json::Value>) {
+    let v = app
+        .get(&format!("/api/v1/households/{id}"), Some(c))
+        .await
+        .json();
+    let m = v["members"].as_array().cloned().unwrap_or_default();
+    (v["version"].as_i64().unwrap(), m)
+}
+
+fn member_id(members: &[serde_json::Value], name: &str) -> i64 {
+    members
+        .iter()
+        .find(|m| m["name"] == name)
+        .and_then(|m| m["id"].as_i64())
+        .unwrap_or_else(|| panic!("{name} in {members:?}"))
+}
+
+#[tokio::test]
+async fn members_are_added_removed_moved_and_the_head_changes_in_one_event() {
+    let app = TestApp::new().await;
+    let c = app.login("nongli").await;
+    let id = app.household_a;
+    let path = |p: &str| format!("/households/{id}{p}");
+    let page = app.get(&path(""), Some(&c)).await.body;
+    assert!(page.contains("id=\"add-member\"") && page.contains("name=\"reason_code\""));
+    // Add a newborn son.
+    let born = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let son_id = xiuhua_domain::IdNumber::compose("451228", born, 31).unwrap();
+    let pairs = [
+        ("name", "韦小宝"),
+        ("id_number", son_id.as_str()),
+        ("relation", "03"),
+        ("reason_code", "06"),
+    ];
+    let r = app
+        .post_form(&path("/members"), &change(&c, 1, &pairs), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A wrong identity number is refused naming the field in Chinese; nothing written.
+    let bad = [
+        ("name", "韦二"),
+        ("id_number", "451228202610010000"),
+        ("relation", "03"),
+    ];
+    let r = app
+        .post_form(&path("/members"), &change(&c, 2, &bad), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("身份证号"), "{}", r.body);
+    // The spouse marries out.
+    let (version, ms) = members(&app, &c, id).await;
+    assert_eq!((version, ms.len()), (2, 3));
+    let spouse = member_id(&ms, "蓝秀");
+    let r = app
+        .post_form(
+            &path(&format!("/members/{spouse}/remove")),
+            &change(&c, version, &[("reason_code", "02")]),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The son becomes head: the form proposes 之父 for the old head (a man, by his number).
+    let son = member_id(&members(&app, &c, id).await.1, "韦小宝");
+    let head = member_id(&members(&app, &c, id).await.1, "韦桂英");
+    let form = app
+        .get(&path(&format!("/head?member={son}")), Some(&c))
+        .await
+        .body;
+    assert!(
+        form.contains(&format!("name=\"relation_{head}\""))
+            && form.contains("value=\"11\" selected"),
+        "{form}"
+    );
+    let r = app
+        .post_form(
+            &path("/head"),
+            &change(
+                &c,
+                3,
+                &[
+                    (&format!("relation_{son}"), "01"),
+                    (&format!("relation_{head}"), "11"),
+                ],
+            ),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&path(""), Some(&c)).await.body;
+    assert!(page.contains("+ 韦小宝 (之子) · 新生儿"), "{page}");
+    assert!(page.contains("− 蓝秀 · 嫁出"), "{page}");
+    assert!(
+        page.contains("韦桂英: 与户主关系：本人或户主 → 之父"),
+        "{page}"
+    );
+    assert!(
+        page.contains("韦小宝: 与户主关系：之子 → 本人或户主"),
+        "{page}"
+    );
+    // Moving a member to a household outside the operator's village: not found in scope.
+    let r = app
+        .post_form(
+            &path(&format!("/members/{head}/move")),
+            &change(
+                &c,
+                4,
+                &[("target_no", "451228102201001"), ("relation", "99")],
+            ),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("找不到户编号为451228102201001"),
+        "{}",
+        r.body
+    );
+    // The county administrator moves him there.
+    let admin = app.login("admin").await;
+    let r = app
+        .post_form(
+            &path(&format!("/members/{head}/move")),
+            &change(
+                &admin,
+                4,
+                &[("target_no", "451228102201001"), ("relation", "11")],
+            ),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, there) = members(&app, &admin, app.household_b).await;
+    assert!(
+        there
+            .iter()
+            .any(|m| m["name"] == "韦桂英" && m["relation"] == "11")
+    );
+    // Read-only users are refused every change.
+    let viewer = app.login("viewer").await;
+    for p in [
+        "/members",
+        "/head",
+        "/status",
+        &format!("/members/{son}/remove"),
+    ] {
+        let r = app
+            .post_form(&path(p), &change(&viewer, 5, &[]), Some(&viewer))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{p}");
+    }
+}
+
+#[tokio::test]
+async fn status_actions_are_those_valid_from_the_status_and_each_is_a_status_change() {
+    let app = TestApp::new().await;
+    let c = app.login("nongli").await;
+    let id = app.household_a;
+    let path = format!("/households/{id}/status");
+    // 贫困户: only 脱贫 is offered.
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    assert!(page.contains("id=\"status-exit\"") && !page.contains("id=\"status-identify\""));
+    assert!(!page.contains("id=\"status-monitor\""));
+    let pairs = [
+        ("action", "exit"),
+        ("exit_year", "2026"),
+        ("exit_batch", "2"),
+    ];
+    let r = app.post_form(&path, &change(&c, 1, &pairs), Some(&c)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // 已脱贫: 纳入 again is refused; 标注监测 goes through.
+    let r = app
+        .post_form(&path, &change(&c, 2, &[("action", "identify")]), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let pairs = [("action", "monitor"), ("monitor_type", "1")];
+    let r = app.post_form(&path, &change(&c, 2, &pairs), Some(&c)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    assert!(page.contains("id=\"status-eliminate\""), "{page}");
+    let r = app
+        .post_form(&path, &change(&c, 3, &[("action", "eliminate")]), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    assert!(page.contains("户类型：贫困户 → 已脱贫"), "{page}");
+    assert!(page.contains("监测对象类型：— → 脱贫不稳定户"), "{page}");
+    assert!(page.contains("风险消除时间：— → 2026-11-20"), "{page}");
+    assert_eq!(
+        page.matches("<strong>状态变更</strong>").count(),
+        3,
+        "{page}"
+    );
+}
