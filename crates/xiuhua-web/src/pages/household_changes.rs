@@ -316,6 +316,9 @@ pub async fn change_status(
         "identify" => {
             set("status", text_of("poor"));
             set("identified_year", year("identified_year"));
+            if let Some(c) = text("main_cause") {
+                set("main_cause", Some(c));
+            }
         }
         "exit" => {
             set("status", text_of("lifted"));

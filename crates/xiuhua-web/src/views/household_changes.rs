@@ -32,6 +32,10 @@ pub struct ChangeForms {
     pub monitor_types: Vec<(String, String)>,
     /// 脱贫批次.
     pub exit_batches: Vec<(String, String)>,
+    /// 致贫原因 (the main cause asked when a household is identified).
+    pub causes: Vec<(String, String)>,
+    /// The household's main cause now (preselected).
+    pub main_cause: String,
 }
 
 /// The choices of a code list: (code, "code label").
@@ -87,6 +91,8 @@ impl ChangeForms {
             status_actions: actions.iter().map(|a| (*a, action_label(a))).collect(),
             monitor_types: code_options(lang, codes, "monitor_type"),
             exit_batches: code_options(lang, codes, "exit_batch"),
+            causes: code_options(lang, codes, "poverty_cause"),
+            main_cause: v.state.fields.main_cause.clone().unwrap_or_default(),
         }
     }
 }
