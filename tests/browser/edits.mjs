@@ -129,7 +129,7 @@ try {
   // 3. The head changes to the newborn's parent? The newborn becomes head: the form proposes
   //    每位成员 relations relative to him, the clerk confirms.
   const newborn = page.locator('details.member-actions', { hasText: born });
-  await newborn.locator('summary').click();
+  await newborn.locator(':scope > summary').click();
   await Promise.all([page.waitForURL(/\/head\?member=/), newborn.locator('form.make-head button').click()]);
   const relations = await page.locator('#relations tbody').innerText();
   assert.ok(relations.includes(born), relations);
@@ -141,7 +141,7 @@ try {
   assert.match(h3, new RegExp(`${headBefore}: 与户主关系：本人或户主 → 之(父|母)`), 'old head re-expressed');
 
   // 4. A member moved to the other household (by its number).
-  await page.locator('details.member-actions', { hasText: headBefore }).locator('summary').click();
+  await page.locator('details.member-actions', { hasText: headBefore }).locator(':scope > summary').click();
   const move = page.locator('details.member-actions', { hasText: headBefore }).locator('form.move-member');
   await move.locator('input[name=target_no]').fill(targetNo);
   await move.locator('input[name=reason]').fill('投靠亲属');
@@ -161,7 +161,7 @@ try {
   await add.locator('input[name=reason]').fill('迁入');
   await submit(page, add);
   const leaving = page.locator('details.member-actions', { hasText: leaver });
-  await leaving.locator('summary').click();
+  await leaving.locator(':scope > summary').click();
   const remove = leaving.locator('form.remove-member');
   await remove.locator('select[name=reason_code]').selectOption('02');
   await remove.locator('input[name=reason]').fill('出嫁');
@@ -170,8 +170,8 @@ try {
 
   // 6. A status change: the first action offered from the current status.
   const action = page.locator('#status-changes details').first();
-  const label = (await action.locator('summary').innerText()).trim();
-  await action.locator('summary').click();
+  const label = (await action.locator(':scope > summary').innerText()).trim();
+  await action.locator(':scope > summary').click();
   const sform = action.locator('form');
   for (const name of ['identified_year', 'exit_year']) {
     const input = sform.locator(`input[name=${name}]`);

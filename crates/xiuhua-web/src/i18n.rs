@@ -366,6 +366,7 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("monitor_type", "监测对象类型", "Monitoring type"),
     ("exit_batch", "脱贫批次", "Exit batch"),
     ("main_cause", "主要致贫原因", "Main cause of poverty"),
+    ("edit_member", "修改成员信息", "Edit the member"),
 ];
 
 impl T {

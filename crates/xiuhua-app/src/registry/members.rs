@@ -67,16 +67,27 @@ pub async fn add_member(
     Ok(mid)
 }
 
-/// Sets a member's fields.
+/// Sets a member's fields (a new identity number also sets the sex and birth date it holds).
 pub async fn update_member(
     s: &Services,
     user: &CurrentUser,
     id: i64,
     expected_version: i64,
     member_id: i64,
-    patch: FieldPatch,
+    mut patch: FieldPatch,
     meta: &ChangeMeta,
 ) -> Result<()> {
+    // A new identity number brings its sex and birth date (as for a new member).
+    if let Some(serde_json::Value::String(n)) = patch.get("id_number") {
+        let mut m = Member {
+            id_number: n.clone(),
+            ..Member::default()
+        };
+        prepare_member(&mut m).map_err(|e| Error::Invalid(vec![e]))?;
+        patch.insert("id_number".into(), serde_json::json!(m.id_number));
+        patch.insert("sex".into(), serde_json::json!(m.sex));
+        patch.insert("birth_date".into(), serde_json::json!(m.birth_date));
+    }
     let change = Change::UpdateMember { member_id, patch };
     change_one(
         s,

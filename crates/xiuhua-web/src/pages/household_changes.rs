@@ -102,6 +102,51 @@ pub async fn add_member(
     Ok(back(id))
 }
 
+/// POST /households/{id}/members/{member}/edit: sets the member fields whose value differs
+/// from the one the form was filled with.
+pub async fn update_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, member)): Path<(i64, i64)>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let lang = auth.t.lang;
+    auth.user
+        .require_write()
+        .map_err(|e| WebError::page(e, lang))?;
+    let f = EditSubmission(form);
+    let (version, meta) = meta_of(&f)?;
+    let codes = state.services.codes();
+    let mut patch = FieldPatch::new();
+    for def in member_form_fields() {
+        let new = f.submitted(def);
+        if new == f.get(&format!("orig_{}", def.name)) {
+            continue;
+        }
+        let v = form_json(def, &new, &codes)
+            .map_err(|m| WebError::page(invalid(id, &def.name, m), lang))?;
+        patch.insert(
+            Member::json_key(&def.name).unwrap_or(&def.name).to_string(),
+            v,
+        );
+    }
+    if patch.is_empty() {
+        return Ok(back(id));
+    }
+    registry::update_member(
+        &state.services,
+        &auth.user,
+        id,
+        version,
+        member,
+        patch,
+        &meta,
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
+    Ok(back(id))
+}
+
 /// POST /households/{id}/members/{member}/remove: removes a member (死亡, 嫁出 …).
 pub async fn remove_member(
     State(state): State<AppState>,

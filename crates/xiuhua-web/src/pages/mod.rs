@@ -46,6 +46,10 @@ pub fn router() -> Router<AppState> {
             post(household_changes::add_member),
         )
         .route(
+            "/households/{id}/members/{member}/edit",
+            post(household_changes::update_member),
+        )
+        .route(
             "/households/{id}/members/{member}/remove",
             post(household_changes::remove_member),
         )

@@ -4,10 +4,10 @@
 
 use askama::Template;
 use xiuhua_app::registry::HouseholdView;
-use xiuhua_domain::{CodeCatalog, FieldCatalog};
+use xiuhua_domain::{CodeCatalog, FieldCatalog, Record};
 
 use super::Layout;
-use super::household_edit::{EditField, edit_field};
+use super::household_edit::{EditField, edit_field, form_text};
 use crate::i18n::Lang;
 
 /// 人员变更 codes offered when a member joins (嫁入, 新生儿, 其他转入); the others are reasons to
@@ -24,8 +24,8 @@ pub struct ChangeForms {
     pub leave_reasons: Vec<(String, String)>,
     /// The relation code list.
     pub relations: Vec<(String, String)>,
-    /// Members: (id, name, relation label, is the head).
-    pub members: Vec<(i64, String, String, bool)>,
+    /// Members: (id, name, relation label, is the head, the inputs of their edit form).
+    pub members: Vec<(i64, String, String, bool, Vec<EditField>)>,
     /// Status actions valid now: (action, label).
     pub status_actions: Vec<(&'static str, &'static str)>,
     /// The 监测对象类型 and 脱贫批次 lists.
@@ -85,7 +85,10 @@ impl ChangeForms {
                     } else {
                         codes.label_zh("relation", &m.relation)
                     };
-                    (m.id, m.name.clone(), rel.to_string(), m.is_head())
+                    let inputs = crate::pages::household_changes::member_form_fields()
+                        .map(|d| edit_field(lang, codes, d, form_text(m.get(d))))
+                        .collect();
+                    (m.id, m.name.clone(), rel.to_string(), m.is_head(), inputs)
                 })
                 .collect(),
             status_actions: actions.iter().map(|a| (*a, action_label(a))).collect(),

@@ -438,3 +438,46 @@ async fn status_actions_are_those_valid_from_the_status_and_each_is_a_status_cha
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_member_field_and_identity_number_are_edited_from_the_page() {
+    let app = TestApp::new().await;
+    let c = app.login("nongli").await;
+    let id = app.household_a;
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    assert!(
+        page.contains("class=\"stack edit-member\""),
+        "member edit forms"
+    );
+    let (version, ms) = members(&app, &c, id).await;
+    let spouse = member_id(&ms, "蓝秀");
+    let born = chrono::NaiveDate::from_ymd_opt(1973, 5, 6).unwrap();
+    let new_id = xiuhua_domain::IdNumber::compose("451228", born, 222).unwrap();
+    let old_id = ms.iter().find(|m| m["name"] == "蓝秀").unwrap()["id_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pairs = [
+        ("education", "02"),
+        ("orig_education", ""),
+        ("id_number", new_id.as_str()),
+        ("orig_id_number", old_id.as_str()),
+    ];
+    let r = app
+        .post_form(
+            &format!("/households/{id}/members/{spouse}/edit"),
+            &change(&c, version, &pairs),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (_, ms) = members(&app, &c, id).await;
+    let m = ms.iter().find(|m| m["name"] == "蓝秀").unwrap();
+    assert_eq!(m["id_number"], new_id.as_str());
+    assert_eq!(
+        m["birth_date"], "1973-05-06",
+        "the birth date follows the number"
+    );
+    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    assert!(page.contains("蓝秀: 文化程度：— → "), "{page}");
+}
