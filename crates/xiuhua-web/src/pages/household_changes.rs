@@ -33,6 +33,16 @@ fn invalid(id: i64, field: &str, m: xiuhua_domain::message::Message) -> xiuhua_a
     xiuhua_app::Error::invalid(&format!("户 {id}"), field, "invalid", m)
 }
 
+/// An error as the page shows it: a refused field named by its label in the page language.
+fn shown(mut e: xiuhua_app::Error, lang: crate::i18n::Lang) -> WebError {
+    if let xiuhua_app::Error::Invalid(errs) = &mut e {
+        for f in errs {
+            f.field = crate::i18n::field_label(lang, &f.field);
+        }
+    }
+    WebError::page(e, lang)
+}
+
 /// The effective date, reason and version every change form carries.
 fn meta_of(f: &EditSubmission) -> Result<(i64, ChangeMeta), WebError> {
     let bad = |m: &str| WebError::BadRequest(m.into());
@@ -57,9 +67,7 @@ pub async fn add_member(
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
-    auth.user
-        .require_write()
-        .map_err(|e| WebError::page(e, lang))?;
+    auth.user.require_write().map_err(|e| shown(e, lang))?;
     let f = EditSubmission(form);
     let (version, meta) = meta_of(&f)?;
     let codes = state.services.codes();
@@ -67,7 +75,7 @@ pub async fn add_member(
     let mut extra = serde_json::Map::new();
     for def in member_form_fields() {
         let v = form_json(def, &f.submitted(def), &codes)
-            .map_err(|m| WebError::page(invalid(id, &def.name, m), lang))?;
+            .map_err(|m| shown(invalid(id, &def.name, m), lang))?;
         if v.is_null() {
             continue;
         }
@@ -78,7 +86,7 @@ pub async fn add_member(
     }
     obj.insert("extra".into(), Value::Object(extra));
     let member: Member = serde_json::from_value(Value::Object(obj)).map_err(|e| {
-        WebError::page(
+        shown(
             invalid(
                 id,
                 "member",
@@ -98,7 +106,7 @@ pub async fn add_member(
         &meta,
     )
     .await
-    .map_err(|e| WebError::page(e, lang))?;
+    .map_err(|e| shown(e, lang))?;
     Ok(back(id))
 }
 
@@ -111,9 +119,7 @@ pub async fn update_member(
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
-    auth.user
-        .require_write()
-        .map_err(|e| WebError::page(e, lang))?;
+    auth.user.require_write().map_err(|e| shown(e, lang))?;
     let f = EditSubmission(form);
     let (version, meta) = meta_of(&f)?;
     let codes = state.services.codes();
@@ -123,8 +129,7 @@ pub async fn update_member(
         if new == f.get(&format!("orig_{}", def.name)) {
             continue;
         }
-        let v = form_json(def, &new, &codes)
-            .map_err(|m| WebError::page(invalid(id, &def.name, m), lang))?;
+        let v = form_json(def, &new, &codes).map_err(|m| shown(invalid(id, &def.name, m), lang))?;
         patch.insert(
             Member::json_key(&def.name).unwrap_or(&def.name).to_string(),
             v,
@@ -143,7 +148,7 @@ pub async fn update_member(
         &meta,
     )
     .await
-    .map_err(|e| WebError::page(e, lang))?;
+    .map_err(|e| shown(e, lang))?;
     Ok(back(id))
 }
 
@@ -155,9 +160,7 @@ pub async fn remove_member(
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
-    auth.user
-        .require_write()
-        .map_err(|e| WebError::page(e, lang))?;
+    auth.user.require_write().map_err(|e| shown(e, lang))?;
     let f = EditSubmission(form);
     let (version, meta) = meta_of(&f)?;
     let reason_code = Some(f.get("reason_code")).filter(|r| !r.is_empty());
@@ -171,7 +174,7 @@ pub async fn remove_member(
         &meta,
     )
     .await
-    .map_err(|e| WebError::page(e, lang))?;
+    .map_err(|e| shown(e, lang))?;
     Ok(back(id))
 }
 
@@ -184,9 +187,7 @@ pub async fn move_member(
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
-    auth.user
-        .require_write()
-        .map_err(|e| WebError::page(e, lang))?;
+    auth.user.require_write().map_err(|e| shown(e, lang))?;
     let f = EditSubmission(form);
     let (_, meta) = meta_of(&f)?;
     let no = f.get("target_no");
@@ -198,12 +199,12 @@ pub async fn move_member(
     };
     let (found, _) = registry::search(&state.services, &auth.user, &params)
         .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .map_err(|e| shown(e, lang))?;
     let target = found
         .iter()
         .find(|h| h.household_no == no && h.id != id)
         .ok_or_else(|| {
-            WebError::page(
+            shown(
                 invalid(
                     id,
                     "household_no",
@@ -228,7 +229,7 @@ pub async fn move_member(
         &meta,
     )
     .await
-    .map_err(|e| WebError::page(e, lang))?;
+    .map_err(|e| shown(e, lang))?;
     Ok(back(id))
 }
 
@@ -247,16 +248,14 @@ pub async fn head_form(
     Query(q): Query<HeadQuery>,
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
-    auth.user
-        .require_write()
-        .map_err(|e| WebError::page(e, lang))?;
+    auth.user.require_write().map_err(|e| shown(e, lang))?;
     let s = &state.services;
     let view = registry::household(s, &auth.user, id, None)
         .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .map_err(|e| shown(e, lang))?;
     let proposed = xiuhua_domain::relations::propose_head_change(&view.state.members, q.member)
         .ok_or_else(|| {
-            WebError::page(
+            shown(
                 xiuhua_app::Error::NotFound {
                     what: format!("member {}", q.member),
                 },
@@ -281,9 +280,7 @@ pub async fn change_head(
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
-    auth.user
-        .require_write()
-        .map_err(|e| WebError::page(e, lang))?;
+    auth.user.require_write().map_err(|e| shown(e, lang))?;
     let relations: Vec<(i64, String)> = form
         .iter()
         .filter_map(|(k, v)| {
@@ -295,7 +292,7 @@ pub async fn change_head(
     let (version, meta) = meta_of(&f)?;
     registry::change_head(&state.services, &auth.user, id, version, &relations, &meta)
         .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .map_err(|e| shown(e, lang))?;
     Ok(back(id))
 }
 
@@ -327,24 +324,22 @@ pub async fn change_status(
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
-    auth.user
-        .require_write()
-        .map_err(|e| WebError::page(e, lang))?;
+    auth.user.require_write().map_err(|e| shown(e, lang))?;
     let f = EditSubmission(form);
     let (version, meta) = meta_of(&f)?;
     let s = &state.services;
     let view = registry::household(s, &auth.user, id, None)
         .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .map_err(|e| shown(e, lang))?;
     let fl = &view.state.fields;
     let action = f.get("action");
     if !status_actions(fl.status, fl.monitoring).contains(&action.as_str()) {
-        return Err(WebError::page(
+        return Err(shown(
             invalid(
                 id,
                 "status",
                 xiuhua_domain::message::msg("status_action_not_valid")
-                    .arg("action", &action)
+                    .arg("action", action_label(&auth, &action))
                     .arg("status", fl.status.label_zh()),
             ),
             lang,
@@ -383,8 +378,17 @@ pub async fn change_status(
     }
     registry::edit_household(s, &auth.user, id, version, patch, &meta)
         .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .map_err(|e| shown(e, lang))?;
     Ok(back(id))
+}
+
+/// An action's name in the page language (the action itself if it is none of ours).
+fn action_label(auth: &Auth, action: &str) -> String {
+    if ["identify", "exit", "monitor", "eliminate"].contains(&action) {
+        auth.t.s(&format!("action_{action}")).to_string()
+    } else {
+        action.to_string()
+    }
 }
 
 fn text_of(s: &str) -> Option<Value> {

@@ -419,6 +419,12 @@ async fn status_actions_are_those_valid_from_the_status_and_each_is_a_status_cha
         .post_form(&path, &change(&c, 2, &[("action", "identify")]), Some(&c))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body
+            .contains("：户类型：当前户类型（已脱贫户）不能进行此状态变更（纳入贫困户）"),
+        "{}",
+        r.body
+    );
     let pairs = [("action", "monitor"), ("monitor_type", "1")];
     let r = app.post_form(&path, &change(&c, 2, &pairs), Some(&c)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
