@@ -6,12 +6,15 @@
 
 pub mod codes;
 pub mod compact;
+pub mod display;
 pub mod event;
 pub mod fields;
+pub mod history;
 pub mod household;
 pub mod id_number;
 pub mod message;
 pub mod region;
+pub mod relations;
 pub mod validate;
 
 pub use codes::{CodeCatalog, CodeItem};

@@ -451,6 +451,53 @@ const TEXT: &[(&str, &str, &str)] = &[
         "个问题，见错误行文件。",
         "problems: see the file of rows in error.",
     ),
+    // Household edits (issue 13: every edit in the UI).
+    (
+        "correction_note",
+        "该生效日期所在年度的动态调整已结束。确需修改请勾选“更正”，并在原因中说明更正的理由。",
+        "The year of this effective date is closed. To change it anyway, tick the correction box and give the reason in the reason field.",
+    ),
+    (
+        "correction_confirm",
+        "以“更正”方式提交（记入历史）",
+        "Submit as a correction (recorded in the history)",
+    ),
+    (
+        "edit_fields_refused",
+        "有字段未通过校验，请按提示修改",
+        "Some fields were refused; see the notes beside them",
+    ),
+    ("member_changes", "成员变更", "Member changes"),
+    ("add_member", "新增成员", "Add a member"),
+    ("remove_member", "减少成员", "Remove the member"),
+    ("move_member", "迁入其他户", "Move to another household"),
+    (
+        "target_household_no",
+        "迁入户的户编号",
+        "Number of the household moved to",
+    ),
+    ("new_relation", "与新户主关系", "Relation to the new head"),
+    ("old_relation", "原与户主关系", "Relation to the old head"),
+    ("make_head", "设为户主", "Make head"),
+    ("change_head", "户主变更", "Change of head"),
+    ("new_head", "新户主", "New head"),
+    (
+        "head_proposed_note",
+        "已按新户主重新推算每位成员的关系；无法推算的为“其他”，请逐一核对后保存。",
+        "Each member's relation is re-expressed relative to the new head; where it cannot be known it is 'other'. Check each before saving.",
+    ),
+    ("confirm_head", "确认户主变更", "Confirm the change of head"),
+    ("change_reason", "变更原因", "Reason code"),
+    ("status_changes", "状态变更", "Status changes"),
+    ("action_identify", "纳入贫困户", "Identify as poor"),
+    ("action_exit", "脱贫", "Exit poverty"),
+    ("action_monitor", "标注监测", "Mark as monitored"),
+    ("action_eliminate", "消除风险", "Risk eliminated"),
+    ("identified_year", "识别年度", "Year identified"),
+    ("monitor_type", "监测对象类型", "Monitoring type"),
+    ("exit_batch", "脱贫批次", "Exit batch"),
+    ("main_cause", "主要致贫原因", "Main cause of poverty"),
+    ("edit_member", "修改成员信息", "Edit the member"),
 ];
 
 impl T {

@@ -67,16 +67,27 @@ pub async fn add_member(
     Ok(mid)
 }
 
-/// Sets a member's fields.
+/// Sets a member's fields (a new identity number also sets the sex and birth date it holds).
 pub async fn update_member(
     s: &Services,
     user: &CurrentUser,
     id: i64,
     expected_version: i64,
     member_id: i64,
-    patch: FieldPatch,
+    mut patch: FieldPatch,
     meta: &ChangeMeta,
 ) -> Result<()> {
+    // A new identity number brings its sex and birth date (as for a new member).
+    if let Some(serde_json::Value::String(n)) = patch.get("id_number") {
+        let mut m = Member {
+            id_number: n.clone(),
+            ..Member::default()
+        };
+        prepare_member(&mut m).map_err(|e| Error::Invalid(vec![e]))?;
+        patch.insert("id_number".into(), serde_json::json!(m.id_number));
+        patch.insert("sex".into(), serde_json::json!(m.sex));
+        patch.insert("birth_date".into(), serde_json::json!(m.birth_date));
+    }
     let change = Change::UpdateMember { member_id, patch };
     change_one(
         s,
@@ -169,6 +180,47 @@ pub async fn move_member(
         None,
         EventKind::MemberMovedIn,
         vec![inn],
+        meta,
+    )
+    .await?;
+    xiuhua_db::commit(tx).await?;
+    Ok(())
+}
+
+/// Changes the household head (户主变更): `relations` gives each member's new 与户主关系 (the
+/// new head `01`, the others as the clerk confirmed them, e.g. from
+/// `xiuhua_domain::relations::propose_head_change`). One event with a member edit for each
+/// member whose relation changes; validation refuses a result without exactly one head.
+pub async fn change_head(
+    s: &Services,
+    user: &CurrentUser,
+    id: i64,
+    expected_version: i64,
+    relations: &[(i64, String)],
+    meta: &ChangeMeta,
+) -> Result<()> {
+    user.require_write()?;
+    let mut tx = s.db.begin().await?;
+    let current = xiuhua_db::members::list_for_household(&mut tx, id).await?;
+    let changes: Vec<Change> = relations
+        .iter()
+        .filter(|(mid, rel)| current.iter().any(|m| m.id == *mid && m.relation != *rel))
+        .map(|(mid, rel)| Change::UpdateMember {
+            member_id: *mid,
+            patch: FieldPatch::from([("relation".to_string(), serde_json::json!(rel))]),
+        })
+        .collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    write_event(
+        s,
+        &mut tx,
+        user,
+        id,
+        Some(expected_version),
+        EventKind::MemberEdited,
+        changes,
         meta,
     )
     .await?;

@@ -22,7 +22,7 @@ pub use households::{
     HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, MAX_SEARCH_CHARS, SearchParams,
     check_search_text, household, mask_id, search, search_from,
 };
-pub use members::{add_member, move_member, remove_member, update_member};
+pub use members::{add_member, change_head, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};
 pub use rows::{household_row, period_rows, prepare_member};
 pub(crate) use write::{check_event, household_no_follows_village, rederive, write_event};

@@ -6,6 +6,7 @@ pub mod account;
 pub mod audit;
 pub mod departments;
 pub mod exports;
+pub mod household_changes;
 pub mod households;
 pub mod imports;
 pub mod regions;
@@ -41,6 +42,31 @@ pub fn router() -> Router<AppState> {
         .route("/households/{id}", get(households::show))
         .route("/households/export", get(exports::households))
         .route("/households/{id}/edit", post(households::update))
+        // Household changes besides the field edit (issue 13).
+        .route(
+            "/households/{id}/members",
+            post(household_changes::add_member),
+        )
+        .route(
+            "/households/{id}/members/{member}/edit",
+            post(household_changes::update_member),
+        )
+        .route(
+            "/households/{id}/members/{member}/remove",
+            post(household_changes::remove_member),
+        )
+        .route(
+            "/households/{id}/members/{member}/move",
+            post(household_changes::move_member),
+        )
+        .route(
+            "/households/{id}/head",
+            get(household_changes::head_form).post(household_changes::change_head),
+        )
+        .route(
+            "/households/{id}/status",
+            post(household_changes::change_status),
+        )
         // The upload streams to a file under its own limit (`WebConfig::max_upload_bytes`),
         // after the session, the role and the CSRF token were checked.
         .route(

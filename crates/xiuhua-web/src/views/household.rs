@@ -8,11 +8,14 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use xiuhua_app::registry::{HouseholdView, mask_id};
 use xiuhua_app::rules::{Checklist, RuleBook, RunRow};
+use xiuhua_domain::display::{format_fen, format_json_number};
 use xiuhua_domain::event::{Change, Event};
-use xiuhua_domain::{CodeCatalog, Member, MonitoringStatus, RegistryStatus};
+use xiuhua_domain::household::FieldPatch;
+use xiuhua_domain::{CodeCatalog, Fen, FieldCatalog, Member, MonitoringStatus, RegistryStatus};
 use xiuhua_rules::Outcome;
 
 use super::Layout;
+use super::household_changes::ChangeForms;
 use super::household_edit::{EditForm, edit_form};
 use crate::i18n::{Lang, T, field_label, field_list};
 
@@ -68,6 +71,8 @@ pub struct HouseholdPage {
     /// Writing roles get the edit form (current state only, not "as of").
     can_edit: bool,
     edit: EditForm,
+    /// The member and status change forms.
+    changes: ChangeForms,
 }
 
 /// A JSON value shown to a person, with code labels where the field has a code list.
@@ -98,37 +103,40 @@ fn show_value(t: &T, codes: &CodeCatalog, field: &str, v: &Value) -> String {
                 - fen("business_cost");
             let year = o.get("year").map(|y| y.to_string()).unwrap_or_default();
             if t.lang == crate::i18n::Lang::Zh {
-                format!("{year} 年纯收入 {} 元", net / 100)
+                format!("{year} 年纯收入 {} 元", format_fen(Fen(net)))
             } else {
-                format!("net income {year}: {} yuan", net / 100)
+                format!("net income {year}: {} yuan", format_fen(Fen(net)))
             }
         }
-        Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or_default();
-            format!("{:.2}", x)
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                .to_string()
+        Value::Number(_) => {
+            let ty = FieldCatalog::shipped().find(field).map(|d| d.ty);
+            format_json_number(ty, v).unwrap_or_else(|| v.to_string())
         }
         other => other.to_string(),
     }
 }
 
-/// "field → value" lines of a patch, each prefixed with `who` (a member's name) if given.
+/// "field：old → new" lines of a patch (the old values from the fold before the event), each
+/// prefixed with `who` (a member's name) if given.
 fn patch_lines(
     t: &T,
     codes: &CodeCatalog,
     who: Option<&str>,
-    patch: &xiuhua_domain::household::FieldPatch,
+    patch: &FieldPatch,
+    old: Option<&FieldPatch>,
 ) -> Vec<String> {
     patch
         .iter()
         .map(|(k, v)| {
-            let line = format!(
-                "{} → {}",
-                field_label(t.lang, k),
-                show_value(t, codes, k, v)
-            );
+            let new = show_value(t, codes, k, v);
+            let line = match old.and_then(|o| o.get(k)) {
+                Some(o) => format!(
+                    "{}：{} → {new}",
+                    field_label(t.lang, k),
+                    show_value(t, codes, k, o)
+                ),
+                None => format!("{} → {new}", field_label(t.lang, k)),
+            };
             match who {
                 Some(w) => format!("{w}: {line}"),
                 None => line,
@@ -149,15 +157,17 @@ fn describe_changes(
     codes: &CodeCatalog,
     e: &Event,
     names: &HashMap<i64, String>,
+    old: &[FieldPatch],
 ) -> Vec<String> {
     let name_of = |id: &i64| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let mut out = Vec::new();
-    for c in &e.changes {
+    for (i, c) in e.changes.iter().enumerate() {
+        let old = old.get(i);
         match c {
             Change::Create { members, .. } => {
                 out.push(format!("{} {}", t.s("members"), members.len()))
             }
-            Change::SetFields { patch } => out.extend(patch_lines(t, codes, None, patch)),
+            Change::SetFields { patch } => out.extend(patch_lines(t, codes, None, patch, old)),
             Change::AddMember {
                 member,
                 reason_code,
@@ -168,7 +178,7 @@ fn describe_changes(
                 member_reason(t, codes, reason_code.as_deref())
             )),
             Change::UpdateMember { member_id, patch } => {
-                out.extend(patch_lines(t, codes, Some(&name_of(member_id)), patch))
+                out.extend(patch_lines(t, codes, Some(&name_of(member_id)), patch, old))
             }
             Change::RemoveMember {
                 member_id,
@@ -229,7 +239,7 @@ fn attributes(t: &T, codes: &CodeCatalog, v: &HouseholdView) -> Vec<(String, Str
         }
     }
     if let Some(pc) = v.state.per_capita_income() {
-        out.push((t.s("per_capita_income").into(), format!("{}", pc.yuan())));
+        out.push((t.s("per_capita_income").into(), format_fen(pc)));
     }
     out
 }
@@ -281,6 +291,7 @@ fn history_row(
     e: &Event,
     names: &HashMap<i64, String>,
     as_of: Option<NaiveDate>,
+    old: &[FieldPatch],
 ) -> HistoryRow {
     HistoryRow {
         date: e.effective_date.to_string(),
@@ -303,7 +314,7 @@ fn history_row(
             .format("%Y-%m-%d %H:%M")
             .to_string(),
         reason: e.reason.clone(),
-        details: describe_changes(t, codes, e, names),
+        details: describe_changes(t, codes, e, names, old),
         future: as_of.is_some_and(|d| e.effective_date > d),
     }
 }
@@ -345,10 +356,10 @@ impl HouseholdPage {
         let exists = !f.household_no.is_empty();
         let full = v.full_personal_data;
         let names = member_names(&v.events);
-        let fields_map = serde_json::to_value(f)
-            .ok()
-            .and_then(|x| x.as_object().cloned())
-            .unwrap_or_default();
+        // Old values from one fold of the history (in fold order, as the view holds it); a
+        // history that cannot be folded shows new values only.
+        let old = xiuhua_domain::history::old_values_by_event(&v.events)
+            .unwrap_or_else(|_| vec![Vec::new(); v.events.len()]);
         HouseholdPage {
             id,
             household_no: if exists {
@@ -386,13 +397,21 @@ impl HouseholdPage {
             history: v
                 .events
                 .iter()
+                .zip(&old)
                 .rev()
-                .map(|e| history_row(&t, codes, e, &names, as_of))
+                .map(|(e, o)| history_row(&t, codes, e, &names, as_of, o))
                 .collect(),
             stored: stored_rows(&t, &d.rules, &d.stored),
             checklists: d.checklists,
             can_edit: exists && as_of.is_none() && d.can_write,
-            edit: edit_form(t.lang, v.version, &fields_map, &d.today.to_string()),
+            edit: edit_form(t.lang, codes, v.version, f, &d.today.to_string()),
+            changes: ChangeForms::new(
+                t.lang,
+                codes,
+                v,
+                &crate::pages::household_changes::status_actions(f.status, f.monitoring),
+                |a| t.s(&format!("action_{a}")),
+            ),
             l,
         }
     }

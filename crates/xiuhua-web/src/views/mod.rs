@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod household;
+pub mod household_changes;
 pub mod household_edit;
 pub mod households;
 pub mod imports;

@@ -17,3 +17,5 @@ mod tidy;
 mod transfers;
 // Helper B (issue 13): administrator pages.
 mod admin_pages;
+// Household edits (issue 13).
+mod edits;
