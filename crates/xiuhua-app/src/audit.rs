@@ -65,6 +65,12 @@ pub enum AuditAction {
     SearchIdNumberRefused,
     /// An administrator lifted an account's login lockout.
     LoginUnlock,
+    // ---- issue 13 defects 6, 8 (rules helper) ----
+    /// A page of the household list shown with full identity numbers, asked for explicitly
+    /// (target: the region; detail: the households on the page).
+    ViewPersonalList,
+    /// A stored rule run's households exported (target: the run).
+    ExportRuleResults,
 }
 
 impl AuditAction {
@@ -88,6 +94,8 @@ impl AuditAction {
         AuditAction::SearchIdNumber,
         AuditAction::SearchIdNumberRefused,
         AuditAction::LoginUnlock,
+        AuditAction::ViewPersonalList,
+        AuditAction::ExportRuleResults,
     ];
 
     /// The stored name (`access_log.action`).
@@ -111,6 +119,8 @@ impl AuditAction {
             AuditAction::SearchIdNumber => "search_id_number",
             AuditAction::SearchIdNumberRefused => "search_id_number_refused",
             AuditAction::LoginUnlock => "login_unlock",
+            AuditAction::ViewPersonalList => "view_personal_list",
+            AuditAction::ExportRuleResults => "export_rule_results",
         }
     }
 

@@ -262,7 +262,11 @@ async fn a_simulation_counts_who_would_enter_and_leave_without_writing() {
 async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
     let c = ctx().await;
     let cur = c.s.rules().get("quality", None).unwrap();
-    let text = cur.source.replacen("version = 1", "version = 2", 1);
+    // The shipped version and the next one.
+    let (v, next) = (cur.def.version, cur.def.version + 1);
+    let text = cur
+        .source
+        .replacen(&format!("version = {v}"), &format!("version = {next}"), 1);
     // A county admin of another county cannot change a national set.
     let county = user(Role::County, "451228");
     let e = xiuhua_app::rules::load(&c.s, &county, "quality.toml", &text)
@@ -319,12 +323,12 @@ async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
     let set = xiuhua_app::rules::load(&c.s, &admin(), "quality.toml", &text)
         .await
         .unwrap();
-    assert_eq!(set.def.version, 2);
-    assert_eq!(c.s.rules().get("quality", None).unwrap().def.version, 2);
+    assert_eq!(set.def.version, next);
+    assert_eq!(c.s.rules().get("quality", None).unwrap().def.version, next);
     let history = c.s.rules().history("quality");
     assert_eq!(
         history.iter().map(|v| v.version).collect::<Vec<_>>(),
-        vec![1, 2]
+        vec![v, next]
     );
     assert_eq!(history[1].origin, "admin");
     // Each load is in the access log.
@@ -349,7 +353,10 @@ async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
     let again = Services::new(c.s.db.clone(), c.s.clock.clone())
         .await
         .unwrap();
-    assert_eq!(again.rules().get("quality", None).unwrap().def.version, 2);
+    assert_eq!(
+        again.rules().get("quality", None).unwrap().def.version,
+        next
+    );
     assert!(again.rules().get("quality-451228", None).is_some());
 }
 

@@ -342,3 +342,112 @@ impl ExplainPage {
         }
     }
 }
+
+/// Households per page of a stored run.
+pub const RUN_PER_PAGE: i64 = 50;
+
+/// A stored run: its households with their outcome, filters, pager and export form.
+#[derive(Template)]
+#[template(path = "rules/run.html")]
+pub struct RunPageView {
+    l: Layout,
+    run_id: i64,
+    set_id: String,
+    name: String,
+    meta: String,
+    total: i64,
+    /// (value, words, selected)
+    outcomes: Vec<(&'static str, String, bool)>,
+    /// (code, label, selected)
+    items: Vec<(String, String, bool)>,
+    region: String,
+    rows: Vec<rules::RunHousehold>,
+    masked: bool,
+    page: i64,
+    pages: i64,
+    prev_link: String,
+    next_link: String,
+    /// The filters, carried by the export form: (name, value).
+    export_params: Vec<(&'static str, String)>,
+}
+
+impl RunPageView {
+    /// The page of `p` for the filters `q` (page `page`); `masked`: the user sees masked numbers.
+    pub fn new(
+        l: Layout,
+        p: rules::RunPage,
+        q: &crate::pages::rules::RunListQuery,
+        page: i64,
+        masked: bool,
+    ) -> RunPageView {
+        let t = l.t.clone();
+        let chosen = q.outcome.clone().unwrap_or_default();
+        let item = q.item.clone().unwrap_or_default();
+        let region = q.region.clone().unwrap_or_default();
+        let (yes, no) = match t.lang {
+            Lang::Zh => p.holds_zh,
+            Lang::En => ("holds", "does not hold"),
+        };
+        let outcomes = vec![
+            ("pass", yes.to_string(), chosen == "pass"),
+            ("fail", no.to_string(), chosen == "fail"),
+            ("unknown", t.s("unknowns").to_string(), chosen == "unknown"),
+        ];
+        let export_params: Vec<(&'static str, String)> = [
+            ("outcome", chosen.clone()),
+            ("item", item.clone()),
+            ("region", region.clone()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        let base: String = export_params
+            .iter()
+            .map(|(k, v)| format!("{k}={}&", crate::pages::url_encode(v)))
+            .collect();
+        let pages = ((p.total + RUN_PER_PAGE - 1) / RUN_PER_PAGE).max(1);
+        let link = |n: i64| format!("/rules/runs/{}?{base}page={n}", p.run.id);
+        RunPageView {
+            run_id: p.run.id,
+            set_id: p.run.rule_set.clone(),
+            name: p.name,
+            meta: format!(
+                "v{} · {} {} · {} {} · {} · {}",
+                p.run.version,
+                t.s("region"),
+                p.run.region_code,
+                t.s("as_of"),
+                p.run.as_of,
+                p.run.actor,
+                local_time(&p.run.started_at)
+            ),
+            total: p.total,
+            outcomes,
+            items: p
+                .items
+                .into_iter()
+                .map(|(code, label)| {
+                    let sel = code == item;
+                    (code, label, sel)
+                })
+                .collect(),
+            region,
+            rows: p.rows,
+            masked,
+            page,
+            pages,
+            prev_link: if page > 1 {
+                link(page - 1)
+            } else {
+                String::new()
+            },
+            next_link: if page < pages {
+                link(page + 1)
+            } else {
+                String::new()
+            },
+            export_params,
+            l,
+        }
+    }
+}

@@ -15,3 +15,6 @@ mod scope;
 mod support;
 mod tidy;
 mod transfers;
+
+// issue 13 defects 6, 8, 9, 12 (rules helper)
+mod rules_pages;
