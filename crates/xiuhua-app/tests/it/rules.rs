@@ -478,3 +478,47 @@ async fn a_simulation_counts_changes_between_fail_and_cannot_decide() {
         .fold((0, 0), |(e, l), v| (e + v.entered, l + v.left));
     assert_eq!((entered, left), (0, 0));
 }
+
+/// Issue 13 defect 8: the quality checks that concern only registered (or only lifted)
+/// households do not make the demo's 一般农户 unknown, and a good share of households pass.
+#[tokio::test]
+async fn quality_checks_apply_where_they_make_sense_on_the_demo_county() {
+    let c = empty_ctx().await;
+    let spec = xiuhua_app::demo::DemoSpec {
+        county: "451228".into(),
+        seed: 5,
+        households: 300,
+        today: today(),
+        batch: 150,
+    };
+    xiuhua_app::demo::load(&c.s, &spec, &|_, _| {})
+        .await
+        .unwrap();
+    let r = xiuhua_app::rules::run(
+        &c.s,
+        &admin(),
+        "quality",
+        Some("451228"),
+        None,
+        false,
+        &Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.total.units, 300);
+    for guarded in [
+        "identified_year_range",
+        "exit_after_identification",
+        "exit_not_future",
+        "planned_exit_after_identification",
+        "main_cause_not_in_other",
+        "tekun_attribute_has_member",
+        "dibao_attribute_has_member",
+    ] {
+        let t = r.items.iter().find(|i| i.code == guarded).unwrap();
+        assert_eq!(t.unknown, 0, "{guarded}: {t:?}");
+    }
+    assert!(r.total.unknowns * 20 <= r.total.units, "{:?}", r.total);
+    assert!(r.total.holds * 2 >= r.total.units, "{:?}", r.total);
+}

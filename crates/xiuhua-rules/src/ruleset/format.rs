@@ -292,3 +292,38 @@ pub struct RuleSetDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scoring: Option<Scoring>,
 }
+
+#[cfg(test)]
+mod tone_tests {
+    use super::{Kind, Purpose};
+    use crate::value::Outcome;
+
+    #[test]
+    fn a_good_result_is_never_bad_and_reference_items_are_neutral() {
+        // 未触发 is good for vetoes and risk triggers; firing is bad.
+        assert_eq!(Kind::Veto.outcome_zh(Outcome::Fail), "未触发");
+        assert_eq!(Kind::Veto.tone(Outcome::Fail), "good");
+        assert_eq!(Kind::Trigger.outcome_zh(Outcome::Fail), "未触发");
+        assert_eq!(Kind::Trigger.tone(Outcome::Fail), "good");
+        assert_eq!(Kind::Trigger.tone(Outcome::Pass), "bad");
+        assert_eq!(Kind::Required.tone(Outcome::Pass), "good");
+        assert_eq!(Kind::Required.tone(Outcome::Fail), "bad");
+        for o in [Outcome::Pass, Outcome::Fail] {
+            assert_eq!(Kind::Reference.tone(o), "neutral");
+        }
+        for k in [
+            Kind::Required,
+            Kind::Reference,
+            Kind::Veto,
+            Kind::Trigger,
+            Kind::Score,
+        ] {
+            assert_eq!(k.tone(Outcome::Unknown), "unknown");
+        }
+        // Decisions: a monitoring set that holds found a risk.
+        assert_eq!(Purpose::Monitoring.tone(Outcome::Pass), "bad");
+        assert_eq!(Purpose::Monitoring.tone(Outcome::Fail), "good");
+        assert_eq!(Purpose::Exit.tone(Outcome::Pass), "good");
+        assert_eq!(Purpose::Identification.tone(Outcome::Pass), "neutral");
+    }
+}
