@@ -248,9 +248,10 @@ fn push_result_filter(sql: &mut crate::sql::Sql, f: &ResultFilter) {
     sql.push(crate::sql::LIKE_ESCAPE);
     match (f.item, f.outcome) {
         (Some(pos), Some(o)) => {
-            sql.push(" AND SUBSTR(items, ")
+            // PostgreSQL's substr takes an integer position; a bound BIGINT needs the cast.
+            sql.push(" AND SUBSTR(items, CAST(")
                 .bind(pos as i64)
-                .push(", 1) = ")
+                .push(" AS INTEGER), 1) = ")
                 .bind(o.to_string());
         }
         (None, Some(o)) => {
