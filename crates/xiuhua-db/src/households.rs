@@ -246,6 +246,7 @@ fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
                 sql.push(crate::sql::LIKE_ESCAPE);
             };
             like(sql, " AND (head_name");
+            like(sql, " OR household_no");
             like(
                 sql,
                 " OR id IN (SELECT household_id FROM members WHERE name",
@@ -258,6 +259,7 @@ fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
             // and PostgreSQL's needs a "C" pattern index, so neither used the index.
             // The county (the first six digits of any region at or below it) lets the
             // household ids found be looked up by primary key.
+            // A 户编号 with letters (numbers from other systems) is found the same way.
             let (low, high) = name_range(t);
             if let Some(county) = f.region.get(..6) {
                 sql.push(" AND county_code = ").bind(county);
@@ -266,6 +268,14 @@ fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
                 .bind(low.clone())
                 .push(" AND head_name < ")
                 .bind(high.clone());
+            sql.push(" UNION SELECT id FROM households WHERE household_no >= ")
+                .bind(low.clone())
+                .push(" AND household_no < ")
+                .bind(high.clone());
+            if let Some(county) = f.region.get(..6) {
+                // `households_no` is (county_code, household_no).
+                sql.push(" AND county_code = ").bind(county);
+            }
             sql.push(" UNION SELECT household_id FROM members WHERE name >= ")
                 .bind(low)
                 .push(" AND name < ")

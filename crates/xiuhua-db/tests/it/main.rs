@@ -480,7 +480,10 @@ async fn name_search_finds_prefixes_and_full_names_from_the_indexes() {
         .await
         .unwrap();
     assert!(
-        plan.contains("households_head_name") && plan.contains("members_name"),
+        plan.contains("households_head_name")
+            && plan.contains("members_name")
+            && plan.contains("households_no"),
         "{plan}"
     );
+    assert_eq!(heads(&mut c, "H000").await.len(), 9, "户编号 H0001…H0009");
 }
