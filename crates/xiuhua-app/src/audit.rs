@@ -67,6 +67,12 @@ pub enum AuditAction {
     LoginUnlock,
     /// The access log exported as a workbook (from its page).
     ExportAudit,
+    // ---- issue 13 defects 6, 8 (rules helper) ----
+    /// A page of the household list shown with full identity numbers, asked for explicitly
+    /// (target: the region; detail: the households on the page).
+    ViewPersonalList,
+    /// A stored rule run's households exported (target: the run).
+    ExportRuleResults,
 }
 
 impl AuditAction {
@@ -91,6 +97,8 @@ impl AuditAction {
         AuditAction::SearchIdNumberRefused,
         AuditAction::LoginUnlock,
         AuditAction::ExportAudit,
+        AuditAction::ViewPersonalList,
+        AuditAction::ExportRuleResults,
     ];
 
     /// The stored name (`access_log.action`).
@@ -115,6 +123,8 @@ impl AuditAction {
             AuditAction::SearchIdNumberRefused => "search_id_number_refused",
             AuditAction::LoginUnlock => "login_unlock",
             AuditAction::ExportAudit => "export_audit",
+            AuditAction::ViewPersonalList => "view_personal_list",
+            AuditAction::ExportRuleResults => "export_rule_results",
         }
     }
 
@@ -142,6 +152,8 @@ impl AuditAction {
             }
             AuditAction::LoginUnlock => ("解除登录锁定", "login lock lifted"),
             AuditAction::ExportAudit => ("导出访问日志", "access log export"),
+            AuditAction::ViewPersonalList => ("查看完整身份证号列表", "list with full ID numbers"),
+            AuditAction::ExportRuleResults => ("导出规则运行结果", "rule results export"),
         }
     }
 

@@ -103,14 +103,16 @@ pub struct HouseholdList {
 
 /// The household list page's one use case: the search (by a client at `client`, for the
 /// access log of lookups by identity number), the region names it shows, and the regions whose
-/// name matches the search text.
+/// name matches the search text. Identity numbers are masked unless `full_ids` is asked for
+/// and the user may see them (`registry::search_shown`, which logs such a page).
 pub async fn household_list(
     s: &Services,
     user: &CurrentUser,
     p: &registry::SearchParams,
     client: &str,
+    full_ids: bool,
 ) -> Result<HouseholdList> {
-    let (list, total) = registry::search_from(s, user, p, client).await?;
+    let (list, total) = registry::search_shown(s, user, p, client, full_ids).await?;
     let mut wanted: Vec<String> = list.iter().map(|r| r.village_code.clone()).collect();
     wanted.push(p.region.clone().unwrap_or_default());
     let names = crate::regions::names(s, &wanted).await?;

@@ -223,3 +223,70 @@ pub async fn incomplete_runs(
     .fetch_all(conn)
     .await?)
 }
+
+/// Which stored results of a run to list ([`run_results`]).
+#[derive(Clone, Debug, Default)]
+pub struct ResultFilter {
+    /// The run.
+    pub run_id: i64,
+    /// Only units whose village code begins with this (the caller's scope already applied).
+    pub village_prefix: String,
+    /// The outcome asked for: `P`, `F` or `U` (of the decision, or of `item` when given).
+    pub outcome: Option<char>,
+    /// 1-based position of an item in the set's file order: filter on its outcome instead.
+    pub item: Option<usize>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+fn push_result_filter(sql: &mut crate::sql::Sql, f: &ResultFilter) {
+    sql.push(" WHERE run_id = ").bind(f.run_id);
+    sql.push(" AND village_code LIKE ")
+        .bind(format!("{}%", crate::sql::like_escape(&f.village_prefix)));
+    sql.push(crate::sql::LIKE_ESCAPE);
+    match (f.item, f.outcome) {
+        (Some(pos), Some(o)) => {
+            // PostgreSQL's substr takes an integer position; a bound BIGINT needs the cast.
+            sql.push(" AND SUBSTR(items, CAST(")
+                .bind(pos as i64)
+                .push(" AS INTEGER), 1) = ")
+                .bind(o.to_string());
+        }
+        (None, Some(o)) => {
+            let decision = match o {
+                'P' => "pass",
+                'F' => "fail",
+                _ => "unknown",
+            };
+            sql.push(" AND decision = ").bind(decision);
+        }
+        _ => {}
+    }
+}
+
+/// One page of a run's stored results matching `f`, ordered by unit.
+pub async fn run_results(conn: &mut AnyConnection, f: &ResultFilter) -> Result<Vec<ResultRow>> {
+    let mut sql = crate::sql::Sql::new(
+        "SELECT run_id, unit, village_code, decision, score, items, inputs FROM rule_results",
+    );
+    push_result_filter(&mut sql, f);
+    sql.push(" ORDER BY village_code, unit LIMIT ")
+        .bind(f.limit)
+        .push(" OFFSET ")
+        .bind(f.offset);
+    Ok(sql
+        .query_for(conn)
+        .try_map(|row| sqlx::FromRow::from_row(&row))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// How many of a run's stored results match `f` (ignores limit and offset).
+pub async fn count_run_results(conn: &mut AnyConnection, f: &ResultFilter) -> Result<i64> {
+    let mut sql = crate::sql::Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM rule_results");
+    push_result_filter(&mut sql, f);
+    let row = sql.query_for(conn).fetch_one(conn).await?;
+    Ok(sqlx::Row::try_get(&row, 0)?)
+}

@@ -498,6 +498,19 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("exit_batch", "脱贫批次", "Exit batch"),
     ("main_cause", "主要致贫原因", "Main cause of poverty"),
     ("edit_member", "修改成员信息", "Edit the member"),
+    // ---- rules helper (issue 13 defects 6, 8): stored runs, full identity numbers ----
+    ("stored_run", "已保存的评估", "Stored run"),
+    (
+        "items_not_passed",
+        "未通过或无法判断的项目",
+        "Items not passed or undecided",
+    ),
+    ("show_full_ids", "显示完整身份证号", "Show full ID numbers"),
+    (
+        "full_ids_logged",
+        "显示完整证件号码，已记入访问日志",
+        "Full ID numbers shown; recorded in the access log",
+    ),
 ];
 
 impl T {

@@ -313,12 +313,39 @@ pub async fn search(
     search_from(s, user, p, "").await
 }
 
-/// [`search`] by a client at `client` (its address goes into the access log).
+/// [`search`] by a client at `client` (its address goes into the access log). Identity numbers
+/// are masked for everyone ([`search_shown`] shows them in full to those who may see them).
 pub async fn search_from(
     s: &Services,
     user: &CurrentUser,
     p: &SearchParams,
     client: &str,
+) -> Result<(Vec<HouseholdSummary>, i64)> {
+    search_shown(s, user, p, client, false).await
+}
+
+/// [`search_from`], with the heads' identity numbers in full when `full_ids` is asked for and
+/// the user may see them (`Role::sees_personal_data`; a user who may not gets them masked). A
+/// page shown in full is an access-log entry (`view_personal_list`) naming its households.
+pub async fn search_shown(
+    s: &Services,
+    user: &CurrentUser,
+    p: &SearchParams,
+    client: &str,
+    full_ids: bool,
+) -> Result<(Vec<HouseholdSummary>, i64)> {
+    search_inner(s, user, p, client, full_ids, true).await
+}
+
+/// The search behind [`search_shown`]; `log_full_page`: record a page shown in full (the list
+/// export records the whole export once instead).
+pub(crate) async fn search_inner(
+    s: &Services,
+    user: &CurrentUser,
+    p: &SearchParams,
+    client: &str,
+    full_ids: bool,
+    log_full_page: bool,
 ) -> Result<(Vec<HouseholdSummary>, i64)> {
     check_search_text(p.text.as_deref())?;
     let region = user.narrow(p.region.as_deref())?;
@@ -338,7 +365,24 @@ pub async fn search_from(
     let mut conn = s.db.acquire().await?;
     let rows = xiuhua_db::households::search(&mut conn, &f).await?;
     let total = xiuhua_db::households::count(&mut conn, &f).await?;
-    let full = user.role.sees_personal_data();
+    let full = full_ids && user.role.sees_personal_data();
+    if full && log_full_page && !rows.is_empty() {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+        audit::record(
+            s,
+            &user.username,
+            AuditAction::ViewPersonalList,
+            f.region.as_str(),
+            &format!(
+                "q={} page={} households={}",
+                p.text.as_deref().unwrap_or(""),
+                p.page,
+                ids.join(",")
+            ),
+            client,
+        )
+        .await?;
+    }
     let list = rows
         .into_iter()
         .map(|r| HouseholdSummary {

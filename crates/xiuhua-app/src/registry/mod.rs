@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use xiuhua_domain::event::SourceKind;
 
 mod changes;
-mod households;
+pub(crate) mod households;
 mod members;
 mod regions;
 mod rows;
@@ -20,7 +20,7 @@ mod years;
 pub use changes::{edit_household, register_household};
 pub use households::{
     HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, MAX_SEARCH_CHARS, SearchParams,
-    check_search_text, household, mask_id, search, search_from,
+    check_search_text, household, mask_id, search, search_from, search_shown,
 };
 pub use members::{add_member, change_head, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};

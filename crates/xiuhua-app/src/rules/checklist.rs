@@ -24,6 +24,8 @@ pub struct ItemView {
     pub outcome: Outcome,
     /// Outcome in Chinese (达标, 否决, 触发, 无法判断 …).
     pub outcome_zh: &'static str,
+    /// How the outcome is coloured (`good`, `bad`, `neutral`, `unknown`: `Kind::tone`).
+    pub tone: &'static str,
     /// Points of a score item.
     pub points: Option<f64>,
     /// The explanation with the values used.
@@ -49,9 +51,11 @@ pub struct Checklist {
     pub decision: Outcome,
     /// The decision in Chinese.
     pub decision_zh: &'static str,
+    /// How the decision is coloured (`Purpose::tone`).
+    pub decision_tone: &'static str,
     /// Total score (scorecards).
     pub score: Option<f64>,
-    /// The set or some of its values are not confirmed.
+    /// The set as a whole is not confirmed (`RuleSet::is_unconfirmed`; items carry their own mark).
     pub unconfirmed: bool,
     /// The date the data was taken as of.
     pub as_of: NaiveDate,
@@ -93,6 +97,7 @@ pub fn checklist(
             kind_zh: it.def.kind.label_zh(),
             outcome: o.outcome,
             outcome_zh: it.def.kind.outcome_zh(o.outcome),
+            tone: it.def.kind.tone(o.outcome),
             points: o.points,
             // A quality check's explanation describes the problem: shown only when there is one.
             explain: if set.def.purpose == xiuhua_rules::Purpose::Quality
@@ -113,10 +118,9 @@ pub fn checklist(
         purpose_zh: set.def.purpose.label_zh(),
         decision: out.decision,
         decision_zh: decision_zh(set, out.decision),
+        decision_tone: set.def.purpose.tone(out.decision),
         score: out.score,
-        unconfirmed: set.def.unconfirmed
-            || set.def.params.values().any(|p| p.unconfirmed)
-            || set.items.iter().any(|i| i.def.unconfirmed),
+        unconfirmed: set.is_unconfirmed(),
         as_of,
         passed: out
             .items

@@ -9,6 +9,7 @@
 
 mod book;
 mod checklist;
+mod results;
 mod run;
 mod simulate;
 mod stored;
@@ -25,6 +26,7 @@ use crate::{Error, Result, Services};
 pub(crate) use book::init;
 pub use book::{RuleBook, VersionInfo, check, load};
 pub use checklist::{Checklist, ItemView, checklist, checklists_of, household_checklists};
+pub use results::{RunHousehold, RunPage, RunQuery, export_run_households, run_households};
 pub use run::{ItemTally, RunSummary, evaluate_many, run};
 pub use simulate::{Flip, SimVillage, Simulation, parse_override, simulate, simulation_xlsx};
 pub use stored::{explain_stored, household_results, recent_runs, results_of};

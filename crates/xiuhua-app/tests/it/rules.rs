@@ -262,7 +262,11 @@ async fn a_simulation_counts_who_would_enter_and_leave_without_writing() {
 async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
     let c = ctx().await;
     let cur = c.s.rules().get("quality", None).unwrap();
-    let text = cur.source.replacen("version = 1", "version = 2", 1);
+    // The shipped version and the next one.
+    let (v, next) = (cur.def.version, cur.def.version + 1);
+    let text = cur
+        .source
+        .replacen(&format!("version = {v}"), &format!("version = {next}"), 1);
     // A county admin of another county cannot change a national set.
     let county = user(Role::County, "451228");
     let e = xiuhua_app::rules::load(&c.s, &county, "quality.toml", &text)
@@ -319,12 +323,12 @@ async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
     let set = xiuhua_app::rules::load(&c.s, &admin(), "quality.toml", &text)
         .await
         .unwrap();
-    assert_eq!(set.def.version, 2);
-    assert_eq!(c.s.rules().get("quality", None).unwrap().def.version, 2);
+    assert_eq!(set.def.version, next);
+    assert_eq!(c.s.rules().get("quality", None).unwrap().def.version, next);
     let history = c.s.rules().history("quality");
     assert_eq!(
         history.iter().map(|v| v.version).collect::<Vec<_>>(),
-        vec![1, 2]
+        vec![v, next]
     );
     assert_eq!(history[1].origin, "admin");
     // Each load is in the access log.
@@ -349,7 +353,10 @@ async fn new_versions_load_in_scope_in_order_and_only_when_valid() {
     let again = Services::new(c.s.db.clone(), c.s.clock.clone())
         .await
         .unwrap();
-    assert_eq!(again.rules().get("quality", None).unwrap().def.version, 2);
+    assert_eq!(
+        again.rules().get("quality", None).unwrap().def.version,
+        next
+    );
     assert!(again.rules().get("quality-451228", None).is_some());
 }
 
@@ -470,4 +477,48 @@ async fn a_simulation_counts_changes_between_fail_and_cannot_decide() {
         .iter()
         .fold((0, 0), |(e, l), v| (e + v.entered, l + v.left));
     assert_eq!((entered, left), (0, 0));
+}
+
+/// Issue 13 defect 8: the quality checks that concern only registered (or only lifted)
+/// households do not make the demo's 一般农户 unknown, and a good share of households pass.
+#[tokio::test]
+async fn quality_checks_apply_where_they_make_sense_on_the_demo_county() {
+    let c = empty_ctx().await;
+    let spec = xiuhua_app::demo::DemoSpec {
+        county: "451228".into(),
+        seed: 5,
+        households: 300,
+        today: today(),
+        batch: 150,
+    };
+    xiuhua_app::demo::load(&c.s, &spec, &|_, _| {})
+        .await
+        .unwrap();
+    let r = xiuhua_app::rules::run(
+        &c.s,
+        &admin(),
+        "quality",
+        Some("451228"),
+        None,
+        false,
+        &Default::default(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.total.units, 300);
+    for guarded in [
+        "identified_year_range",
+        "exit_after_identification",
+        "exit_not_future",
+        "planned_exit_after_identification",
+        "main_cause_not_in_other",
+        "tekun_attribute_has_member",
+        "dibao_attribute_has_member",
+    ] {
+        let t = r.items.iter().find(|i| i.code == guarded).unwrap();
+        assert_eq!(t.unknown, 0, "{guarded}: {t:?}");
+    }
+    assert!(r.total.unknowns * 20 <= r.total.units, "{:?}", r.total);
+    assert!(r.total.holds * 2 >= r.total.units, "{:?}", r.total);
 }

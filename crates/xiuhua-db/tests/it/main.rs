@@ -405,3 +405,85 @@ async fn the_backup_covers_every_table() {
         "a new table must be added to backup::TABLES (or NOT_BACKED_UP)"
     );
 }
+
+fn by_name(text: &str) -> HouseholdFilter {
+    HouseholdFilter {
+        region: "451228101".into(),
+        text: Some(text.into()),
+        limit: 500,
+        ..Default::default()
+    }
+}
+
+/// The heads' names of the households a search by `text` finds, sorted.
+async fn heads(c: &mut sqlx::AnyConnection, text: &str) -> Vec<String> {
+    let mut v: Vec<String> = xiuhua_db::households::search(c, &by_name(text))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.head_name)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Issue 13 defect 16: a search by name (户主 or member, a surname or a whole name) finds the
+/// same households as the old `LIKE 'x%'` scan did, from the name indexes on both backends.
+#[tokio::test]
+async fn name_search_finds_prefixes_and_full_names_from_the_indexes() {
+    let t = TestDb::new().await;
+    let mut tx = t.db.begin().await.unwrap();
+    let mut rows: Vec<HouseholdRow> = (1..=400)
+        .map(|n| household(n, "451228101201", "general", 1))
+        .collect();
+    rows[0].head_name = "韦桂英".into();
+    rows[1].head_name = "韦桂".into();
+    rows[2].head_name = "蓝秀".into();
+    rows[3].head_name = "100%张".into();
+    xiuhua_db::households::insert_many(&mut tx, &rows)
+        .await
+        .unwrap();
+    let mut m = member(1001, 3, "450000000000000001");
+    m.name = "韦小宝".into();
+    xiuhua_db::members::insert_many(&mut tx, &[m])
+        .await
+        .unwrap();
+    xiuhua_db::commit(tx).await.unwrap();
+    let mut c = t.db.acquire().await.unwrap();
+    // A surname: 户主 韦桂英, 韦桂, and 韦1…韦400 (household(n) heads are 韦n) except the four
+    // renamed, plus household 3 (蓝秀) through its member 韦小宝.
+    let wei = heads(&mut c, "韦").await;
+    assert_eq!(wei.len(), 396 + 2 + 1, "{wei:?}");
+    assert!(wei.contains(&"蓝秀".to_string()));
+    assert_eq!(heads(&mut c, "韦桂").await, vec!["韦桂", "韦桂英"]);
+    assert_eq!(heads(&mut c, "韦桂英").await, vec!["韦桂英"]);
+    assert_eq!(heads(&mut c, "韦小宝").await, vec!["蓝秀"]);
+    assert_eq!(
+        heads(&mut c, "韦39").await.len(),
+        1 + 10,
+        "韦39, 韦390…韦399"
+    );
+    // `%` is a character of the name, not a wildcard.
+    assert_eq!(heads(&mut c, "100%").await, vec!["100%张"]);
+    assert!(
+        heads(&mut c, "秀").await.is_empty(),
+        "a prefix, not a substring"
+    );
+    assert_eq!(
+        xiuhua_db::households::count(&mut c, &by_name("韦桂"))
+            .await
+            .unwrap(),
+        2
+    );
+    // The plan reads both name indexes (no scan of every name).
+    let plan = xiuhua_db::households::search_plan(&mut c, &by_name("韦桂"))
+        .await
+        .unwrap();
+    assert!(
+        plan.contains("households_head_name")
+            && plan.contains("members_name")
+            && plan.contains("households_no"),
+        "{plan}"
+    );
+    assert_eq!(heads(&mut c, "H000").await.len(), 9, "户编号 H0001…H0009");
+}

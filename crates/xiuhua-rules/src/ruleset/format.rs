@@ -53,6 +53,21 @@ impl Purpose {
             Purpose::Quality => ("全部通过", "有问题"),
         }
     }
+
+    /// How a set's decision should be coloured (`good`, `bad`, `neutral`, `unknown`): meeting an
+    /// exit standard or passing every quality check is good; a monitoring set that holds found a
+    /// risk (bad) and one that does not hold is good; an identification decides a status and is
+    /// neutral.
+    pub fn tone(self, o: Outcome) -> &'static str {
+        match (self, o) {
+            (_, Outcome::Unknown) => "unknown",
+            (Purpose::Identification, _) => "neutral",
+            (Purpose::Exit | Purpose::Quality, Outcome::Pass) => "good",
+            (Purpose::Exit | Purpose::Quality, Outcome::Fail) => "bad",
+            (Purpose::Monitoring, Outcome::Pass) => "bad",
+            (Purpose::Monitoring, Outcome::Fail) => "good",
+        }
+    }
 }
 
 /// The role of an item in the set's decision.
@@ -105,6 +120,20 @@ impl Kind {
             (Kind::Score, _) => "得分",
             (_, Outcome::Pass) => "达标",
             (_, Outcome::Fail) => "未达标",
+        }
+    }
+
+    /// How an item's outcome should be coloured: `good`, `bad`, `neutral` or `unknown`. A
+    /// veto or risk trigger that does not fire is good, one that fires is bad; a reference
+    /// item decides nothing and is always neutral; a score is neutral.
+    pub fn tone(self, o: Outcome) -> &'static str {
+        match (self, o) {
+            (_, Outcome::Unknown) => "unknown",
+            (Kind::Reference | Kind::Score, _) => "neutral",
+            (Kind::Veto | Kind::Trigger, Outcome::Pass) => "bad",
+            (Kind::Veto | Kind::Trigger, Outcome::Fail) => "good",
+            (Kind::Required, Outcome::Pass) => "good",
+            (Kind::Required, Outcome::Fail) => "bad",
         }
     }
 }
@@ -262,4 +291,39 @@ pub struct RuleSetDef {
     /// Cut-off for score items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scoring: Option<Scoring>,
+}
+
+#[cfg(test)]
+mod tone_tests {
+    use super::{Kind, Purpose};
+    use crate::value::Outcome;
+
+    #[test]
+    fn a_good_result_is_never_bad_and_reference_items_are_neutral() {
+        // 未触发 is good for vetoes and risk triggers; firing is bad.
+        assert_eq!(Kind::Veto.outcome_zh(Outcome::Fail), "未触发");
+        assert_eq!(Kind::Veto.tone(Outcome::Fail), "good");
+        assert_eq!(Kind::Trigger.outcome_zh(Outcome::Fail), "未触发");
+        assert_eq!(Kind::Trigger.tone(Outcome::Fail), "good");
+        assert_eq!(Kind::Trigger.tone(Outcome::Pass), "bad");
+        assert_eq!(Kind::Required.tone(Outcome::Pass), "good");
+        assert_eq!(Kind::Required.tone(Outcome::Fail), "bad");
+        for o in [Outcome::Pass, Outcome::Fail] {
+            assert_eq!(Kind::Reference.tone(o), "neutral");
+        }
+        for k in [
+            Kind::Required,
+            Kind::Reference,
+            Kind::Veto,
+            Kind::Trigger,
+            Kind::Score,
+        ] {
+            assert_eq!(k.tone(Outcome::Unknown), "unknown");
+        }
+        // Decisions: a monitoring set that holds found a risk.
+        assert_eq!(Purpose::Monitoring.tone(Outcome::Pass), "bad");
+        assert_eq!(Purpose::Monitoring.tone(Outcome::Fail), "good");
+        assert_eq!(Purpose::Exit.tone(Outcome::Pass), "good");
+        assert_eq!(Purpose::Identification.tone(Outcome::Pass), "neutral");
+    }
 }

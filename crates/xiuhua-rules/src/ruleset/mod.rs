@@ -52,6 +52,20 @@ pub struct RuleSet {
 pub struct ParamValues(pub Vec<Val<'static>>);
 
 impl RuleSet {
+    /// Whether the set as a whole is 未经证实: its file says so (`unconfirmed = true` at the top).
+    /// This is the one answer the CLI and the web give; a parameter or item not confirmed by a
+    /// source carries its own mark ([`RuleSet::unconfirmed_parts`]) and does not make the whole
+    /// set unconfirmed.
+    pub fn is_unconfirmed(&self) -> bool {
+        self.def.unconfirmed
+    }
+
+    /// How many parameters and items are marked as not confirmed by a source.
+    pub fn unconfirmed_parts(&self) -> usize {
+        self.def.params.values().filter(|p| p.unconfirmed).count()
+            + self.items.iter().filter(|i| i.def.unconfirmed).count()
+    }
+
     /// Whether the set applies to a unit in `region_code` in `year`.
     pub fn applies(&self, region_code: &str, year: i32) -> bool {
         region_code.starts_with(&self.def.region)

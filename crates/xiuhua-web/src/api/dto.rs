@@ -477,15 +477,14 @@ pub struct RuleSetSummary {
     pub years: String,
     /// Number of items.
     pub items: usize,
-    /// Some value or the whole set is not confirmed.
+    /// The set as a whole is not confirmed (未经证实; its parameters and items carry their own
+    /// marks).
     pub unconfirmed: bool,
 }
 
-/// Whether the set, one of its parameters or one of its items is not confirmed.
+/// Whether the set as a whole is not confirmed (`RuleSet::is_unconfirmed`, as the CLI says).
 pub fn unconfirmed(s: &RuleSet) -> bool {
-    s.def.unconfirmed
-        || s.def.params.values().any(|p| p.unconfirmed)
-        || s.items.iter().any(|i| i.def.unconfirmed)
+    s.is_unconfirmed()
 }
 
 /// The years a rule set applies to, as shown ("2021—", "2021—2025").

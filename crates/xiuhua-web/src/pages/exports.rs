@@ -108,6 +108,8 @@ pub struct ListExportQuery {
     monitoring: Option<String>,
     /// 用途: required for exports with full personal data.
     purpose: Option<String>,
+    /// `1`: full identity numbers (the list's toggle; only for users who may see them).
+    full_ids: Option<String>,
 }
 
 /// GET /households/export: the household list, as filtered on the page, as `.xlsx`.
@@ -122,6 +124,7 @@ pub async fn households(
         status: q.status,
         monitoring: q.monitoring,
         purpose: q.purpose.unwrap_or_default(),
+        full_ids: q.full_ids.as_deref() == Some("1"),
     };
     let bytes = xiuhua_app::list_export::export_list(&state.services, &auth.user, &what)
         .await

@@ -35,6 +35,8 @@ pub struct ListQuery {
     status: Option<String>,
     monitoring: Option<String>,
     page: Option<i64>,
+    /// `1`: show full identity numbers (users who may see them; logged).
+    full_ids: Option<String>,
 }
 
 /// GET /households
@@ -56,7 +58,9 @@ pub async fn list(
         per_page: PER_PAGE,
     };
     let client = crate::auth::client_address(&headers);
-    let found = household_list(&state.services, &auth.user, &params, &client)
+    let may_see = auth.user.role.sees_personal_data();
+    let full_ids = may_see && q.full_ids.as_deref() == Some("1");
+    let found = household_list(&state.services, &auth.user, &params, &client, full_ids)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let data = ListData {
@@ -65,13 +69,15 @@ pub async fn list(
         page,
         names: found.names,
         matched_regions: found.matched_regions,
-        masked: !auth.user.role.sees_personal_data(),
+        masked: !full_ids,
+        may_see_full: may_see,
     };
     let filters = ListFilters {
         region: q.region,
         q: q.q,
         status: q.status,
         monitoring: q.monitoring,
+        full_ids: full_ids.then(|| "1".to_string()),
     };
     let l = Layout::new(&auth, auth.t.s("households"));
     render(&ListPage::new(l, &filters, data), lang)

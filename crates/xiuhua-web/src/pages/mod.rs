@@ -89,6 +89,8 @@ pub fn router() -> Router<AppState> {
             "/rules/runs/{run}/households/{household}",
             get(rules::explain),
         )
+        .route("/rules/runs/{run}", get(rules::show_run))
+        .route("/rules/runs/{run}/export.xlsx", get(rules::export_run))
         .route("/admin/users", get(users::list).post(users::create))
         .route("/admin/users/{id}", get(users::show).post(users::update))
         .route("/admin/users/{id}/password", post(users::reset_password))

@@ -18,7 +18,9 @@ use crate::api::dto::RuleSetSummary;
 use crate::api::rules::{VersionQuery, find};
 use crate::auth::{Auth, CsrfForm};
 use crate::error::WebError;
-use crate::views::rules::{ExplainPage, RuleSetPage, RulesPage, SimulationPage};
+use crate::views::rules::{
+    ExplainPage, RUN_PER_PAGE, RuleSetPage, RulesPage, RunPageView, SimulationPage,
+};
 use crate::views::{Layout, render};
 
 async fn rules_page(
@@ -217,7 +219,7 @@ pub async fn create_run(
 ) -> Result<Response, WebError> {
     let lang = auth.t.lang;
     let as_of = parse_date(f.as_of.as_deref())?;
-    rules::run(
+    let summary = rules::run(
         &state.services,
         &auth.user,
         &id,
@@ -229,7 +231,80 @@ pub async fn create_run(
     )
     .await
     .map_err(|e| WebError::page(e, lang))?;
-    Ok(Redirect::to("/rules").into_response())
+    match summary.run_id {
+        Some(run) => Ok(Redirect::to(&format!("/rules/runs/{run}")).into_response()),
+        None => Ok(Redirect::to("/rules").into_response()),
+    }
+}
+
+/// Filters of a stored run's household list (and of its export).
+#[derive(Deserialize, Default)]
+pub struct RunListQuery {
+    /// `pass`, `fail` or `unknown`: of the decision, or of `item`.
+    pub outcome: Option<String>,
+    /// An item's code.
+    pub item: Option<String>,
+    /// A region code inside the run's region.
+    pub region: Option<String>,
+    /// 1-based page.
+    pub page: Option<i64>,
+    /// 用途 (export with full identity numbers).
+    pub purpose: Option<String>,
+}
+
+impl RunListQuery {
+    fn to_query(&self, per_page: i64) -> rules::RunQuery {
+        rules::RunQuery {
+            outcome: self
+                .outcome
+                .as_deref()
+                .and_then(xiuhua_rules::Outcome::parse),
+            item: self.item.clone().filter(|i| !i.is_empty()),
+            region: self.region.clone().filter(|r| !r.trim().is_empty()),
+            page: self.page.unwrap_or(1).max(1),
+            per_page,
+        }
+    }
+}
+
+/// A stored run: its households with their outcome, filtered (outcome, item, region) and paged.
+pub async fn show_run(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(run_id): Path<i64>,
+    Query(q): Query<RunListQuery>,
+) -> Result<Html<String>, WebError> {
+    let lang = auth.t.lang;
+    let query = q.to_query(RUN_PER_PAGE);
+    let page = rules::run_households(&state.services, &auth.user, run_id, &query)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    let l = Layout::new(&auth, format!("{} #{run_id}", auth.t.s("stored_run")));
+    let masked = !auth.user.role.sees_personal_data();
+    render(&RunPageView::new(l, page, &q, query.page, masked), lang)
+}
+
+/// A stored run's households (as filtered on its page) as an `.xlsx` workbook.
+pub async fn export_run(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(run_id): Path<i64>,
+    Query(q): Query<RunListQuery>,
+) -> Result<Response, WebError> {
+    let lang = auth.t.lang;
+    let bytes = rules::export_run_households(
+        &state.services,
+        &auth.user,
+        run_id,
+        &q.to_query(500),
+        q.purpose.as_deref().unwrap_or(""),
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
+    Ok(super::exports::xlsx_response(
+        bytes,
+        &format!("评估结果-{run_id}.xlsx"),
+    ))
 }
 
 /// A stored decision recomputed with the rule version and the data known when it was made.

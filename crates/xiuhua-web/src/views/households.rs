@@ -25,6 +25,8 @@ pub struct ListFilters {
     pub status: Option<String>,
     /// Monitoring status (storage form).
     pub monitoring: Option<String>,
+    /// `1` when full identity numbers were asked for (and may be shown).
+    pub full_ids: Option<String>,
 }
 
 impl ListFilters {
@@ -35,6 +37,7 @@ impl ListFilters {
             ("q", &self.q),
             ("status", &self.status),
             ("monitoring", &self.monitoring),
+            ("full_ids", &self.full_ids),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
@@ -54,8 +57,10 @@ pub struct ListData {
     pub names: HashMap<String, String>,
     /// Regions whose name matches the search text: (code, name).
     pub matched_regions: Vec<(String, String)>,
-    /// Whether identity numbers are masked for this user.
+    /// Whether identity numbers are masked on this page.
     pub masked: bool,
+    /// The user may ask for full identity numbers (the toggle is shown).
+    pub may_see_full: bool,
 }
 
 struct ListRow {
@@ -85,6 +90,7 @@ pub struct ListPage {
     monitoring_options: Vec<(String, String, bool)>,
     total: i64,
     masked: bool,
+    may_see_full: bool,
     rows: Vec<ListRow>,
     page: i64,
     pages: i64,
@@ -182,6 +188,7 @@ impl ListPage {
             ),
             total: d.total,
             masked: d.masked,
+            may_see_full: d.may_see_full,
             rows: rows(&t, d.list, &d.names),
             page: d.page,
             pages,

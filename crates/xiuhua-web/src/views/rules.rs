@@ -8,7 +8,7 @@ use xiuhua_rules::{Outcome, ParamValue, RuleSet};
 
 use crate::i18n::{Lang, T};
 
-use super::Layout;
+use super::{Layout, local_time};
 use crate::api::dto::{RuleSetSummary, rule_set_region, rule_set_years, unconfirmed};
 
 /// The rule sets in force, recent runs and (for county admins) the load form.
@@ -17,7 +17,8 @@ use crate::api::dto::{RuleSetSummary, rule_set_region, rule_set_years, unconfirm
 pub struct RulesPage {
     l: Layout,
     sets: Vec<RuleSetSummary>,
-    runs: Vec<rules::RunRow>,
+    /// A run and when it started (local time).
+    runs: Vec<(rules::RunRow, String)>,
     can_load: bool,
     message: String,
     error: bool,
@@ -36,7 +37,13 @@ impl RulesPage {
         RulesPage {
             l,
             sets,
-            runs,
+            runs: runs
+                .into_iter()
+                .map(|r| {
+                    let at = local_time(&r.started_at);
+                    (r, at)
+                })
+                .collect(),
             can_load,
             message,
             error,
@@ -64,12 +71,13 @@ pub struct RuleSetPage {
     params: Vec<(String, String, String, String, bool)>,
     /// code, label, kind, expression, unconfirmed
     items: Vec<(String, String, String, String, bool)>,
-    versions: Vec<VersionInfo>,
+    /// version, loaded by, loaded at (local time), origin in words
+    versions: Vec<(i64, String, String, &'static str)>,
     example: String,
     can_run: bool,
 }
 
-/// A parameter value as shown.
+/// A parameter value as shown (plain, as a what-if override is written).
 pub fn show_param(v: &ParamValue) -> String {
     match v {
         ParamValue::Bool(b) => b.to_string(),
@@ -79,25 +87,64 @@ pub fn show_param(v: &ParamValue) -> String {
     }
 }
 
+/// How many decimals a value in `unit` is shown with (money to the 分, areas and lengths to
+/// the hundredth, shares to the ten-thousandth); trailing zeros are dropped.
+fn unit_decimals(unit: Option<&str>) -> usize {
+    match unit {
+        Some("比例") => 4,
+        Some("岁" | "年" | "月" | "项") => 0,
+        _ => 2,
+    }
+}
+
+/// A number rounded to `decimals` with trailing zeros dropped: `8.399999999999999` → `8.4`,
+/// `167.0` → `167`.
+pub fn show_number(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A parameter value as shown on a rule page: numbers with their unit's precision, truth values
+/// in words.
+pub fn show_param_in(v: &ParamValue, unit: Option<&str>) -> String {
+    match v {
+        ParamValue::Bool(true) => "是".into(),
+        ParamValue::Bool(false) => "否".into(),
+        ParamValue::Int(i) => i.to_string(),
+        ParamValue::Double(d) => show_number(*d, unit_decimals(unit)),
+        ParamValue::Str(s) => s.clone(),
+    }
+}
+
+/// A parameter's label with its unit, unless the label already names it
+/// (`人均纯收入不超过（元）` stays as it is, never `（元）（元）`).
+pub fn label_with_unit(label: &str, unit: Option<&str>) -> String {
+    match unit {
+        Some(u) if !u.is_empty() && !label.contains(u) => format!("{label}（{u}）"),
+        _ => label.to_string(),
+    }
+}
+
 fn param_rows(set: &RuleSet) -> Vec<(String, String, String, String, bool)> {
     set.def
         .params
         .iter()
         .map(|(name, p)| {
+            let unit = p.unit.as_deref();
             (
                 name.clone(),
-                format!(
-                    "{}{}",
-                    p.label,
-                    p.unit
-                        .as_deref()
-                        .map(|u| format!("（{u}）"))
-                        .unwrap_or_default()
-                ),
-                p.value.as_ref().map(show_param).unwrap_or_default(),
+                label_with_unit(&p.label, unit),
+                p.value
+                    .as_ref()
+                    .map(|v| show_param_in(v, unit))
+                    .unwrap_or_default(),
                 p.by_year
                     .iter()
-                    .map(|(y, v)| format!("{y}: {}", show_param(v)))
+                    .map(|(y, v)| format!("{y}: {}", show_param_in(v, unit)))
                     .collect::<Vec<_>>()
                     .join("，"),
                 p.unconfirmed,
@@ -134,6 +181,15 @@ fn example_change(set: &RuleSet) -> String {
         .unwrap_or_default()
 }
 
+/// Where a stored version came from, in words (stored as `shipped` / `admin`).
+fn origin_words(origin: &str) -> &'static str {
+    match origin {
+        "shipped" => "随系统提供",
+        "admin" => "管理员载入",
+        _ => "其他",
+    }
+}
+
 impl RuleSetPage {
     /// The page of `set` with its stored `versions`.
     pub fn new(l: Layout, set: &RuleSet, versions: Vec<VersionInfo>, can_run: bool) -> Self {
@@ -153,7 +209,22 @@ impl RuleSetPage {
             note: d.note.clone(),
             params: param_rows(set),
             items: item_rows(set),
-            versions,
+            versions: versions
+                .into_iter()
+                .map(|v| {
+                    let by = if v.loaded_by == "system" {
+                        "系统".to_string()
+                    } else {
+                        v.loaded_by
+                    };
+                    (
+                        v.version,
+                        by,
+                        local_time(&v.loaded_at),
+                        origin_words(&v.origin),
+                    )
+                })
+                .collect(),
             example: example_change(set),
             can_run,
         }
@@ -262,9 +333,121 @@ impl ExplainPage {
             same,
             run_meta: format!(
                 "{} v{} · {} · {}",
-                run.rule_set, run.version, run.actor, run.started_at
+                run.rule_set,
+                run.version,
+                run.actor,
+                local_time(&run.started_at)
             ),
             checklists: vec![checklist],
+        }
+    }
+}
+
+/// Households per page of a stored run.
+pub const RUN_PER_PAGE: i64 = 50;
+
+/// A stored run: its households with their outcome, filters, pager and export form.
+#[derive(Template)]
+#[template(path = "rules/run.html")]
+pub struct RunPageView {
+    l: Layout,
+    run_id: i64,
+    set_id: String,
+    name: String,
+    meta: String,
+    total: i64,
+    /// (value, words, selected)
+    outcomes: Vec<(&'static str, String, bool)>,
+    /// (code, label, selected)
+    items: Vec<(String, String, bool)>,
+    region: String,
+    rows: Vec<rules::RunHousehold>,
+    masked: bool,
+    page: i64,
+    pages: i64,
+    prev_link: String,
+    next_link: String,
+    /// The filters, carried by the export form: (name, value).
+    export_params: Vec<(&'static str, String)>,
+}
+
+impl RunPageView {
+    /// The page of `p` for the filters `q` (page `page`); `masked`: the user sees masked numbers.
+    pub fn new(
+        l: Layout,
+        p: rules::RunPage,
+        q: &crate::pages::rules::RunListQuery,
+        page: i64,
+        masked: bool,
+    ) -> RunPageView {
+        let t = l.t.clone();
+        let chosen = q.outcome.clone().unwrap_or_default();
+        let item = q.item.clone().unwrap_or_default();
+        let region = q.region.clone().unwrap_or_default();
+        let (yes, no) = match t.lang {
+            Lang::Zh => p.holds_zh,
+            Lang::En => ("holds", "does not hold"),
+        };
+        let outcomes = vec![
+            ("pass", yes.to_string(), chosen == "pass"),
+            ("fail", no.to_string(), chosen == "fail"),
+            ("unknown", t.s("unknowns").to_string(), chosen == "unknown"),
+        ];
+        let export_params: Vec<(&'static str, String)> = [
+            ("outcome", chosen.clone()),
+            ("item", item.clone()),
+            ("region", region.clone()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        let base: String = export_params
+            .iter()
+            .map(|(k, v)| format!("{k}={}&", crate::pages::url_encode(v)))
+            .collect();
+        let pages = ((p.total + RUN_PER_PAGE - 1) / RUN_PER_PAGE).max(1);
+        let link = |n: i64| format!("/rules/runs/{}?{base}page={n}", p.run.id);
+        RunPageView {
+            run_id: p.run.id,
+            set_id: p.run.rule_set.clone(),
+            name: p.name,
+            meta: format!(
+                "v{} · {} {} · {} {} · {} · {}",
+                p.run.version,
+                t.s("region"),
+                p.run.region_code,
+                t.s("as_of"),
+                p.run.as_of,
+                p.run.actor,
+                local_time(&p.run.started_at)
+            ),
+            total: p.total,
+            outcomes,
+            items: p
+                .items
+                .into_iter()
+                .map(|(code, label)| {
+                    let sel = code == item;
+                    (code, label, sel)
+                })
+                .collect(),
+            region,
+            rows: p.rows,
+            masked,
+            page,
+            pages,
+            prev_link: if page > 1 {
+                link(page - 1)
+            } else {
+                String::new()
+            },
+            next_link: if page < pages {
+                link(page + 1)
+            } else {
+                String::new()
+            },
+            export_params,
+            l,
         }
     }
 }

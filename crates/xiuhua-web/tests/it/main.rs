@@ -19,3 +19,6 @@ mod transfers;
 mod admin_pages;
 // Household edits (issue 13).
 mod edits;
+
+// issue 13 defects 6, 8, 9, 12 (rules helper)
+mod rules_pages;

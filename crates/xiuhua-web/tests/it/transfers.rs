@@ -241,7 +241,7 @@ async fn exports_respect_region_and_role() {
     // Without a purpose, full personal data does not leave; the page says why.
     for path in [
         "/exports/registry?region=451228",
-        "/households/export?region=451228&status=poor",
+        "/households/export?region=451228&status=poor&full_ids=1",
     ] {
         let r = app.get(path, Some(&admin)).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");

@@ -20,7 +20,7 @@ pub(crate) async fn run(cli: &Cli) -> anyhow::Result<()> {
             },
             set.def.years,
             set.def.name,
-            if set.def.unconfirmed {
+            if set.is_unconfirmed() {
                 "（未证实）"
             } else {
                 ""
