@@ -38,7 +38,7 @@ async function createUser(admin, username, role, region, pw) {
   await admin.fill('input[name=username]', username);
   await admin.fill('input[name=display_name]', username);
   await admin.selectOption('select[name=role]', role);
-  await admin.fill('input[name=region_code]', region);
+  await admin.selectOption('#new-user select[name=region_code]', region);
   await admin.fill('input[name=password]', pw);
   await admin.click('form:has(input[name=username]) button[type=submit]');
   await admin.waitForLoadState('load');
