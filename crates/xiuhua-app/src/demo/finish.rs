@@ -82,10 +82,20 @@ pub async fn finish(
     let mut accounts: Vec<(String, Role, String, &str)> = vec![
         ("xianji".into(), Role::County, county.into(), "县乡村振兴局"),
         ("xiangzhen".into(), Role::Township, township, "乡镇经办员"),
-        ("lingdao".into(), Role::Viewer, county.into(), "县领导（只读）"),
+        (
+            "lingdao".into(),
+            Role::Viewer,
+            county.into(),
+            "县领导（只读）",
+        ),
     ];
     for (i, v) in villages.iter().take(3).enumerate() {
-        accounts.push((format!("cun{}", i + 1), Role::Village, v.clone(), "村经办员"));
+        accounts.push((
+            format!("cun{}", i + 1),
+            Role::Village,
+            v.clone(),
+            "村经办员",
+        ));
     }
     if let Some(v) = villages.first() {
         accounts.push(("bangfu".into(), Role::Cadre, v.clone(), "帮扶干部"));
@@ -114,9 +124,16 @@ pub async fn finish(
 
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: users");
     // A department account (医保) pushing its list of insured people, and 民政 its 低保 list.
-    let (token, secret) =
-        crate::users::create_token(s, &system, "县医保局每月推送", "medical_insurance", county, 366, "demo")
-            .await?;
+    let (token, secret) = crate::users::create_token(
+        s,
+        &system,
+        "县医保局每月推送",
+        "medical_insurance",
+        county,
+        366,
+        "demo",
+    )
+    .await?;
     let mut csv = String::from("身份证号,参保状态,参保年度\n");
     for id in id_numbers {
         csv.push_str(&format!("{id},已参保,{}\n", today.year()));
@@ -127,14 +144,20 @@ pub async fn finish(
     out.pushed_rows += report.accepted;
     out.token = Some((token.name.clone(), secret));
 
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: department push");
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "demo: department push"
+    );
     // Years up to the last full one, closed in order by the real use case.
     let last = today.year().min(s.clock.today().year()) - 1;
     for year in 2014..=last {
         crate::registry::close_year(s, &system, county, year).await?;
         out.closed_years.push(year);
     }
-    tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: years closed");
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "demo: years closed"
+    );
 
     // A stored run of each shipped rule set that covers the county, as of the end of its last
     // year (today for sets still in force), with the households' facts as inputs.

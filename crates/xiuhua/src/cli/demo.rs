@@ -82,7 +82,9 @@ pub(crate) async fn load(
         ));
     }
     if let Some((name, secret)) = &x.token {
-        note.push_str(&format!("# 部门推送令牌 department push token ({name})\n{secret}\n"));
+        note.push_str(&format!(
+            "# 部门推送令牌 department push token ({name})\n{secret}\n"
+        ));
     }
     let path = data_dir.join("demo-users.txt");
     std::fs::create_dir_all(data_dir).ok();
