@@ -39,6 +39,9 @@ pub struct DemoRun {
 /// What [`finish`] made.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DemoExtras {
+    /// The first-run administrator's password, when the demo created `admin` (the registry
+    /// had no users): other accounts must not keep `serve` from making it.
+    pub admin_password: Option<String>,
     /// Accounts of every role but the administrator (created on first serve).
     pub users: Vec<DemoUser>,
     /// The department token (医保) and its secret.
@@ -74,7 +77,10 @@ pub async fn finish(
 ) -> Result<DemoExtras> {
     let system = CurrentUser::system();
     let started = std::time::Instant::now();
-    let mut out = DemoExtras::default();
+    let mut out = DemoExtras {
+        admin_password: crate::auth::ensure_admin(s).await?,
+        ..DemoExtras::default()
+    };
     let township = villages
         .first()
         .map(|v| v[..9].to_string())

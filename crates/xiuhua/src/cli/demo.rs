@@ -69,6 +69,16 @@ pub(crate) async fn load(
         started.elapsed().as_secs_f64()
     );
     let x = &stats.extras;
+    std::fs::create_dir_all(data_dir).ok();
+    if let Some(pw) = &x.admin_password {
+        let note = data_dir.join("initial-admin-password.txt");
+        std::fs::write(&note, format!("admin\n{pw}\n"))?;
+        outln!("首次运行：已创建管理员账号 admin，密码 {pw}");
+        outln!(
+            "first run: created user `admin` with password {pw} (also saved to {})",
+            note.display()
+        );
+    }
     let mut note = String::from(
         "# 演示县账号 demo accounts (username, role, region, password); admin: initial-admin-password.txt\n",
     );
@@ -87,7 +97,6 @@ pub(crate) async fn load(
         ));
     }
     let path = data_dir.join("demo-users.txt");
-    std::fs::create_dir_all(data_dir).ok();
     std::fs::write(&path, note)?;
     outln!(
         "{} accounts of every role (passwords in {}), {} department rows pushed, years {} closed",
