@@ -339,7 +339,7 @@ async fn load_with(
     xiuhua_db::commit(tx).await?;
     // Fresh statistics let both query planners pick the right indexes on the new data.
     s.db.analyze().await?;
-    tracing::info!(households = stats.households, "demo: households loaded");
+    tracing::debug!(households = stats.households, "demo: households loaded");
     if complete {
         stats.extras =
             finish::finish(s, county, spec.today, &village_codes, &id_numbers, &facts).await?;
