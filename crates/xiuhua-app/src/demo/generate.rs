@@ -754,6 +754,12 @@ impl Generator {
                 m.is_dibao = true;
             }
         }
+        // A 特困供养 household has its 特困 person (the head).
+        if fields.attribute.as_deref() == Some("3")
+            && let Some(head) = members.first_mut()
+        {
+            head.is_tekun = true;
+        }
     }
 
     /// The exit of a poor household in its planned year (most in the second half-year batch),
