@@ -6,6 +6,8 @@
 //! identity numbers and histories are synthetic, deterministic for a seed, and go through the
 //! same event fold, validation and storage code as real data.
 
+pub mod facts;
+pub mod finish;
 pub mod generate;
 pub mod names;
 
@@ -203,9 +205,13 @@ pub struct DemoStats {
     pub members: u64,
     /// Events written.
     pub events: u64,
+    /// Users, department data, closed years and stored rule runs.
+    pub extras: finish::DemoExtras,
 }
 
-/// Generates the demo county and loads it, reporting progress as (households done, total).
+/// Generates the demo county's households and loads them, reporting progress as (households
+/// done, total): the registry alone, without users, closed years or rule runs (tests and
+/// benchmarks that make their own). [`load_complete`] is the whole demo.
 ///
 /// Refuses if the county already has households. Generation runs on a blocking thread while
 /// the previous batch is being written, so both cores are busy.
@@ -213,6 +219,26 @@ pub async fn load(
     s: &Services,
     spec: &DemoSpec,
     progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<DemoStats> {
+    load_with(s, spec, progress, false).await
+}
+
+/// The whole demo county (`xiuhua demo`, `serve --demo`): the households of [`load`], then
+/// users of every role, department data, the years up to the last full one closed, and a
+/// stored run of each shipped rule set ([`finish::finish`]).
+pub async fn load_complete(
+    s: &Services,
+    spec: &DemoSpec,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<DemoStats> {
+    load_with(s, spec, progress, true).await
+}
+
+async fn load_with(
+    s: &Services,
+    spec: &DemoSpec,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    complete: bool,
 ) -> Result<DemoStats> {
     let county = spec.county.as_str();
     let mut conn = s.db.acquire().await?;
@@ -257,6 +283,7 @@ pub async fn load(
         }
     };
 
+    let village_codes: Vec<String> = villages.iter().map(|v| v.code.clone()).collect();
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<generate::Batch>>(2);
     let gen_spec = spec.clone();
     let codes = s.codes();
@@ -275,14 +302,17 @@ pub async fn load(
                 Ok(b)
             });
             let failed = batch.is_err();
+            let made = batch.as_ref().map_or(0, |b| b.households.len());
             if sender.blocking_send(batch).is_err() || failed {
                 break;
             }
-            done += n;
+            done += made;
         }
         g.next_ids()
     });
     let total = spec.households as u64;
+    let mut facts: Vec<(String, facts::DemoFacts)> = Vec::new();
+    let mut id_numbers: Vec<String> = Vec::new();
     while let Some(batch) = receiver.recv().await {
         let b = batch.map_err(Error::Unexpected)?;
         let mut tx = s.db.begin().await?;
@@ -292,6 +322,8 @@ pub async fn load(
         xiuhua_db::households::insert_periods(&mut tx, &b.periods).await?;
         xiuhua_db::commit(tx).await?;
         stats.households += b.households.len() as u64;
+        facts.extend(b.facts);
+        id_numbers.extend(b.members.iter().step_by(40).map(|m| m.id_number.clone()));
         progress(stats.households, total);
     }
     let next = producer.await.context("demo generator thread")?;
@@ -307,6 +339,11 @@ pub async fn load(
     xiuhua_db::commit(tx).await?;
     // Fresh statistics let both query planners pick the right indexes on the new data.
     s.db.analyze().await?;
+    tracing::debug!(households = stats.households, "demo: households loaded");
+    if complete {
+        stats.extras =
+            finish::finish(s, county, spec.today, &village_codes, &id_numbers, &facts).await?;
+    }
     s.db.checkpoint().await?;
     Ok(stats)
 }

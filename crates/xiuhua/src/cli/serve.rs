@@ -43,6 +43,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         let today = s.clock.today();
         super::demo::load(
             &s,
+            &cli.data_dir,
             DemoSpec {
                 county: xiuhua_app::demo::COUNTY_CODE.into(),
                 seed: 2024,

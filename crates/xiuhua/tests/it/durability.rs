@@ -205,7 +205,8 @@ fn scenario(db: Option<&str>, kills: usize, seed: u64) -> Tally {
         ],
     ));
     assert!(ok, "{out}");
-    // The first start creates the admin account and writes its password next to the data.
+    // The demo (or else the first start) creates the admin account and writes its password
+    // next to the data.
     let first = serve(dir.path(), db);
     let mut first = first;
     let _ = first.child.kill();

@@ -82,6 +82,7 @@ fn scenario(db: Option<&str>) {
     ));
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("400 households"), "{}", text(&out));
+    let demo_out = text(&out);
     let out = run(xiuhua(
         dir.path(),
         db,
@@ -111,7 +112,14 @@ fn scenario(db: Option<&str>) {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let server = Server(child);
-    let mut password = String::new();
+    // The complete demo creates the administrator (beside its other accounts) and announces
+    // the password; a registry without users gets it from the first serve instead.
+    let mut password = demo_out
+        .lines()
+        .find_map(|l| l.strip_prefix("first run: created user `admin` with password "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
     let mut addr = String::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
