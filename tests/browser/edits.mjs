@@ -78,11 +78,22 @@ try {
   const admin = await (await browser.newContext()).newPage();
   watch(admin);
   await login(admin, 'admin', password);
+  // A village with at least two households (one to edit, one to move a member into).
   await admin.goto(`${base}/regions/451228`);
-  await admin.locator('#children tbody tr th a').first().click();
-  await admin.waitForURL(/\/regions\/\d{9}$/);
-  const village = admin.locator('#children tbody tr th a').first();
-  const villageCode = (await village.getAttribute('href')).split('/').pop();
+  const townships = await admin.locator('#children tbody tr th a').evaluateAll(
+    (as) => as.map((a) => a.getAttribute('href')));
+  let villageCode = null;
+  for (const township of townships) {
+    await admin.goto(`${base}${township}`);
+    villageCode = await admin.locator('#children tbody tr').evaluateAll((rows) => {
+      for (const r of rows) {
+        const total = Number((r.querySelector('td') || {}).textContent || 0);
+        if (total >= 2) return r.querySelector('th a').getAttribute('href').split('/').pop();
+      }
+      return null;
+    });
+    if (villageCode) break;
+  }
   assert.match(villageCode, /^\d{12}$/);
   const operator = `edit_${villageCode.slice(-6)}`;
   const operatorPassword = 'Village-edits-2026x';

@@ -282,27 +282,35 @@ pub async fn change_own_password(
     .await
 }
 
-/// Departments that push data (部门), with their Chinese names.
-pub const DEPARTMENTS: &[(&str, &str)] = &[
-    ("medical_insurance", "医保"),
-    ("civil_affairs", "民政"),
-    ("education", "教育"),
-    ("housing", "住建"),
-    ("water", "水利"),
-    ("disabled_persons", "残联"),
-    ("human_resources", "人社"),
-    ("health", "卫健"),
-    ("emergency", "应急管理"),
-    ("agriculture", "农业农村"),
-    ("public_security", "公安"),
+/// Departments that push data (部门): code, Chinese name, English name.
+pub const DEPARTMENTS: &[(&str, &str, &str)] = &[
+    ("medical_insurance", "医保", "Medical insurance"),
+    ("civil_affairs", "民政", "Civil affairs"),
+    ("education", "教育", "Education"),
+    ("housing", "住建", "Housing"),
+    ("water", "水利", "Water resources"),
+    ("disabled_persons", "残联", "Disabled persons' federation"),
+    ("human_resources", "人社", "Human resources"),
+    ("health", "卫健", "Health"),
+    ("emergency", "应急管理", "Emergency management"),
+    ("agriculture", "农业农村", "Agriculture"),
+    ("public_security", "公安", "Public security"),
 ];
 
 /// Chinese name of a department code.
 pub fn department_name(code: &str) -> Option<&'static str> {
     DEPARTMENTS
         .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| *n)
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, n, _)| *n)
+}
+
+/// English name of a department code.
+pub fn department_name_en(code: &str) -> Option<&'static str> {
+    DEPARTMENTS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, _, n)| *n)
 }
 
 /// The only thing a token may do.

@@ -197,7 +197,7 @@ impl PasswordPage {
 pub struct TokensPage {
     l: Layout,
     tokens: Vec<(TokenView, &'static str)>,
-    departments: &'static [(&'static str, &'static str)],
+    departments: Vec<(&'static str, &'static str)>,
     own_region: String,
     secret: String,
     message: String,
@@ -212,16 +212,20 @@ impl TokensPage {
         secret: String,
         message: String,
     ) -> TokensPage {
+        let lang = l.t.lang;
         TokensPage {
             l,
             tokens: tokens
                 .into_iter()
                 .map(|t| {
-                    let d = users::department_name(&t.department).unwrap_or("");
+                    let d = department_label(lang, &t.department);
                     (t, d)
                 })
                 .collect(),
-            departments: DEPARTMENTS,
+            departments: DEPARTMENTS
+                .iter()
+                .map(|(code, zh, en)| (*code, if lang == Lang::En { *en } else { *zh }))
+                .collect(),
             own_region,
             secret,
             message,
@@ -240,12 +244,13 @@ pub struct DepartmentsPage {
 impl DepartmentsPage {
     /// The batches with their department names.
     pub fn new(l: Layout, batches: Vec<Batch>) -> DepartmentsPage {
+        let lang = l.t.lang;
         DepartmentsPage {
             l,
             batches: batches
                 .into_iter()
                 .map(|b| {
-                    let d = users::department_name(&b.department).unwrap_or("");
+                    let d = department_label(lang, &b.department);
                     (b, d)
                 })
                 .collect(),
@@ -439,4 +444,14 @@ impl AuditLogPage {
             has_more: answer.has_more,
         }
     }
+}
+
+/// A department's name in the page's language.
+fn department_label(lang: Lang, code: &str) -> &'static str {
+    let name = if lang == Lang::En {
+        users::department_name_en(code)
+    } else {
+        users::department_name(code)
+    };
+    name.unwrap_or("")
 }
