@@ -143,10 +143,22 @@ impl Sql {
                 Arg::Text(v) => q.bind(v),
                 Arg::OptText(v) => q.bind(v),
                 Arg::I16(v) => q.bind(v),
-                Arg::OptF64(v) => q.bind(v),
+                Arg::OptF64(v) => bind_opt_f64(q, v),
             };
         }
         Ok(q.execute(conn).await?.rows_affected())
+    }
+}
+
+/// Binds an optional DOUBLE PRECISION value. sqlx 0.9's Any driver declares a NULL of type f64
+/// as `float4` (and a NULL f32 as `float8`: the two are swapped in
+/// `AnyArguments::convert_into`), so on PostgreSQL a statement first prepared with a NULL there
+/// refuses a later real value ("incorrect binary data format in bind parameter"). A NULL is
+/// therefore bound as f32, which that swap sends as `float8`, the column's type.
+fn bind_opt_f64(q: Query<'_, Any, AnyArguments>, v: Option<f64>) -> Query<'_, Any, AnyArguments> {
+    match v {
+        Some(x) => q.bind(x),
+        None => q.bind(None::<f32>),
     }
 }
 
@@ -162,7 +174,7 @@ pub fn bind_all<'q>(
             Arg::Text(v) => q.bind(v.clone()),
             Arg::OptText(v) => q.bind(v.clone()),
             Arg::I16(v) => q.bind(*v),
-            Arg::OptF64(v) => q.bind(*v),
+            Arg::OptF64(v) => bind_opt_f64(q, *v),
         };
     }
     q

@@ -128,7 +128,7 @@ pub async fn finish(
         });
     }
 
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "demo: users");
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: users");
     // A department account (医保) pushing its list of insured people, and 民政 its 低保 list.
     let (token, secret) = crate::users::create_token(
         s,
@@ -150,7 +150,7 @@ pub async fn finish(
     out.pushed_rows += report.accepted;
     out.token = Some((token.name.clone(), secret));
 
-    tracing::debug!(
+    tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "demo: department push"
     );
@@ -160,7 +160,7 @@ pub async fn finish(
         crate::registry::close_year(s, &system, county, year).await?;
         out.closed_years.push(year);
     }
-    tracing::debug!(
+    tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "demo: years closed"
     );
@@ -198,7 +198,7 @@ pub async fn finish(
             &|_| {},
         )
         .await?;
-        tracing::debug!(
+        tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             set = %set.def.id,
             "demo: stored run"

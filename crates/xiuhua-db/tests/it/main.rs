@@ -487,3 +487,51 @@ async fn name_search_finds_prefixes_and_full_names_from_the_indexes() {
     );
     assert_eq!(heads(&mut c, "H000").await.len(), 9, "户编号 H0001…H0009");
 }
+
+/// A scorecard's results: a statement first run with no score (NULL) runs again with one. On
+/// PostgreSQL sqlx declared the NULL as `float4` and the cached statement then refused the
+/// real value (the demo's stored runs failed on it).
+#[tokio::test]
+async fn a_null_score_then_a_real_one_in_the_same_statement() {
+    use xiuhua_db::rules::{self, ResultRow, RunRow};
+    let t = TestDb::new().await;
+    let mut c = t.db.acquire().await.unwrap();
+    rules::insert_run(
+        &mut c,
+        &RunRow {
+            id: 1,
+            rule_set: "scorecard".into(),
+            version: 1,
+            region_code: COUNTY.into(),
+            as_of: "2026-01-01".into(),
+            actor: "test".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: "2026-01-01T00:00:01Z".into(),
+            units: 2,
+            holds: 1,
+            fails: 1,
+            unknowns: 0,
+        },
+    )
+    .await
+    .unwrap();
+    let row = |unit: &str, score: Option<f64>| ResultRow {
+        run_id: 1,
+        unit: unit.into(),
+        village_code: "451228100200".into(),
+        decision: "pass".into(),
+        score,
+        items: "P".into(),
+        inputs: None,
+    };
+    rules::insert_results(&mut c, vec![row("1", None)])
+        .await
+        .unwrap();
+    rules::insert_results(&mut c, vec![row("2", Some(87.5))])
+        .await
+        .unwrap();
+    let got = rules::find_result(&mut c, 1, "2").await.unwrap().unwrap();
+    assert_eq!(got.score, Some(87.5));
+    let got = rules::find_result(&mut c, 1, "1").await.unwrap().unwrap();
+    assert_eq!(got.score, None);
+}
