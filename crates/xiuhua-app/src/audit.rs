@@ -475,9 +475,7 @@ pub async fn export(
     let mut conn = s.db.acquire().await?;
     let rows = xiuhua_db::audit::search_access_within(&mut conn, &f, within.as_deref(), 0).await?;
     drop(conn);
-    let names: std::collections::HashMap<String, String> =
-        readable_users(s, user).await?.into_iter().collect();
-    named_workbook(&rows, &names)
+    workbook(s, user, &rows).await
 }
 
 /// Access-log entries as a workbook for people: 时间（北京时间）, 用户, 姓名, 操作 (its Chinese
@@ -500,7 +498,7 @@ fn named_workbook(
         .iter()
         .map(|r| {
             vec![
-                Out::Text(china_time(&r.at)),
+                Out::Text(xiuhua_domain::display::china_time(&r.at)),
                 Out::Text(r.username.clone()),
                 Out::Text(names.get(&r.username).cloned().unwrap_or_default()),
                 Out::Text(AuditAction::label_zh_of(&r.action)),
@@ -514,48 +512,15 @@ fn named_workbook(
         .map_err(|e| Error::Unexpected(anyhow::anyhow!("audit workbook: {e}")))
 }
 
-/// A stored (RFC 3339 UTC) time in China time, `YYYY-MM-DD HH:MM:SS` (the text itself if it
-/// does not parse).
-pub fn china_time(at: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
-        |_| at.to_string(),
-        |t| {
-            (t.with_timezone(&chrono::Utc) + Duration::hours(8))
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        },
-    )
-}
-
 /// A lockout as an error.
 pub(crate) fn locked(minutes: i64) -> Error {
     Error::Locked { minutes }
 }
 
-/// Access-log entries as a workbook (时间, 用户, 操作, 对象, 详情, 来源).
-pub fn workbook(rows: &[AccessRow]) -> Result<Vec<u8>> {
-    use xiuhua_xlsx::write::{Column, Kind, Out, tables_workbook};
-    let columns = vec![
-        Column::new("时间（UTC）", Kind::Text).width(26.0),
-        Column::new("用户", Kind::Text).width(14.0),
-        Column::new("操作", Kind::Text).width(16.0),
-        Column::new("对象", Kind::Text).width(18.0),
-        Column::new("详情", Kind::Text).width(40.0),
-        Column::new("来源地址", Kind::Text).width(16.0),
-    ];
-    let data: Vec<Vec<Out>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                Out::Text(r.at.clone()),
-                Out::Text(r.username.clone()),
-                Out::Text(r.action.clone()),
-                Out::Text(r.target.clone()),
-                Out::Text(r.detail.clone()),
-                Out::Text(r.client.clone()),
-            ]
-        })
-        .collect();
-    tables_workbook(&[("访问日志".to_string(), columns, data)])
-        .map_err(|e| Error::Unexpected(anyhow::anyhow!("audit workbook: {e}")))
+/// Access-log entries as the workbook people read (the one the audit page exports): China
+/// time, the user's name beside the login name where `user` may read it, Chinese action names.
+pub async fn workbook(s: &Services, user: &CurrentUser, rows: &[AccessRow]) -> Result<Vec<u8>> {
+    let names: std::collections::HashMap<String, String> =
+        readable_users(s, user).await?.into_iter().collect();
+    named_workbook(rows, &names)
 }

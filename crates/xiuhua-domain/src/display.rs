@@ -1,7 +1,8 @@
 //! Numbers as people read them, with the precision of the field's unit: areas (亩, ㎡) to at
 //! most two decimals without trailing zeros (`8.4`, not `8.399999999999999`; `167`, not
 //! `167.0`), money (stored in 分) in 元 with two decimals, whole numbers and years as integers.
-//! One function for every place a field value is shown ([`format_number`]).
+//! One function for every place a field value is shown ([`format_number`]). Stored times
+//! (RFC 3339, UTC) are shown in China's time ([`china_time`], [`china_minute`]).
 
 use crate::fields::FieldType;
 use crate::household::Fen;
@@ -85,5 +86,51 @@ mod tests {
             format_json_number(Some(FieldType::Text), &serde_json::json!("x")),
             None
         );
+    }
+}
+
+/// China's time zone (Asia/Shanghai): UTC+8 all year, no daylight saving.
+pub const CHINA: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
+    Some(tz) => tz,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
+fn in_china(stored: &str, pattern: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(stored) {
+        Ok(t) => t.with_timezone(&CHINA).format(pattern).to_string(),
+        Err(_) => stored.to_string(),
+    }
+}
+
+/// A stored timestamp (RFC 3339, UTC) in China's time to the second, as logs and exports show
+/// it: `2026-12-03T07:05:09.123Z` → `2026-12-03 15:05:09`. Text that is not a timestamp is
+/// returned as it is.
+pub fn china_time(stored: &str) -> String {
+    in_china(stored, "%Y-%m-%d %H:%M:%S")
+}
+
+/// The same to the minute, as pages show it: `2026-12-03T07:05:09.123Z` → `2026-12-03 15:05`.
+pub fn china_minute(stored: &str) -> String {
+    in_china(stored, "%Y-%m-%d %H:%M")
+}
+
+#[cfg(test)]
+mod china_time_tests {
+    use super::{china_minute, china_time};
+
+    #[test]
+    fn utc_timestamps_are_shown_in_china_time() {
+        assert_eq!(china_minute("2026-12-03T07:05:09.123Z"), "2026-12-03 15:05");
+        assert_eq!(
+            china_time("2026-12-03T07:05:09.123Z"),
+            "2026-12-03 15:05:09"
+        );
+        assert_eq!(china_minute("2026-12-03T20:30:00Z"), "2026-12-04 04:30");
+        assert_eq!(
+            china_minute("2026-12-03T20:30:00+08:00"),
+            "2026-12-03 20:30"
+        );
+        assert_eq!(china_minute("—"), "—");
+        assert_eq!(china_time("not a time"), "not a time");
     }
 }

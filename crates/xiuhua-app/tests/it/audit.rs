@@ -222,6 +222,20 @@ async fn exports_are_logged_and_only_county_staff_read_the_log() {
         .unwrap_err();
     assert!(matches!(e, xiuhua_app::Error::Forbidden(_)));
     // The log exports to a workbook.
-    let bytes = xiuhua_app::audit::workbook(&rows).unwrap();
+    let bytes = xiuhua_app::audit::workbook(&c.s, &xiuhua_app::CurrentUser::system(), &rows)
+        .await
+        .unwrap();
     assert!(bytes.starts_with(b"PK"));
+    use calamine::{Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range("访问日志").unwrap();
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(header[0], "时间（北京时间）");
+    assert_eq!(header[3], "操作");
 }

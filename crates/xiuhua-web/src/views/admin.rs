@@ -302,7 +302,7 @@ impl YearsPage {
                 let (closed_at, closed_by) = y
                     .closed
                     .as_ref()
-                    .map(|(at, by)| (xiuhua_app::audit::china_time(at), by.clone()))
+                    .map(|(at, by)| (xiuhua_domain::display::china_time(at), by.clone()))
                     .unwrap_or_default();
                 YearRow {
                     year: y.year,
@@ -413,7 +413,7 @@ impl AuditLogPage {
             .rows
             .iter()
             .map(|r| AuditRow {
-                at: xiuhua_app::audit::china_time(&r.at),
+                at: xiuhua_domain::display::china_time(&r.at),
                 username: r.username.clone(),
                 display_name: names.get(r.username.as_str()).copied().unwrap_or("").into(),
                 action: AuditAction::parse(&r.action).map_or_else(

@@ -103,30 +103,5 @@ pub fn error_page_in(l: Layout, status: u16, message: &str) -> String {
 
 // ---- Local time (issue 13 defect 12): one helper for every page ----
 
-/// China's time zone (Asia/Shanghai): UTC+8 all year, no daylight saving.
-const CHINA: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
-    Some(tz) => tz,
-    None => panic!("UTC+8 is a valid offset"),
-};
-
-/// A stored timestamp (RFC 3339, UTC) as China's local time, to the minute:
-/// `2026-12-03T07:05:09.123Z` → `2026-12-03 15:05`. Text that is not a timestamp is shown as it is.
-pub fn local_time(stored: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(stored) {
-        Ok(t) => t.with_timezone(&CHINA).format("%Y-%m-%d %H:%M").to_string(),
-        Err(_) => stored.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod local_time_tests {
-    use super::local_time;
-
-    #[test]
-    fn utc_timestamps_are_shown_in_china_time() {
-        assert_eq!(local_time("2026-12-03T07:05:09.123Z"), "2026-12-03 15:05");
-        assert_eq!(local_time("2026-12-03T20:30:00Z"), "2026-12-04 04:30");
-        assert_eq!(local_time("2026-12-03T20:30:00+08:00"), "2026-12-03 20:30");
-        assert_eq!(local_time("—"), "—");
-    }
-}
+/// A stored timestamp as China's local time, to the minute (`xiuhua_domain::display`).
+pub use xiuhua_domain::display::china_minute as local_time;

@@ -63,7 +63,9 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
     }
     outln!("{} entries", rows.len());
     if let Some(out) = &a.out {
-        let bytes = xiuhua_app::audit::workbook(&rows).map_err(cli_error)?;
+        let bytes = xiuhua_app::audit::workbook(&s, &CurrentUser::system(), &rows)
+            .await
+            .map_err(cli_error)?;
         std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
         outln!("written to {}", out.display());
     }
