@@ -316,6 +316,27 @@ impl Run<'_> {
         self.hold_back = nos;
     }
 
+    /// The error workbook's rows whose cells are still to be read: (sheet, row).
+    pub(super) fn late_rows(&self) -> &[(String, usize)] {
+        &self.late_rows
+    }
+
+    /// Fills in the cells of the late rows (by sheet and row).
+    pub(super) fn fill_late_rows(&mut self, mut cells: HashMap<(String, usize), Vec<CellValue>>) {
+        for (sheet, row) in std::mem::take(&mut self.late_rows) {
+            let Some(raw) = cells.remove(&(sheet, row)) else {
+                continue;
+            };
+            if let Some((_, cells, _)) = self
+                .bad_rows
+                .iter_mut()
+                .find(|(r, cells, _)| *r == row && cells.is_empty())
+            {
+                *cells = raw;
+            }
+        }
+    }
+
     /// The report so far.
     pub(super) fn into_report(self) -> ImportReport {
         self.report
