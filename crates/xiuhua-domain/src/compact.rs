@@ -67,7 +67,7 @@ mod tests {
             sex: "1".into(),
             relation: "01".into(),
             ethnicity: Some("08".into()),
-            has_medical_insurance: true,
+            has_medical_insurance: Some(true),
             ..Member::default()
         };
         let stored = super::to_string(&m).unwrap();

@@ -424,3 +424,88 @@ async fn the_json_report_names_code_sheet_row_column_household_value_and_both_la
     assert_eq!(p["message_zh"], "“外星族”不是有效的取值");
     assert_eq!(p["message_en"], "\"外星族\" is not a valid value");
 }
+
+#[tokio::test]
+async fn a_blank_yes_no_cell_stays_unknown_through_the_export() {
+    let c = ctx().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "户编号,乡镇,行政村,户类型,姓名,身份证号,与户主关系,民族,是否参加城乡居民基本医疗保险\n\
+         4512281012010001,高岭镇,弄力村,一般农户,甲,{},户主,壮族,是\n\
+         ,,,,乙,{},配偶,壮族,\n\
+         ,,,,丙,{},之子,壮族,否\n",
+        idn(d(1970, 1, 1), 11),
+        idn(d(1971, 1, 1), 12),
+        idn(d(1995, 1, 1), 13),
+    );
+    let path = write(dir.path(), "bool.csv", &text);
+    let r = import(&c, &path, &opts("bool.csv")).await;
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+    let (list, _) = registry::search(
+        &c.s,
+        &admin(),
+        &SearchParams {
+            text: Some("4512281012010001".into()),
+            page: 1,
+            per_page: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let v = registry::household(&c.s, &admin(), list[0].id, None)
+        .await
+        .unwrap();
+    let insured: Vec<(String, Option<bool>)> = v
+        .state
+        .members
+        .iter()
+        .map(|m| (m.name.clone(), m.has_medical_insurance))
+        .collect();
+    assert_eq!(
+        insured,
+        [
+            ("甲".to_string(), Some(true)),
+            ("乙".to_string(), None),
+            ("丙".to_string(), Some(false))
+        ]
+    );
+    // The export shows 是, a blank and 否.
+    let out = dir.path().join("export.csv");
+    xiuhua_app::exports::export_registry(
+        &c.s,
+        &admin(),
+        &xiuhua_app::exports::RegistryExport {
+            region: Some("451228"),
+            as_of: None,
+            format: xiuhua_app::exports::ExportFormat::Csv,
+            purpose: "测试",
+        },
+        &out,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let mut cells = Vec::new();
+    xiuhua_xlsx::read_ledger(&out, &[], &mut |h, row| {
+        let col = |name: &str| h.names.iter().position(|n| n == name).unwrap();
+        let cell = |name: &str| {
+            row.raw
+                .get(col(name))
+                .map(|v| v.display())
+                .unwrap_or_default()
+        };
+        cells.push((cell("姓名"), cell("是否参加城乡居民基本医疗保险")));
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    cells.sort();
+    assert_eq!(
+        cells,
+        [
+            ("丙".to_string(), "否".to_string()),
+            ("乙".to_string(), String::new()),
+            ("甲".to_string(), "是".to_string())
+        ]
+    );
+}
