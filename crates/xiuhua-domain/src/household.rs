@@ -327,18 +327,18 @@ pub struct Member {
     /// 务工时间 (months in the year).
     #[serde(skip_serializing_if = "crate::compact::none")]
     pub work_months: Option<i32>,
-    /// 是否参加城乡居民基本医疗保险
-    #[serde(skip_serializing_if = "crate::compact::no")]
-    pub has_medical_insurance: bool,
-    /// 是否参加城乡居民基本养老保险
-    #[serde(skip_serializing_if = "crate::compact::no")]
-    pub has_pension_insurance: bool,
-    /// 是否享受低保
-    #[serde(skip_serializing_if = "crate::compact::no")]
-    pub is_dibao: bool,
-    /// 是否特困供养
-    #[serde(skip_serializing_if = "crate::compact::no")]
-    pub is_tekun: bool,
+    /// 是否参加城乡居民基本医疗保险; `None`: not known (a blank ledger cell is not 否).
+    #[serde(skip_serializing_if = "crate::compact::none")]
+    pub has_medical_insurance: Option<bool>,
+    /// 是否参加城乡居民基本养老保险; `None`: not known (a blank ledger cell is not 否).
+    #[serde(skip_serializing_if = "crate::compact::none")]
+    pub has_pension_insurance: Option<bool>,
+    /// 是否享受低保; `None`: not known (a blank ledger cell is not 否).
+    #[serde(skip_serializing_if = "crate::compact::none")]
+    pub is_dibao: Option<bool>,
+    /// 是否特困供养; `None`: not known (a blank ledger cell is not 否).
+    #[serde(skip_serializing_if = "crate::compact::none")]
+    pub is_tekun: Option<bool>,
     /// 联系电话
     #[serde(skip_serializing_if = "crate::compact::none")]
     pub phone: Option<String>,

@@ -203,10 +203,10 @@ impl Generator {
             labour: Some(labour.into()),
             work_months: work_status.as_ref().map(|_| self.rng.random_range(3..=12)),
             work_status,
-            has_medical_insurance: self.rng.random_bool(0.97),
-            has_pension_insurance: age >= 16 && self.rng.random_bool(0.8),
-            is_dibao: false,
-            is_tekun: false,
+            has_medical_insurance: Some(self.rng.random_bool(0.97)),
+            has_pension_insurance: Some(age >= 16 && self.rng.random_bool(0.8)),
+            is_dibao: Some(false),
+            is_tekun: Some(false),
             phone: (age >= 18 && self.rng.random_bool(0.6)).then(|| names::phone(&mut self.rng)),
             extra: Default::default(),
         })
@@ -274,13 +274,13 @@ impl Generator {
         if poor {
             // 医保 for the registered poor is paid by the state: everyone takes part.
             for m in &mut members {
-                m.has_medical_insurance = true;
+                m.has_medical_insurance = Some(true);
             }
             // A few exited without it (错退: found in later checks).
             if self.rng.random_bool(0.03)
                 && let Some(m) = members.last_mut()
             {
-                m.has_medical_insurance = false;
+                m.has_medical_insurance = Some(false);
             }
         }
         let (identified_year, created) = self.registration(poor);
@@ -751,14 +751,14 @@ impl Generator {
         fields.planned_exit_year = Some(ex);
         if fields.attribute.as_deref() == Some("2") {
             for m in members.iter_mut() {
-                m.is_dibao = true;
+                m.is_dibao = Some(true);
             }
         }
         // A 特困供养 household has its 特困 person (the head).
         if fields.attribute.as_deref() == Some("3")
             && let Some(head) = members.first_mut()
         {
-            head.is_tekun = true;
+            head.is_tekun = Some(true);
         }
     }
 
@@ -944,7 +944,9 @@ impl Generator {
                         h.birth_date.map_or(1990, |b| b.year()) + self.rng.random_range(-3..=2);
                     let birth = self.date_in(d(by, 1, 1), d(by, 12, 28));
                     let mut wife = self.member("05", birth, false)?;
-                    wife.has_medical_insurance |= poor;
+                    if poor {
+                        wife.has_medical_insurance = Some(true);
+                    }
                     couples.push((husband, wife.id));
                     present.push(wife.clone());
                     out.sizes.changes.push((date, 1));
@@ -1020,7 +1022,9 @@ impl Generator {
                 }
                 Life::Birth => {
                     let mut baby = self.baby(&present, date)?;
-                    baby.has_medical_insurance |= poor;
+                    if poor {
+                        baby.has_medical_insurance = Some(true);
+                    }
                     present.push(baby.clone());
                     out.sizes.changes.push((date, 1));
                     let c = Change::AddMember {

@@ -422,7 +422,7 @@ async fn declared_inputs_given_to_a_run_are_stored_with_its_results() {
 async fn a_simulation_counts_changes_between_fail_and_cannot_decide() {
     let c = ctx().await;
     let insured = |m: xiuhua_domain::Member| xiuhua_domain::Member {
-        has_medical_insurance: true,
+        has_medical_insurance: Some(true),
         ..m
     };
     let id = registry::register_household(

@@ -275,16 +275,16 @@ pub struct MemberDetailsDto {
     pub ethnicity: Option<String>,
     /// Catalogue fields without a typed slot, by name.
     pub extra: BTreeMap<String, ExtraValueDto>,
-    /// 是否参加城乡居民基本医疗保险.
-    pub has_medical_insurance: bool,
-    /// 是否参加城乡居民基本养老保险.
-    pub has_pension_insurance: bool,
+    /// 是否参加城乡居民基本医疗保险 (`null`: not known).
+    pub has_medical_insurance: Option<bool>,
+    /// 是否参加城乡居民基本养老保险 (`null`: not known).
+    pub has_pension_insurance: Option<bool>,
     /// 健康状况 (code list `health`).
     pub health: Vec<String>,
-    /// 是否享受低保.
-    pub is_dibao: bool,
-    /// 是否特困供养.
-    pub is_tekun: bool,
+    /// 是否享受低保 (`null`: not known).
+    pub is_dibao: Option<bool>,
+    /// 是否特困供养 (`null`: not known).
+    pub is_tekun: Option<bool>,
     /// 劳动技能 (code list `labour`).
     pub labour: Option<String>,
     /// 婚姻状况 (code list `marital`).
@@ -620,10 +620,10 @@ mod tests {
             labour: s("1"),
             work_status: s("1"),
             work_months: Some(6),
-            has_medical_insurance: true,
-            has_pension_insurance: true,
-            is_dibao: true,
-            is_tekun: true,
+            has_medical_insurance: Some(true),
+            has_pension_insurance: Some(true),
+            is_dibao: Some(true),
+            is_tekun: Some(true),
             phone: s("13900000000"),
             extra: extra(),
         }

@@ -233,6 +233,8 @@ fn options(
             .cloned()
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "台账导入".into()),
+        default_status: None,
+        valid_only: false,
     })
 }
 
