@@ -318,6 +318,10 @@ pub struct ImportOutcome {
     pub problems: Vec<(String, usize, String, String, String, String)>,
     /// File name (in the temporary directory) of the error workbook, when there are problems.
     pub error_workbook: Option<String>,
+    /// A dry run's changes per household (the report's, at most `imports::diff::MAX_DIFFS`).
+    pub diffs: Vec<crate::imports::HouseholdDiff>,
+    /// How many households a dry run would create or change.
+    pub diffs_total: usize,
 }
 
 impl std::ops::Deref for ImportOutcome {
@@ -354,6 +358,8 @@ impl ImportOutcome {
                 })
                 .collect(),
             error_workbook,
+            diffs: r.diffs,
+            diffs_total: r.diffs_total,
         }
     }
 }

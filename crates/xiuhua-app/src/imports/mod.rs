@@ -23,8 +23,10 @@
 //!    the households it created deleted, the ones it changed re-derived from their remaining
 //!    events. Unfinished runs are undone when the database is next opened (`Services::new`).
 
+pub mod diff;
 mod ids;
 mod interpret;
+pub mod mappings;
 mod pipeline;
 mod reader;
 mod regions;
@@ -45,6 +47,7 @@ use interpret::Group;
 use pipeline::{Lookups, Mode, Run};
 use reader::{Msg, read_groups};
 use regions::Regions;
+pub use diff::HouseholdDiff;
 pub use undo::undo_unfinished;
 
 /// How to import.
@@ -138,6 +141,10 @@ pub struct ImportReport {
     pub problems: Vec<ImportProblem>,
     /// The error workbook (original rows + reasons), when there are problems.
     pub error_workbook: Option<Vec<u8>>,
+    /// A dry run's changes per household, in file order (at most `diff::MAX_DIFFS`).
+    pub diffs: Vec<HouseholdDiff>,
+    /// How many households a dry run would create or change (`diffs` may hold fewer).
+    pub diffs_total: usize,
 }
 
 impl std::ops::Deref for ImportReport {
@@ -182,7 +189,9 @@ pub async fn import_ledger(
     opts: &ImportOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
-    let opts = &check_request(s, user, opts)?;
+    let mut opts = check_request(s, user, opts)?;
+    opts.mapping = mappings::with_saved(s, &opts.county, &opts.mapping).await?;
+    let opts = &opts;
     let sha = file_sha(path, opts)?;
     // Progress counts each row twice (checked, then written), reported halved: it ends at the
     // number of rows.
