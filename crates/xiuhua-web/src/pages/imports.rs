@@ -10,16 +10,18 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, Response};
 use tokio::io::AsyncWriteExt;
-use xiuhua_app::imports::ImportOptions;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
+use xiuhua_app::imports::{ImportOptions, mappings};
 use xiuhua_app::jobs::{ImportOutcome, JobState};
 use xiuhua_domain::message::msg;
 
 use super::exports::xlsx_response;
 use super::parse_date;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, CsrfForm, client_address};
 use crate::error::WebError;
-use crate::views::imports::{ImportPage, report_view};
+use crate::views::imports::{ColumnDialog, ImportPage, report_view, saved_rows};
 use crate::views::{Layout, render};
 
 /// The empty upload page (its county select from the user's top regions).
@@ -27,11 +29,18 @@ async fn empty_page(state: &AppState, auth: &Auth) -> Result<ImportPage, WebErro
     let roots = xiuhua_app::regions::roots(&state.services, &auth.user)
         .await
         .map_err(|e| WebError::page(e, auth.t.lang))?;
-    Ok(ImportPage::new(
+    let mut page = ImportPage::new(
         Layout::new(auth, "台账导入"),
         roots.into_iter().map(|r| (r.code, r.name)).collect(),
         state.services.clock.today().to_string(),
-    ))
+    );
+    if auth.user.require_county().is_ok() {
+        let saved = mappings::list(&state.services, &auth.user)
+            .await
+            .map_err(|e| WebError::page(e, auth.t.lang))?;
+        page.saved = saved_rows(&auth.t, saved);
+    }
+    Ok(page)
 }
 
 /// GET /imports
@@ -308,12 +317,225 @@ pub async fn create(
     let opts = options(&state, &up, mapping)?;
     // The import runs in the background as a stored job, which owns the file from here; the
     // page polls its progress and then shows the report.
-    let id = xiuhua_app::jobs::start_import(&state.services, &auth.user, file.path.clone(), opts)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
     file.keep = true;
+    let id = start_job(&state, &auth, file.path.clone(), opts).await?;
     page.job = id.to_string();
     render(&page, lang)
+}
+
+/// The directory uploads are written to.
+fn upload_dir(state: &AppState) -> PathBuf {
+    state
+        .config
+        .upload_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// How long an uploaded file is kept for the column dialog and "import now".
+const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The kept copy of job `job`'s file and its options: `xiuhua-kept-{job}` and `….json`.
+fn kept_paths(state: &AppState, job: i64) -> (PathBuf, PathBuf) {
+    let dir = upload_dir(state);
+    (
+        dir.join(format!("xiuhua-kept-{job}")),
+        dir.join(format!("xiuhua-kept-{job}.json")),
+    )
+}
+
+/// What a kept upload was imported with (its owner too: only they may use it again).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptOptions {
+    owner: i64,
+    county: String,
+    effective_date: chrono::NaiveDate,
+    mapping: Vec<(String, String)>,
+    file_name: String,
+    reason: String,
+}
+
+/// A second name for `from` at `to` (a hard link, else a copy).
+fn link_or_copy(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
+}
+
+/// Deletes kept uploads older than [`KEPT_FOR`].
+fn sweep_kept(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > KEPT_FOR);
+        if old && e.file_name().to_string_lossy().starts_with("xiuhua-kept-") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Starts the import job of the file at `job_file` (which the job deletes when it ends) and
+/// keeps a second name of the file with the options for the report's column dialog and its
+/// "import now" (for [`KEPT_FOR`]).
+async fn start_job(
+    state: &AppState,
+    auth: &Auth,
+    job_file: PathBuf,
+    opts: ImportOptions,
+) -> Result<i64, WebError> {
+    let lang = auth.t.lang;
+    let dir = upload_dir(state);
+    sweep_kept(&dir);
+    let pending = dir.join(format!(
+        "xiuhua-kept-new-{}",
+        xiuhua_app::auth::random_token()
+    ));
+    let kept = link_or_copy(&job_file, &pending).is_ok();
+    let kept_opts = KeptOptions {
+        owner: auth.user.id,
+        county: opts.county.clone(),
+        effective_date: opts.effective_date,
+        mapping: opts.mapping.clone(),
+        file_name: opts.file_name.clone(),
+        reason: opts.reason.clone(),
+    };
+    let id = match xiuhua_app::jobs::start_import(&state.services, &auth.user, job_file, opts)
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = std::fs::remove_file(&pending);
+            return Err(WebError::page(e, lang));
+        }
+    };
+    if kept {
+        let (file, meta) = kept_paths(state, id);
+        let stored = serde_json::to_vec(&kept_opts)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&meta, bytes))
+            .and_then(|()| std::fs::rename(&pending, &file));
+        if let Err(e) = stored {
+            tracing::warn!(job = id, error = %e, "cannot keep an upload for the column dialog");
+            let _ = std::fs::remove_file(&pending);
+            let _ = std::fs::remove_file(&meta);
+        }
+    }
+    Ok(id)
+}
+
+/// The kept file and options of the user's job `id`, if they are still there.
+fn kept_upload(state: &AppState, auth: &Auth, id: i64) -> Option<(PathBuf, KeptOptions)> {
+    let (file, meta) = kept_paths(state, id);
+    let opts: KeptOptions = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
+    (opts.owner == auth.user.id && file.exists()).then_some((file, opts))
+}
+
+/// The column dialog's answer: pairs `h` (header as written) and `f` (field name, "" to
+/// ignore) in the columns' order, `save` to save the mapping for the county, `dry_run`.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct RecheckForm(Vec<(String, String)>);
+
+/// POST /imports/jobs/{id}/recheck: the kept file of the user's job checked again (or, without
+/// `dry_run`, imported) with the dialog's column choices, which `save` stores as the county's
+/// column names first. Starts a new job; the page polls it like an upload.
+pub async fn recheck(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(RecheckForm(form)): CsrfForm<RecheckForm>,
+) -> Result<Html<String>, WebError> {
+    let lang = auth.t.lang;
+    auth.user
+        .require_write()
+        .map_err(|e| WebError::page(e, lang))?;
+    let id = job_id(&id).map_err(|e| WebError::page(e, lang))?;
+    // The job must be the user's (and in their scope), and its file still kept.
+    xiuhua_app::jobs::get(&state.services, &auth.user, id)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    let mut page = empty_page(&state, &auth).await?;
+    let Some((kept, k)) = kept_upload(&state, &auth, id) else {
+        page.error = "上传的文件已不在服务器上，请重新上传。".into();
+        return render(&page, lang);
+    };
+    let mut headers_written = Vec::new();
+    let mut chosen = Vec::new();
+    let (mut save, mut dry_run) = (false, false);
+    for (k, v) in form {
+        match k.as_str() {
+            "h" => headers_written.push(v),
+            "f" => chosen.push(v),
+            "save" => save = v == "1" || v == "on",
+            "dry_run" => dry_run = v == "1" || v == "on",
+            _ => {}
+        }
+    }
+    let entries: Vec<(String, String)> = headers_written
+        .into_iter()
+        .zip(chosen)
+        .filter(|(h, f)| !h.trim().is_empty() && !f.is_empty())
+        .collect();
+    if save && !entries.is_empty() {
+        mappings::save(
+            &state.services,
+            &auth.user,
+            &k.county,
+            &entries,
+            &client_address(&headers),
+        )
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    }
+    let mut mapping = entries;
+    mapping.extend(k.mapping);
+    let opts = ImportOptions {
+        county: k.county,
+        effective_date: k.effective_date,
+        dry_run,
+        mapping,
+        file_name: k.file_name,
+        reason: k.reason,
+    };
+    let job_file = upload_dir(&state).join(format!(
+        "upload-{}",
+        xiuhua_app::auth::random_token()
+    ));
+    link_or_copy(&kept, &job_file)
+        .map_err(|e| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang))?;
+    page.job = start_job(&state, &auth, job_file, opts).await?.to_string();
+    render(&page, lang)
+}
+
+/// The delete form of a saved column name.
+#[derive(serde::Deserialize)]
+pub struct DeleteMappingForm {
+    county: String,
+    header: String,
+}
+
+/// POST /imports/mappings/delete: an administrator deletes a saved column name of a county.
+pub async fn delete_mapping(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    CsrfForm(f): CsrfForm<DeleteMappingForm>,
+) -> Result<Response, WebError> {
+    mappings::delete(
+        &state.services,
+        &auth.user,
+        &f.county,
+        &f.header,
+        &client_address(&headers),
+    )
+    .await
+    .map_err(|e| WebError::page(e, auth.t.lang))?;
+    Ok(Redirect::to("/imports#saved-mappings").into_response())
 }
 
 /// Progress of an import.
@@ -351,11 +573,49 @@ pub async fn status(
     }))
 }
 
-/// GET /imports/jobs/{id}/report: the report of a finished import (or the progress page).
+/// The report page's query: the page of the preview's household changes.
+#[derive(serde::Deserialize)]
+pub struct ReportQuery {
+    page: Option<usize>,
+}
+
+/// The column dialog of a finished job whose file is kept: its unknown columns (with the
+/// county's saved names applied), and "import now" after a clean dry run. `None` when there is
+/// nothing to offer.
+async fn dialog(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    kept: &std::path::Path,
+    k: KeptOptions,
+    outcome: &ImportOutcome,
+) -> Option<ColumnDialog> {
+    let can_import = outcome.dry_run && outcome.problem_count == 0;
+    let columns = if outcome.unknown_columns.is_empty() {
+        Vec::new()
+    } else {
+        let opts = ImportOptions {
+            county: k.county,
+            effective_date: k.effective_date,
+            dry_run: true,
+            mapping: k.mapping,
+            file_name: k.file_name,
+            reason: k.reason,
+        };
+        mappings::unknown_columns(&state.services, &auth.user, kept, &opts)
+            .await
+            .unwrap_or_default()
+    };
+    (can_import || !columns.is_empty()).then(|| ColumnDialog::new(&auth.t, id, columns, can_import))
+}
+
+/// GET /imports/jobs/{id}/report: the report of a finished import (or the progress page),
+/// with page `?page=` of a dry run's household changes.
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    Query(q): Query<ReportQuery>,
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
     let id = job_id(&id).map_err(|e| WebError::page(e, lang))?;
@@ -370,7 +630,11 @@ pub async fn show(
                 .result
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default();
-            page.report = Some(report_view(id, outcome));
+            if let Some((kept, k)) = kept_upload(&state, &auth, id) {
+                page.dialog = dialog(&state, &auth, id, &kept, k, &outcome).await;
+            }
+            let codes = state.services.codes();
+            page.report = Some(report_view(&auth.t, &codes, id, outcome, q.page.unwrap_or(1)));
         }
         JobState::Failed => page.error = job.failure.unwrap_or_default(),
     }
