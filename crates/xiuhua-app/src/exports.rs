@@ -32,7 +32,8 @@ pub enum ExportFormat {
 /// The ledger columns of a catalogue, in export order: the household columns, then the member
 /// columns (each in catalogue order).
 fn ledger_fields(fields: &FieldCatalog) -> Vec<&FieldDef> {
-    let cols = || fields.columns();
+    // 出生日期 is read by the importer (checked against the identity number) but exported last.
+    let cols = || fields.columns().filter(|d| d.id != Field::BIRTH_DATE);
     cols()
         .filter(|d| d.level == FieldLevel::Household)
         .chain(cols().filter(|d| d.level == FieldLevel::Member))
@@ -47,7 +48,7 @@ fn kind(ty: FieldType) -> Kind {
     }
 }
 
-/// The header columns of a ledger export (plus 出生日期, which the importer ignores).
+/// The header columns of a ledger export (出生日期 last).
 pub fn ledger_columns() -> Vec<Column> {
     ledger_columns_with(FieldCatalog::shipped())
 }
@@ -171,6 +172,7 @@ pub fn ledger_rows(
             Field::GROUP => f.group_code.as_deref().map(name).unwrap_or(Out::Empty),
             Field::HEAD_NAME => Out::from(s.head().map(|h| h.name.clone()).unwrap_or_default()),
             Field::STATUS => Out::Text(f.status.label_zh().into()),
+            Field::MEMBER_COUNT => Out::Number(s.members.len() as f64),
             Field::RISK_ELIMINATED if f.monitor_type.is_some() => {
                 yes_no(f.monitoring == MonitoringStatus::Eliminated)
             }

@@ -322,6 +322,11 @@ pub struct ImportOutcome {
     pub diffs: Vec<crate::imports::HouseholdDiff>,
     /// How many households a dry run would create or change.
     pub diffs_total: usize,
+    /// Whether the problems refused the whole file (a valid-only import may hold back the
+    /// households with problems instead).
+    pub refused: bool,
+    /// The 户编号 of each shown problem (same order as `problems`; empty when unknown).
+    pub problem_households: Vec<String>,
 }
 
 impl std::ops::Deref for ImportOutcome {
@@ -344,6 +349,12 @@ impl ImportOutcome {
                 }
             }
         });
+        let problem_households = r
+            .problems
+            .iter()
+            .take(SHOWN_PROBLEMS)
+            .map(|p| p.household_no.clone())
+            .collect();
         ImportOutcome {
             file_name: file_name.to_string(),
             counts: r.counts,
@@ -360,6 +371,8 @@ impl ImportOutcome {
             error_workbook,
             diffs: r.diffs,
             diffs_total: r.diffs_total,
+            refused: r.refused,
+            problem_households,
         }
     }
 }

@@ -39,17 +39,80 @@ pub(super) struct Problems<'a> {
     pub(super) group: &'a Group,
     /// (row, column index, problem), in the order found.
     pub(super) list: Vec<(usize, Option<usize>, ImportProblem)>,
+    /// Further cells shown red in the error workbook: (row, column index) of the other cell
+    /// a disagreement names.
+    pub(super) marks: Vec<(usize, usize)>,
+}
+
+/// A column's letters as Excel shows them (0-based index: 0 → `A`, 27 → `AB`).
+pub(super) fn column_letter(col: usize) -> String {
+    let mut n = col + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let r = (n - 1) % 26;
+        out.push(b'A' + r as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+impl<'a> Problems<'a> {
+    /// No problems yet, for the rows of `group`.
+    pub(super) fn new(group: &'a Group) -> Self {
+        Problems {
+            group,
+            list: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
 }
 
 impl Problems<'_> {
-    /// A problem of one cell (the column is the field's).
-    pub(super) fn cell(&mut self, row: &LedgerRow, field: Field, value: &CellValue, m: Message) {
-        let col = self
-            .group
+    /// The column index of a field in the group's sheet.
+    fn column(&self, field: Field) -> Option<usize> {
+        self.group
             .header
             .fields
             .iter()
-            .position(|f| *f == Some(field));
+            .position(|f| *f == Some(field))
+    }
+
+    /// A cell as a person finds it: its header and Excel reference, e.g. `户主姓名（D5）`.
+    fn cell_name(&self, row: usize, field: Field) -> String {
+        match self.column(field) {
+            Some(c) => format!(
+                "{}（{}{row}）",
+                self.group.header.names.get(c).map_or("", String::as_str),
+                column_letter(c)
+            ),
+            None => format!("第{row}行"),
+        }
+    }
+
+    /// A disagreement between two cells: a problem of the first that names both (its message
+    /// gets `cell` and `other_cell`), with the other cell marked red too.
+    fn disagree(
+        &mut self,
+        row: &LedgerRow,
+        field: Field,
+        other_row: usize,
+        other: Field,
+        m: Message,
+    ) {
+        let m = m
+            .arg("cell", self.cell_name(row.row, field))
+            .arg("other_cell", self.cell_name(other_row, other));
+        let v = row.get(field).cloned().unwrap_or(CellValue::Empty);
+        self.cell(row, field, &v, m);
+        if let Some(c) = self.column(other) {
+            self.marks.push((other_row, c));
+        }
+    }
+
+    /// A problem of one cell (the column is the field's).
+    pub(super) fn cell(&mut self, row: &LedgerRow, field: Field, value: &CellValue, m: Message) {
+        let col = self.column(field);
         let column = col
             .and_then(|c| self.group.header.names.get(c).cloned())
             .unwrap_or_default();
@@ -103,9 +166,17 @@ fn parse_status(t: &str) -> Option<RegistryStatus> {
         "一般农户" | "普通农户" | "非贫困户" | "general" => {
             Some(RegistryStatus::General)
         }
-        "贫困户" | "未脱贫" | "未脱贫户" | "建档立卡贫困户" | "poor" => {
-            Some(RegistryStatus::Poor)
-        }
+        "贫困户"
+        | "未脱贫"
+        | "未脱贫户"
+        | "建档立卡贫困户"
+        | "一般贫困户"
+        | "低保贫困户"
+        | "特困供养贫困户"
+        | "预脱贫"
+        | "返贫"
+        | "返贫户"
+        | "poor" => Some(RegistryStatus::Poor),
         "脱贫户"
         | "已脱贫"
         | "已脱贫户"
@@ -113,6 +184,12 @@ fn parse_status(t: &str) -> Option<RegistryStatus> {
         | "已脱贫(不再享受政策)"
         | "脱贫享受政策"
         | "脱贫不享受政策"
+        | "已脱贫（享受政策）"
+        | "已脱贫（不再享受政策）"
+        | "一般脱贫户"
+        | "低保脱贫户"
+        | "特困供养脱贫户"
+        | "稳定脱贫户"
         | "lifted" => Some(RegistryStatus::Lifted),
         _ => None,
     }
@@ -136,6 +213,7 @@ const HOUSEHOLD_SPECIAL: &[Field] = &[
     Field::BANK_ACCOUNT,
     Field::OTHER_CAUSES,
     Field::STATUS,
+    Field::ATTRIBUTE,
     Field::MONITOR_TYPE,
     Field::INCOME_YEAR,
 ];
@@ -148,6 +226,7 @@ const MEMBER_SPECIAL: &[Field] = &[
     Field::RELATION,
     Field::HEALTH,
     Field::WORK_MONTHS,
+    Field::BIRTH_DATE,
 ];
 
 /// The stored fields of one level among a group's columns that [`set_from_cell`] reads.
@@ -234,15 +313,16 @@ fn set_from_cell<R: Record>(
     }
 }
 
-/// Interprets a household's rows: the household fields (applied over `base`) and its members.
-/// Interprets a household's rows: the household fields (applied over `base`) and its members.
+/// Interprets a household's rows: the household fields (applied over `base`), its members, and
+/// whether the rows say anything about its status (else a new household takes the file's
+/// default).
 pub(super) fn interpret(
     g: &Group,
     base: &HouseholdFields,
     regions: &mut Regions,
     codes: &CodeCatalog,
     p: &mut Problems<'_>,
-) -> (HouseholdFields, Vec<(usize, Member)>) {
+) -> (HouseholdFields, Vec<(usize, Member)>, bool) {
     let mut f = base.clone();
     if let Some((_, v)) = g.value(Field::HOUSEHOLD_NO) {
         f.household_no = text(v);
@@ -251,8 +331,8 @@ pub(super) fn interpret(
     set_group(g, regions, &mut f, p);
     set_bank_account(g, &mut f, p);
     set_other_causes(g, codes, &mut f, p);
-    set_status(g, &mut f, p);
     set_monitoring(g, codes, &mut f, p);
+    let status_said = set_status(g, codes, &mut f, p);
     set_income_year(g, &mut f, p);
     // Every other household column: read as its catalogue type says.
     for def in generic_fields(g, FieldLevel::Household) {
@@ -266,7 +346,7 @@ pub(super) fn interpret(
         .filter(|r| r.has_member())
         .filter_map(|r| interpret_member(r, codes, p).map(|m| (r.row, m)))
         .collect();
-    (f, members)
+    (f, members, status_said)
 }
 
 /// Village: by code, or by township + village name, or by a village name unique in the county.
@@ -411,11 +491,22 @@ fn set_other_causes(g: &Group, codes: &CodeCatalog, f: &mut HouseholdFields, p: 
     }
 }
 
-/// 户类型: 一般农户, 贫困户 or 脱贫户 (with the usual variants).
-fn set_status(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
+/// The status as the ledger says it: 户类型 / 脱贫标志 (一般农户, 贫困户, 脱贫户 and the usual
+/// variants) where there is one; else 户属性 (一般贫困户 / 低保贫困户 / 特困供养贫困户: registered
+/// poor; 一般脱贫户 … : lifted), 脱贫年度 (lifted) and 监测对象类型 (脱贫不稳定户: lifted; the
+/// others: 一般农户) in that order. Returns whether any of these cells says something.
+fn set_status(
+    g: &Group,
+    codes: &CodeCatalog,
+    f: &mut HouseholdFields,
+    p: &mut Problems<'_>,
+) -> bool {
+    let mut said = false;
+    let mut explicit = None;
     if let Some((r, v)) = g.value(Field::STATUS) {
+        said = true;
         match parse_status(&text(v)) {
-            Some(s) => f.status = s,
+            Some(s) => explicit = Some(s),
             None => p.cell(
                 r,
                 Field::STATUS,
@@ -424,6 +515,53 @@ fn set_status(g: &Group, f: &mut HouseholdFields, p: &mut Problems<'_>) {
             ),
         }
     }
+    let mut implied = None;
+    if let Some((r, v)) = g.value(Field::ATTRIBUTE) {
+        said = true;
+        let t = text(v);
+        let t = t.trim();
+        // 一般脱贫户 is the attribute 一般贫困户 of a household that has exited.
+        let (name, lifted) = match t.strip_suffix("脱贫户") {
+            Some(kind) => (format!("{kind}贫困户"), true),
+            None => (t.to_string(), false),
+        };
+        match resolve(codes, "household_attribute", &name)
+            .or_else(|| resolve(codes, "household_attribute", t))
+        {
+            Some(c) => {
+                f.attribute = Some(c.to_string());
+                implied = Some(if lifted {
+                    RegistryStatus::Lifted
+                } else {
+                    RegistryStatus::Poor
+                });
+            }
+            None => p.cell(
+                r,
+                Field::ATTRIBUTE,
+                v,
+                msg("import_not_household_attribute").arg("value", t),
+            ),
+        }
+    }
+    if g.value(Field::EXIT_YEAR).is_some() {
+        said = true;
+        implied = Some(RegistryStatus::Lifted);
+    }
+    if g.value(Field::MONITOR_TYPE).is_some() {
+        said = true;
+        if implied.is_none() {
+            implied = match f.monitor_type.as_deref() {
+                Some("1") => Some(RegistryStatus::Lifted),
+                Some(_) => Some(RegistryStatus::General),
+                None => None,
+            };
+        }
+    }
+    if let Some(s) = explicit.or(implied) {
+        f.status = s;
+    }
+    said
 }
 
 /// The monitoring type; with one, the household is monitored, or eliminated if the
@@ -470,12 +608,7 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
     let name_ok = member_name(r, &mut m, p);
     let id_ok = member_id_number(r, &mut m, p);
     let ok = name_ok && id_ok;
-    if let Some(v) = r.get(Field::SEX)
-        && ok
-        && xiuhua_domain::Sex::parse(&text(v)).map(|s| s.code()) != Some(m.sex.as_str())
-    {
-        p.cell(r, Field::SEX, v, msg("import_sex_does_not_match_identity"));
-    }
+    check_against_id(r, &m, id_ok, p);
     m.relation = member_relation(r, codes, p).unwrap_or_default();
     set_health(r, codes, &mut m, p);
     set_work_months(r, &mut m, p);
@@ -487,6 +620,124 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
         }
     }
     ok.then_some(m)
+}
+
+/// 性别 and 出生日期, where the ledger has them, agree with the identity number (which holds
+/// both): a disagreement names both cells. The stored values are the number's.
+fn check_against_id(r: &LedgerRow, m: &Member, id_ok: bool, p: &mut Problems<'_>) {
+    if let Some(v) = r.get(Field::SEX)
+        && id_ok
+    {
+        let t = text(v);
+        let id_sex = if m.sex == "1" { "男" } else { "女" };
+        if xiuhua_domain::Sex::parse(&t).map(|s| s.code()) != Some(m.sex.as_str()) {
+            let m = msg("import_sex_disagrees_with_id")
+                .arg("sex", t.trim())
+                .arg("id_sex", id_sex)
+                .arg("id_sex_en", if m.sex == "1" { "male" } else { "female" });
+            p.disagree(r, Field::SEX, r.row, Field::ID_NUMBER, m);
+        }
+    }
+    if let Some(v) = r.get(Field::BIRTH_DATE) {
+        match parse_date(v) {
+            None => p.cell(
+                r,
+                Field::BIRTH_DATE,
+                v,
+                msg("import_not_a_date").arg("value", text(v)),
+            ),
+            Some(d) if id_ok && m.birth_date != Some(d) => {
+                let m = msg("import_birth_disagrees_with_id").arg("birth", d).arg(
+                    "id_birth",
+                    m.birth_date.map(|b| b.to_string()).unwrap_or_default(),
+                );
+                p.disagree(r, Field::BIRTH_DATE, r.row, Field::ID_NUMBER, m);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// The household-level facts of a household's rows, checked on the rows themselves so that
+/// they run whatever problems single cells have: at least one member, exactly one head, the
+/// 户主姓名 column against the head's name, and a 家庭人口数 column against the member rows.
+pub(super) fn check_rows(g: &Group, codes: &CodeCatalog, p: &mut Problems<'_>) {
+    let members: Vec<&LedgerRow> = g.rows.iter().filter(|r| r.has_member()).collect();
+    let Some(first) = members.first() else {
+        p.row(g.rows[0].row, msg("no_members"));
+        return;
+    };
+    let is_head = |r: &LedgerRow| {
+        r.get(Field::RELATION)
+            .and_then(|v| resolve(codes, "relation", &text(v)))
+            == Some(xiuhua_domain::codes::RELATION_HEAD)
+    };
+    let heads: Vec<&LedgerRow> = members.iter().copied().filter(|r| is_head(r)).collect();
+    let relation_col = p.column(Field::RELATION);
+    let unreadable_relation = p
+        .list
+        .iter()
+        .any(|(_, c, _)| c.is_some() && *c == relation_col);
+    match heads.as_slice() {
+        [] if !unreadable_relation => p.row(first.row, msg("no_head")),
+        [] => {}
+        [head] => check_head_name(g, head, p),
+        [_, second, ..] => {
+            let names: Vec<String> = heads
+                .iter()
+                .map(|r| r.get(Field::NAME).map(text).unwrap_or_default())
+                .collect();
+            let v = second
+                .get(Field::RELATION)
+                .cloned()
+                .unwrap_or(CellValue::Empty);
+            p.cell(
+                second,
+                Field::RELATION,
+                &v,
+                msg("two_heads")
+                    .arg("count", heads.len())
+                    .arg("names", names.join("、"))
+                    .arg("names_en", names.join(", ")),
+            );
+        }
+    }
+    if let Some((r, v)) = g.value(Field::MEMBER_COUNT) {
+        let t = text(v);
+        match t.trim().trim_end_matches('人').parse::<usize>() {
+            Ok(n) if n == members.len() => {}
+            Ok(n) => {
+                let last = members.last().map_or(first.row, |r| r.row);
+                let m = msg("import_member_count_mismatch")
+                    .arg("count", n)
+                    .arg("rows", members.len())
+                    .arg("cell", p.cell_name(r.row, Field::MEMBER_COUNT))
+                    .arg("first", first.row)
+                    .arg("last", last);
+                p.cell(r, Field::MEMBER_COUNT, v, m);
+            }
+            Err(_) => p.cell(
+                r,
+                Field::MEMBER_COUNT,
+                v,
+                msg("import_not_a_whole_number").arg("value", t),
+            ),
+        }
+    }
+}
+
+/// The 户主姓名 cell (if the ledger has one) names the member whose relation is 户主.
+fn check_head_name(g: &Group, head: &LedgerRow, p: &mut Problems<'_>) {
+    let (Some((r, v)), Some(name)) = (g.value(Field::HEAD_NAME), head.get(Field::NAME)) else {
+        return;
+    };
+    let (written, name) = (text(v), text(name));
+    if written.trim() != name.trim() {
+        let m = msg("import_head_name_mismatch")
+            .arg("head_name", written.trim())
+            .arg("name", name.trim());
+        p.disagree(r, Field::HEAD_NAME, head.row, Field::NAME, m);
+    }
 }
 
 /// The member's name; false when it is missing.

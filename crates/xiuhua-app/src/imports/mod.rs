@@ -66,6 +66,14 @@ pub struct ImportOptions {
     pub file_name: String,
     /// Why (recorded on every event).
     pub reason: String,
+    /// The status of new households whose rows say nothing about it (the file has no
+    /// 户类型 / 户属性 / 脱贫年度 / 脱贫标志 / 监测对象类型 column, or those cells are blank).
+    /// Without it such a file is refused before anything is written
+    /// (`import_default_status_needed`).
+    pub default_status: Option<xiuhua_domain::RegistryStatus>,
+    /// Import the valid households and hold back the invalid ones (listed in the report with
+    /// their problems); false: all or nothing. Either way the write is atomic.
+    pub valid_only: bool,
 }
 
 /// One problem in the file.
@@ -75,8 +83,12 @@ pub struct ImportProblem {
     pub sheet: String,
     /// 1-based row.
     pub row: usize,
-    /// Column header (empty for whole-household problems).
+    /// Column header as written in the file (empty for whole-household problems).
     pub column: String,
+    /// The column's letter as Excel shows it (`A`, `AB`; empty for whole-household problems).
+    pub column_letter: String,
+    /// The 户编号 of the household the row belongs to (empty when the row has none).
+    pub household_no: String,
     /// The cell's value.
     pub value: String,
     /// What kind of problem it is: the key of its message (machine-readable).
@@ -96,6 +108,8 @@ impl ImportProblem {
             sheet,
             row,
             column,
+            column_letter: String::new(),
+            household_no: String::new(),
             value,
             kind: message.key,
             reason_zh: message.zh(),
@@ -115,6 +129,21 @@ pub struct ImportCounts {
     pub rows: usize,
     /// Households in the file.
     pub households: usize,
+    /// Households without problems.
+    pub valid_households: usize,
+    /// Households with problems (held back by a valid-only import, else refusing the file).
+    pub invalid_households: usize,
+    /// Member rows read (rows naming a person).
+    pub member_rows: usize,
+    /// Member rows of valid households.
+    pub valid_member_rows: usize,
+    /// Member rows of invalid households.
+    pub invalid_member_rows: usize,
+    /// Households held back by a valid-only import (not written), by 户编号 in file order.
+    pub held_back: Vec<String>,
+    /// Whether the file has no column that says a household's status (户类型, 户属性, 脱贫年度,
+    /// 脱贫标志, 监测对象类型): its new households take `ImportOptions::default_status`.
+    pub no_status_column: bool,
     /// New households.
     pub created: usize,
     /// Existing households with changes.
@@ -137,7 +166,8 @@ pub struct ImportCounts {
 pub struct ImportReport {
     /// The counts.
     pub counts: ImportCounts,
-    /// Every problem found; non-empty means nothing was written.
+    /// Every problem found; non-empty means nothing was written, unless the import was
+    /// valid-only (then they are the problems of the households held back, `held_back`).
     pub problems: Vec<ImportProblem>,
     /// The error workbook (original rows + reasons), when there are problems.
     pub error_workbook: Option<Vec<u8>>,
@@ -145,6 +175,41 @@ pub struct ImportReport {
     pub diffs: Vec<HouseholdDiff>,
     /// How many households a dry run would create or change (`diffs` may hold fewer).
     pub diffs_total: usize,
+    /// Whether the problems refused the whole file (nothing written): always when there are
+    /// problems, except for a valid-only import whose problems all lie in households it
+    /// could hold back.
+    pub refused: bool,
+}
+
+impl ImportReport {
+    /// The report as JSON (`xiuhua import --report`): the counts, and each problem with its
+    /// stable code (the message key), sheet, row as the spreadsheet shows it, column (header as
+    /// written and letter), 户编号, value and message in Chinese and English.
+    pub fn to_json(&self) -> serde_json::Value {
+        let problems: Vec<serde_json::Value> = self
+            .problems
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "code": p.kind,
+                    "sheet": p.sheet,
+                    "row": p.row,
+                    "column": p.column,
+                    "column_letter": p.column_letter,
+                    "household_no": p.household_no,
+                    "value": p.value,
+                    "message_zh": p.reason_zh,
+                    "message_en": p.reason_en,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "ok": self.problems.is_empty(),
+            "refused": self.refused,
+            "counts": self.counts,
+            "problems": problems,
+        })
+    }
 }
 
 impl std::ops::Deref for ImportReport {
@@ -196,20 +261,35 @@ pub async fn import_ledger(
     // Progress counts each row twice (checked, then written), reported halved: it ends at the
     // number of rows.
     let run = check_file(s, user, path, opts, sha.clone(), &|rows| progress(rows / 2)).await?;
-    if run.has_problems() {
-        return run.rejected();
+    // All or nothing, unless the valid part was asked for and every problem lies in a
+    // household that can be held back.
+    if run.has_problems() && !(opts.valid_only && run.problems_held_back()) {
+        let mut report = run.rejected()?;
+        report.refused = true;
+        return Ok(report);
     }
+    let hold_back = run.invalid_households();
+    let checked = if run.has_problems() {
+        run.rejected()?
+    } else {
+        run.into_report()
+    };
     if opts.dry_run {
-        return Ok(run.into_report());
+        return Ok(checked);
     }
-    let checked = run.into_report().rows;
     if file_sha(path, opts)? != sha {
         return Err(Error::conflict("file_changed", msg("import_file_changed")));
     }
-    write::write_file(s, user, path, opts, sha, &|rows| {
-        progress((checked + rows) / 2)
+    let rows = checked.rows;
+    let mut report = write::write_file(s, user, path, opts, sha, hold_back, &|written| {
+        progress((rows + written) / 2)
     })
-    .await
+    .await?;
+    // The households held back, with their problems and error workbook, as the check found
+    // them (the write phase skipped them).
+    report.problems = checked.problems;
+    report.error_workbook = checked.error_workbook;
+    Ok(report)
 }
 
 /// The file's SHA-256.

@@ -5,6 +5,7 @@
 //! counted.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use xiuhua_domain::message::{Message, msg};
 
 use xiuhua_db::AnyConnection;
@@ -13,15 +14,17 @@ use xiuhua_domain::event::{self, Change, EventKind, SourceKind};
 use xiuhua_domain::household::FieldPatch;
 use xiuhua_domain::validate::parse_member_id_number;
 use xiuhua_domain::{CodeCatalog, HouseholdFields, HouseholdState, Member, validate_household};
-use xiuhua_xlsx::Field;
 use xiuhua_xlsx::cell::{CellValue, id_number_text};
 use xiuhua_xlsx::write::RowProblem;
+use xiuhua_xlsx::{Field, SheetHeader};
 
 mod insert;
 
 use super::diff::{HouseholdDiff, MAX_DIFFS};
 use super::ids::IdBlocks;
-use super::interpret::{Group, Problems, field_for, interpret, merge_member, text};
+use super::interpret::{
+    Group, Problems, check_rows, column_letter, field_for, interpret, merge_member, text,
+};
 use super::regions::Regions;
 use super::{ImportCounts, ImportOptions, ImportProblem, ImportReport, MAX_PROBLEMS};
 use crate::tx_task::{ConnFuture, Reply, TxTask};
@@ -200,11 +203,32 @@ pub(super) struct Run<'a> {
     regions: Regions,
     source_ref: String,
     report: ImportReport,
-    seen_households: HashSet<String>,
+    /// 户编号 seen so far → index into `household_nos`.
+    seen_households: HashMap<String, u32>,
     /// Identity numbers seen so far (compact key) → (index into `household_nos`, row).
     seen_ids: HashMap<u64, (u32, u32)>,
     /// 户编号 of the households read so far, by order of appearance.
     household_nos: Vec<String>,
+    /// Per household of `household_nos`: its member rows, whether it has problems (a later
+    /// household can give an earlier one a problem: the other row of a duplicate), its sheet
+    /// (index into `sheets`).
+    house_rows: Vec<u32>,
+    house_bad: Vec<bool>,
+    house_sheet: Vec<u16>,
+    sheets: Vec<Arc<SheetHeader>>,
+    /// Households without a usable 户编号 or held back by a valid-only write (always invalid):
+    /// households, member rows.
+    unnumbered: (usize, usize),
+    /// Problems of the file as a whole (no household to hold back): they refuse a valid-only
+    /// import too.
+    file_problems: usize,
+    /// A valid-only write: the 户编号 of the households held back (skipped).
+    hold_back: HashSet<String>,
+    /// Sheets already told that they have no status column.
+    status_told: HashSet<String>,
+    /// Rows of the error workbook added after their household was read (the earlier row of a
+    /// duplicate): their cells are filled in from the file at the end (`fill_late_rows`).
+    late_rows: Vec<(String, usize)>,
     bad_rows: Vec<(usize, Vec<CellValue>, Vec<RowProblem>)>,
     header: Vec<String>,
     more_problems: usize,
@@ -244,9 +268,18 @@ impl<'a> Run<'a> {
                 },
                 ..ImportReport::default()
             },
-            seen_households: HashSet::new(),
+            seen_households: HashMap::new(),
             seen_ids: HashMap::new(),
             household_nos: Vec::new(),
+            house_rows: Vec::new(),
+            house_bad: Vec::new(),
+            house_sheet: Vec::new(),
+            sheets: Vec::new(),
+            unnumbered: (0, 0),
+            file_problems: 0,
+            hold_back: HashSet::new(),
+            status_told: HashSet::new(),
+            late_rows: Vec::new(),
             bad_rows: Vec::new(),
             header: Vec::new(),
             more_problems: 0,
@@ -261,6 +294,27 @@ impl Run<'_> {
     /// Whether anything is wrong with the file (then nothing may be written).
     pub(super) fn has_problems(&self) -> bool {
         !self.report.problems.is_empty()
+    }
+
+    /// Whether every problem belongs to a household that a valid-only import can hold back
+    /// (none is about the file as a whole).
+    pub(super) fn problems_held_back(&self) -> bool {
+        self.file_problems == 0
+    }
+
+    /// The 户编号 of the households with problems.
+    pub(super) fn invalid_households(&self) -> HashSet<String> {
+        self.household_nos
+            .iter()
+            .zip(&self.house_bad)
+            .filter(|(_, bad)| **bad)
+            .map(|(no, _)| no.clone())
+            .collect()
+    }
+
+    /// Makes this (write) run skip the households of `nos` (a valid-only import's invalid ones).
+    pub(super) fn hold_back(&mut self, nos: HashSet<String>) {
+        self.hold_back = nos;
     }
 
     /// The report so far.
@@ -286,7 +340,15 @@ impl Run<'_> {
         }
     }
 
-    fn problems(&mut self, group: &Group, list: Vec<(usize, Option<usize>, ImportProblem)>) {
+    /// Records a household's problems: each in the report (with the household's 户编号 and
+    /// the column's letter), and every row of the household in the error workbook with its
+    /// reasons and its bad cells (`marks`: further cells a disagreement names) in red.
+    fn problems(
+        &mut self,
+        group: &Group,
+        list: Vec<(usize, Option<usize>, ImportProblem)>,
+        marks: &[(usize, usize)],
+    ) {
         if list.is_empty() {
             return;
         }
@@ -294,10 +356,9 @@ impl Run<'_> {
             self.header = group.header.names.clone();
         }
         for r in &group.rows {
-            let mine: Vec<&(usize, Option<usize>, ImportProblem)> =
-                list.iter().filter(|(row, ..)| *row == r.row).collect();
-            let rp: Vec<RowProblem> = mine
+            let mut rp: Vec<RowProblem> = list
                 .iter()
+                .filter(|(row, ..)| *row == r.row)
                 .map(|(_, col, p)| RowProblem {
                     column: *col,
                     reason: if p.column.is_empty() {
@@ -307,17 +368,58 @@ impl Run<'_> {
                     },
                 })
                 .collect();
+            rp.extend(
+                marks
+                    .iter()
+                    .filter(|(row, _)| *row == r.row)
+                    .map(|(_, col)| RowProblem {
+                        column: Some(*col),
+                        reason: String::new(),
+                    }),
+            );
             if self.bad_rows.len() < MAX_PROBLEMS {
                 self.bad_rows.push((r.row, r.raw.clone(), rp));
             }
         }
-        for (_, _, p) in list {
-            if self.report.problems.len() < MAX_PROBLEMS {
-                self.report.problems.push(p);
-            } else {
-                self.more_problems += 1;
-            }
+        let no = group.rows[0]
+            .get(Field::HOUSEHOLD_NO)
+            .map(text)
+            .unwrap_or_default();
+        for (_, col, mut p) in list {
+            p.household_no = no.clone();
+            p.column_letter = col.map(column_letter).unwrap_or_default();
+            self.push_problem(p);
         }
+    }
+
+    fn push_problem(&mut self, p: ImportProblem) {
+        if self.report.problems.len() < MAX_PROBLEMS {
+            self.report.problems.push(p);
+        } else {
+            self.more_problems += 1;
+        }
+    }
+
+    /// The index of a group's sheet header in `sheets`.
+    fn sheet_index(&mut self, g: &Group) -> u16 {
+        if let Some(i) = self.sheets.iter().rposition(|h| Arc::ptr_eq(h, &g.header)) {
+            return i as u16;
+        }
+        self.sheets.push(g.header.clone());
+        (self.sheets.len() - 1) as u16
+    }
+
+    /// A problem of the file as a whole (refuses it, valid-only or not).
+    fn file_problem(&mut self, g: &Group, m: Message) {
+        self.file_problems += 1;
+        let p = ImportProblem::new(
+            g.header.sheet.clone(),
+            g.header.row,
+            String::new(),
+            String::new(),
+            m,
+        );
+        self.push_problem(p);
     }
 
     /// Interprets one batch once its lookups are in, and reports progress.
@@ -352,7 +454,8 @@ impl Run<'_> {
     }
 
     /// One household of the file: interpreted, checked, then updated at once if it exists or
-    /// added to `new_households` if it does not; with problems, only they are recorded.
+    /// added to `new_households` if it does not; with problems, only they are recorded. Every
+    /// check runs whatever the others found (all problems in one pass).
     async fn household(
         &mut self,
         db: &TxTask,
@@ -362,17 +465,35 @@ impl Run<'_> {
     ) -> Result<()> {
         self.report.households += 1;
         self.report.rows += g.rows.len();
+        let member_rows = g.rows.iter().filter(|r| r.has_member()).count();
+        self.report.member_rows += member_rows;
         let first_row = g.rows[0].row;
         let last_row = g.rows.last().map(|r| r.row).unwrap_or(first_row);
-        let mut p = Problems {
-            group: g,
-            list: Vec::new(),
-        };
+        if self.mode != Mode::Check && self.opts.valid_only {
+            let no = g.rows[0].get(Field::HOUSEHOLD_NO).map(text);
+            if no.as_ref().is_none_or(|n| self.hold_back.contains(n)) {
+                // Held back: its problems are in the check phase's report.
+                self.unnumbered.0 += 1;
+                self.unnumbered.1 += member_rows;
+                self.report.held_back.extend(no);
+                return Ok(());
+            }
+        }
+        let mut p = Problems::new(g);
         let Some(no) = self.household_no(g, &mut p) else {
-            let list = p.list;
-            self.problems(g, list);
+            self.unnumbered.0 += 1;
+            self.unnumbered.1 += member_rows;
+            let (list, marks) = (p.list, p.marks);
+            self.problems(g, list, &marks);
             return Ok(());
         };
+        let this = self.household_nos.len();
+        let sheet = self.sheet_index(g);
+        self.seen_households.insert(no.clone(), this as u32);
+        self.household_nos.push(no.clone());
+        self.house_rows.push(member_rows as u32);
+        self.house_bad.push(false);
+        self.house_sheet.push(sheet);
         let existing = known.existing_by_no.remove(&no);
         if existing
             .as_ref()
@@ -384,8 +505,9 @@ impl Run<'_> {
                 first_row,
                 msg("household_no_taken").arg("household_no", &no),
             );
-            let list = p.list;
-            self.problems(g, list);
+            self.house_bad[this] = true;
+            let (list, marks) = (p.list, p.marks);
+            self.problems(g, list, &marks);
             return Ok(());
         }
         let base_state = known.stored_state(existing.as_ref())?;
@@ -393,31 +515,34 @@ impl Run<'_> {
             .as_ref()
             .map(|b| b.fields.clone())
             .unwrap_or_default();
-        let (fields, members) = interpret(g, &base_fields, &mut self.regions, &self.codes, &mut p);
+        let (mut fields, members, status_said) =
+            interpret(g, &base_fields, &mut self.regions, &self.codes, &mut p);
+        if existing.is_none() && !status_said {
+            self.default_status(g, &mut fields, &mut p);
+        }
         self.check_scope(first_row, &fields, &mut p);
-        self.check_repeats_in_file(&no, &members, &mut p);
+        self.check_repeats_in_file(this, &members, &mut p);
         let merged = merge_members(g, base_state.as_ref(), members);
         let state = HouseholdState {
             fields,
             members: merged.iter().map(|(_, m)| m.clone()).collect(),
         };
-        if p.list.is_empty() {
-            self.check_valid(g, &state, &merged, &mut p);
-        }
-        if p.list.is_empty() {
-            let existing_id = existing.as_ref().map(|h| h.id);
-            known.check_holders(
-                self.user,
-                base_state.as_ref(),
-                existing_id,
-                &merged,
-                &no,
-                &mut p,
-            );
-        }
+        self.check_valid(g, &state, &merged, &mut p);
+        check_rows(g, &self.codes, &mut p);
+        let existing_id = existing.as_ref().map(|h| h.id);
+        known.check_holders(
+            self.user,
+            base_state.as_ref(),
+            existing_id,
+            &merged,
+            &no,
+            &mut p,
+        );
         let list = std::mem::take(&mut p.list);
         if !list.is_empty() {
-            self.problems(g, list);
+            self.house_bad[this] = true;
+            let marks = std::mem::take(&mut p.marks);
+            self.problems(g, list, &marks);
             return Ok(());
         }
         if existing.is_none() {
@@ -430,12 +555,35 @@ impl Run<'_> {
                 last_row,
             }),
             (Some(h), Some(base)) => {
-                self.update(db, g, h.id, h.version, &base, state, first_row, last_row)
-                    .await?
+                self.update(
+                    db, g, this, h.id, h.version, &base, state, first_row, last_row,
+                )
+                .await?
             }
             (Some(_), None) => {}
         }
         Ok(())
+    }
+
+    /// A new household whose rows say nothing about its status takes the file's default; with
+    /// none, a sheet without any status column is refused as a whole (once), and a household
+    /// whose status cells are blank is a problem of its first row.
+    fn default_status(&mut self, g: &Group, fields: &mut HouseholdFields, p: &mut Problems<'_>) {
+        if let Some(status) = self.opts.default_status {
+            fields.status = status;
+            return;
+        }
+        let has_column = g
+            .header
+            .fields
+            .iter()
+            .flatten()
+            .any(|f| STATUS_FIELDS.contains(f));
+        if has_column {
+            p.row(g.rows[0].row, msg("import_status_missing"));
+        } else if self.status_told.insert(g.header.sheet.clone()) {
+            self.file_problem(g, msg("import_default_status_needed"));
+        }
     }
 
     /// The household's village must be inside the user's region.
@@ -458,14 +606,16 @@ impl Run<'_> {
         }
     }
 
-    /// The household's 户编号, unless it is missing or was seen before in the file.
+    /// The household's 户编号, unless it is missing or was seen before in the file (then the
+    /// earlier household is invalid too: which of the two is meant cannot be known).
     fn household_no(&mut self, g: &Group, p: &mut Problems<'_>) -> Option<String> {
         let first_row = g.rows[0].row;
         let Some(no) = g.rows[0].get(Field::HOUSEHOLD_NO).map(text) else {
             p.row(first_row, msg("import_household_number_missing"));
             return None;
         };
-        if !self.seen_households.insert(no.clone()) {
+        if let Some(&earlier) = self.seen_households.get(&no) {
+            self.house_bad[earlier as usize] = true;
             p.row(
                 first_row,
                 msg("import_household_no_appears_twice_not").arg("no", no),
@@ -475,33 +625,78 @@ impl Run<'_> {
         Some(no)
     }
 
-    /// The same person twice in the file.
+    /// The same person twice in the file: a problem of both rows (and both households).
     fn check_repeats_in_file(
         &mut self,
-        no: &str,
+        this: usize,
         members: &[(usize, Member)],
         p: &mut Problems<'_>,
     ) {
-        let this = self.household_nos.len() as u32;
-        self.household_nos.push(no.to_string());
+        let no = self.household_nos[this].clone();
         for (row, m) in members {
             let key = id_key(&m.id_number);
-            if let Some((other, other_row)) = self.seen_ids.get(&key) {
-                let other = self
-                    .household_nos
-                    .get(*other as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                p.row(
-                    *row,
+            let Some(&(other, other_row)) = self.seen_ids.get(&key) else {
+                self.seen_ids.insert(key, (this as u32, *row as u32));
+                continue;
+            };
+            let (other, other_row) = (other as usize, other_row as usize);
+            let other_no = self.household_nos[other].clone();
+            if let Some(v) = p
+                .group
+                .rows
+                .iter()
+                .find(|r| r.row == *row)
+                .and_then(|r| r.get(Field::ID_NUMBER).map(|v| (r, v.clone())))
+            {
+                p.cell(
+                    v.0,
+                    Field::ID_NUMBER,
+                    &v.1,
                     msg("import_identity_number_id_number_repeats")
                         .arg("id_number", &m.id_number)
                         .arg("other_row", other_row)
-                        .arg("other", other),
+                        .arg("other", &other_no),
                 );
-            } else {
-                self.seen_ids.insert(key, (this, *row as u32));
             }
+            // The earlier row, reported as the later one names it.
+            self.house_bad[other] = true;
+            let header = self.sheets[self.house_sheet[other] as usize].clone();
+            let col = header
+                .fields
+                .iter()
+                .position(|f| *f == Some(Field::ID_NUMBER));
+            let mut problem = ImportProblem::new(
+                header.sheet.clone(),
+                other_row,
+                col.and_then(|c| header.names.get(c).cloned())
+                    .unwrap_or_default(),
+                m.id_number.clone(),
+                msg("import_identity_number_id_number_repeats")
+                    .arg("id_number", &m.id_number)
+                    .arg("other_row", row)
+                    .arg("other", &no),
+            );
+            problem.household_no = other_no;
+            problem.column_letter = col.map(column_letter).unwrap_or_default();
+            let rp = RowProblem {
+                column: col,
+                reason: format!("{}：{}", problem.column, problem.reason_zh),
+            };
+            let room = self.bad_rows.len() < MAX_PROBLEMS;
+            match self
+                .bad_rows
+                .iter_mut()
+                .rev()
+                .find(|(r, ..)| *r == other_row)
+            {
+                Some((_, _, list)) => list.push(rp),
+                None if room => {
+                    self.bad_rows.push((other_row, Vec::new(), vec![rp]));
+                    self.late_rows.push((header.sheet.clone(), other_row));
+                }
+                None => {}
+            }
+            self.push_problem(problem);
         }
     }
 
@@ -516,12 +711,19 @@ impl Run<'_> {
     ) {
         let first_row = g.rows[0].row;
         for e in validate_household(state, &self.codes, self.s.clock.today()) {
+            if ROW_CHECKS.contains(&e.code) {
+                continue; // checked on the rows themselves (`check_rows`)
+            }
             let row = merged
                 .iter()
                 .find(|(_, m)| !m.id_number.is_empty() && e.record.contains(&m.id_number))
                 .map(|(r, _)| *r)
                 .unwrap_or(first_row);
             let field = field_for(&e.field);
+            let col = field.and_then(|f| g.header.fields.iter().position(|x| *x == Some(f)));
+            if col.is_some() && p.list.iter().any(|(r, c, _)| *r == row && *c == col) {
+                continue; // the cell's own problem already says it
+            }
             match (field, g.rows.iter().find(|r| r.row == row)) {
                 (Some(f), Some(r)) => {
                     let v = r.get(f).cloned().unwrap_or(CellValue::Empty);
@@ -543,6 +745,7 @@ impl Run<'_> {
         &mut self,
         db: &TxTask,
         g: &Group,
+        this: usize,
         id: i64,
         version: i64,
         base: &HouseholdState,
@@ -619,12 +822,21 @@ impl Run<'_> {
                 },
             )
             .await?;
-        self.updated(g, first_row, outcome)
+        self.updated(g, this, first_row, outcome)
     }
 
     /// Counts a written change, or records why the registry refused it as a problem of the
     /// household's first row.
-    fn updated(&mut self, g: &Group, first_row: usize, outcome: Result<()>) -> Result<()> {
+    fn updated(
+        &mut self,
+        g: &Group,
+        this: usize,
+        first_row: usize,
+        outcome: Result<()>,
+    ) -> Result<()> {
+        if matches!(outcome, Err(Error::Invalid(_) | Error::Conflict { .. })) {
+            self.house_bad[this] = true;
+        }
         let problem = |column: String, m: Message| {
             let p = ImportProblem::new(g.header.sheet.clone(), first_row, column, String::new(), m);
             (first_row, None, p)
@@ -647,11 +859,11 @@ impl Run<'_> {
                         )
                     })
                     .collect();
-                self.problems(g, list);
+                self.problems(g, list, &[]);
             }
             Err(Error::Conflict { message, .. }) => {
                 let list = vec![problem(String::new(), message)];
-                self.problems(g, list);
+                self.problems(g, list, &[]);
             }
             Err(e) => return Err(e),
         }
@@ -669,6 +881,31 @@ impl Run<'_> {
             );
         }
         self.report.skipped_sheets = info.skipped_sheets.clone();
+        self.report.no_status_column = !info.sheets.is_empty()
+            && info
+                .sheets
+                .iter()
+                .all(|h| !h.fields.iter().flatten().any(|f| STATUS_FIELDS.contains(f)));
+        let (bad, mut bad_rows) = self
+            .house_bad
+            .iter()
+            .zip(&self.house_rows)
+            .filter(|(bad, _)| **bad)
+            .fold((0, 0), |(n, r), (_, rows)| (n + 1, r + *rows as usize));
+        bad_rows += self.unnumbered.1;
+        self.report.invalid_households = bad + self.unnumbered.0;
+        self.report.valid_households = self.report.households - self.report.invalid_households;
+        self.report.invalid_member_rows = bad_rows;
+        self.report.valid_member_rows = self.report.member_rows - bad_rows;
+        if self.mode == Mode::Check && self.opts.valid_only {
+            self.report.held_back = self
+                .household_nos
+                .iter()
+                .zip(&self.house_bad)
+                .filter(|(_, bad)| **bad)
+                .map(|(no, _)| no.clone())
+                .collect();
+        }
         if self.more_problems > 0 {
             self.report.problems.push(ImportProblem::new(
                 String::new(),
@@ -727,6 +964,18 @@ impl Run<'_> {
         self.report.problems.first()
     }
 }
+
+/// Household columns that say what a household's status is.
+const STATUS_FIELDS: &[Field] = &[
+    Field::STATUS,
+    Field::ATTRIBUTE,
+    Field::EXIT_YEAR,
+    Field::MONITOR_TYPE,
+];
+
+/// Validation codes the import checks on the rows themselves (`check_rows`), so that a row
+/// whose identity number could not be read still counts as the household's head.
+const ROW_CHECKS: &[&str] = &["no_members", "no_head", "two_heads"];
 
 /// The imported members, each merged over the stored member with the same identity number
 /// (only the columns the file has replace stored values).

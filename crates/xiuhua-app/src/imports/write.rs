@@ -2,6 +2,7 @@
 //! stored in chunks, each its own short write transaction that repeats the chunk's lookups and
 //! checks against the current state. A failure undoes the run ([`super::undo`]).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Context;
@@ -54,10 +55,11 @@ pub(super) async fn write_file(
     path: &Path,
     opts: &ImportOptions,
     sha: String,
+    hold_back: HashSet<String>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
     let run_id = start_run(s, user, opts, &sha).await?;
-    match write_chunks(s, user, path, opts, sha, run_id, progress).await {
+    match write_chunks(s, user, path, opts, sha, hold_back, run_id, progress).await {
         Ok(report) => {
             // Best effort: a checkpoint that cannot run now (readers) runs later by itself.
             if let Err(e) = s.db.checkpoint().await {
@@ -108,13 +110,16 @@ async fn start_run(
     }
 }
 
-/// The chunks, then the run marked done (with the unused ids given back).
+/// The chunks, then the run marked done (with the unused ids given back). The households
+/// of `hold_back` (a valid-only import's invalid ones) are skipped.
+#[expect(clippy::too_many_arguments, reason = "one import's write context")]
 async fn write_chunks(
     s: &Services,
     user: &CurrentUser,
     path: &Path,
     opts: &ImportOptions,
     sha: String,
+    hold_back: HashSet<String>,
     run_id: i64,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
@@ -131,6 +136,7 @@ async fn write_chunks(
         sha,
         Mode::Write(run_id),
     );
+    run.hold_back(hold_back);
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(2);
     let path_buf = path.to_path_buf();
     let mapping = opts.mapping.clone();

@@ -26,6 +26,8 @@ fn opts(dry_run: bool) -> ImportOptions {
         mapping: Vec::new(),
         file_name: "台账.csv".into(),
         reason: "台账导入".into(),
+        default_status: None,
+        valid_only: false,
     }
 }
 

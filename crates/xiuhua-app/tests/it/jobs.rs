@@ -19,6 +19,8 @@ fn opts(file: &str) -> ImportOptions {
         mapping: Vec::new(),
         file_name: file.into(),
         reason: "台账导入".into(),
+        default_status: None,
+        valid_only: false,
     }
 }
 

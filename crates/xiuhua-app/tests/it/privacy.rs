@@ -19,6 +19,8 @@ fn opts(region: &str, dry_run: bool) -> ImportOptions {
         mapping: Vec::new(),
         file_name: "台账.csv".into(),
         reason: "台账导入".into(),
+        default_status: None,
+        valid_only: false,
     }
 }
 

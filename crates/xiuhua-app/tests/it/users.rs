@@ -316,6 +316,8 @@ async fn bank_accounts_import_as_text_and_are_masked_for_roles_without_rights() 
         mapping: Vec::new(),
         file_name: "台账.csv".into(),
         reason: "台账导入".into(),
+        default_status: None,
+        valid_only: false,
     };
     let r = xiuhua_app::imports::import_ledger(&c.s, &admin(), &file, &o, &|_| {})
         .await

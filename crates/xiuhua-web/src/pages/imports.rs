@@ -14,6 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use xiuhua_app::imports::{ImportOptions, mappings};
 use xiuhua_app::jobs::{ImportOutcome, JobState};
+use xiuhua_domain::RegistryStatus;
 use xiuhua_domain::message::msg;
 
 use super::exports::xlsx_response;
@@ -242,7 +243,19 @@ fn options(
             .cloned()
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "台账导入".into()),
+        default_status: default_status(f.get("default_status").map(String::as_str))?,
+        valid_only: f.get("valid_only").is_some_and(|v| v == "1" || v == "on"),
     })
+}
+
+/// The form's default status (`general`, `poor`, `lifted`; empty for none).
+fn default_status(v: Option<&str>) -> Result<Option<RegistryStatus>, WebError> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => RegistryStatus::parse(v)
+            .map(Some)
+            .ok_or_else(|| bad_request(format!("unknown default status {v:?}"))),
+    }
 }
 
 /// The CSRF token of an upload may come in the query (`?csrf=`) instead of the first part.
@@ -353,6 +366,24 @@ struct KeptOptions {
     mapping: Vec<(String, String)>,
     file_name: String,
     reason: String,
+    default_status: Option<String>,
+    valid_only: bool,
+}
+
+impl KeptOptions {
+    /// The options of an import of the kept file: as kept, checked again (`dry_run`) or not.
+    fn import_options(self, dry_run: bool) -> ImportOptions {
+        ImportOptions {
+            county: self.county,
+            effective_date: self.effective_date,
+            dry_run,
+            mapping: self.mapping,
+            file_name: self.file_name,
+            reason: self.reason,
+            default_status: self.default_status.as_deref().and_then(RegistryStatus::parse),
+            valid_only: self.valid_only,
+        }
+    }
 }
 
 /// A second name for `from` at `to` (a hard link, else a copy).
@@ -402,6 +433,8 @@ async fn start_job(
         mapping: opts.mapping.clone(),
         file_name: opts.file_name.clone(),
         reason: opts.reason.clone(),
+        default_status: opts.default_status.map(|s| s.as_str().to_string()),
+        valid_only: opts.valid_only,
     };
     let id = match xiuhua_app::jobs::start_import(&state.services, &auth.user, job_file, opts)
         .await
@@ -466,13 +499,19 @@ pub async fn recheck(
     };
     let mut headers_written = Vec::new();
     let mut chosen = Vec::new();
-    let (mut save, mut dry_run) = (false, false);
+    let (mut save, mut dry_run, mut choices, mut valid_only) = (false, false, false, false);
+    let mut status = None;
     for (k, v) in form {
+        let on = v == "1" || v == "on";
         match k.as_str() {
             "h" => headers_written.push(v),
             "f" => chosen.push(v),
-            "save" => save = v == "1" || v == "on",
-            "dry_run" => dry_run = v == "1" || v == "on",
+            "save" => save = on,
+            "dry_run" => dry_run = on,
+            // The dialog's own choices replace the kept ones ("import now" keeps them).
+            "choices" => choices = on,
+            "valid_only" => valid_only = on,
+            "default_status" => status = default_status(Some(&v))?,
             _ => {}
         }
     }
@@ -492,16 +531,12 @@ pub async fn recheck(
         .await
         .map_err(|e| WebError::page(e, lang))?;
     }
-    let mut mapping = entries;
-    mapping.extend(k.mapping);
-    let opts = ImportOptions {
-        county: k.county,
-        effective_date: k.effective_date,
-        dry_run,
-        mapping,
-        file_name: k.file_name,
-        reason: k.reason,
-    };
+    let mut opts = k.import_options(dry_run);
+    opts.mapping.splice(0..0, entries);
+    if choices {
+        opts.valid_only = valid_only;
+        opts.default_status = status.or(opts.default_status);
+    }
     let job_file = upload_dir(&state).join(format!(
         "upload-{}",
         xiuhua_app::auth::random_token()
@@ -590,23 +625,26 @@ async fn dialog(
     k: KeptOptions,
     outcome: &ImportOutcome,
 ) -> Option<ColumnDialog> {
-    let can_import = outcome.dry_run && outcome.problem_count == 0;
+    let refused = outcome.problem_count > 0 && (outcome.refused || outcome.held_back.is_empty());
+    let can_import = outcome.dry_run && !refused;
+    let valid_only = k.valid_only;
+    let status = k.default_status.clone().unwrap_or_default();
     let columns = if outcome.unknown_columns.is_empty() {
         Vec::new()
     } else {
-        let opts = ImportOptions {
-            county: k.county,
-            effective_date: k.effective_date,
-            dry_run: true,
-            mapping: k.mapping,
-            file_name: k.file_name,
-            reason: k.reason,
-        };
+        let opts = k.import_options(true);
         mappings::unknown_columns(&state.services, &auth.user, kept, &opts)
             .await
             .unwrap_or_default()
     };
-    (can_import || !columns.is_empty()).then(|| ColumnDialog::new(&auth.t, id, columns, can_import))
+    let offer = can_import || !columns.is_empty() || outcome.no_status_column || refused;
+    offer.then(|| {
+        let mut d = ColumnDialog::new(&auth.t, id, columns, can_import);
+        d.ask_status = outcome.no_status_column;
+        d.status = status;
+        d.valid_only = valid_only;
+        d
+    })
 }
 
 /// GET /imports/jobs/{id}/report: the report of a finished import (or the progress page),

@@ -6,7 +6,7 @@ use xiuhua_app::imports::diff::{FieldDiff, HouseholdDiff, MemberRef};
 use xiuhua_app::imports::mappings::{SavedMapping, UnknownColumn};
 use xiuhua_app::imports::ImportCounts;
 use xiuhua_app::jobs::ImportOutcome;
-use xiuhua_domain::{CodeCatalog, FieldCatalog, FieldLevel};
+use xiuhua_domain::{CodeCatalog, FieldCatalog, FieldLevel, RegistryStatus};
 
 use super::Layout;
 use super::household::show_value;
@@ -29,6 +29,8 @@ pub struct ImportPage {
     pub dialog: Option<ColumnDialog>,
     /// The county's saved column names (shown to administrators, with a delete button).
     pub saved: Vec<SavedRow>,
+    /// The default statuses the upload form offers: (value, label).
+    statuses: Vec<(String, String)>,
 }
 
 /// A saved column name as the list shows it.
@@ -71,6 +73,14 @@ pub struct ColumnDialog {
     pub member_fields: Vec<(String, String)>,
     /// The check found nothing wrong and was a dry run: the file may be imported as it is.
     pub can_import: bool,
+    /// The file has no status column: the default status is asked for (required).
+    pub ask_status: bool,
+    /// The default status chosen so far (`general`, `poor`, `lifted` or "").
+    pub status: String,
+    /// The statuses offered: (value, label).
+    pub statuses: Vec<(String, String)>,
+    /// Valid-only was chosen.
+    pub valid_only: bool,
 }
 
 impl ColumnDialog {
@@ -90,8 +100,20 @@ impl ColumnDialog {
             household_fields: of(FieldLevel::Household),
             member_fields: of(FieldLevel::Member),
             can_import,
+            ask_status: false,
+            status: String::new(),
+            statuses: statuses(t),
+            valid_only: false,
         }
     }
+}
+
+/// The statuses a file's default may be: (value, label).
+pub fn statuses(t: &T) -> Vec<(String, String)> {
+    RegistryStatus::ALL
+        .into_iter()
+        .map(|s| (s.as_str().to_string(), t.status(s).to_string()))
+        .collect()
 }
 
 /// One household's change as the preview shows it.
@@ -166,6 +188,11 @@ pub struct ReportView {
     more: usize,
     errors_link: String,
     job: i64,
+    /// A valid-only import held back the households with problems (the rest was, or would be,
+    /// imported).
+    partial: bool,
+    /// The households held back, each with its problems ("column：reason").
+    held_back: Vec<(String, Vec<String>)>,
     /// The preview's page of household changes.
     diffs: Vec<DiffView>,
     /// Households with changes in all, and of them kept in the report.
@@ -194,12 +221,13 @@ impl ImportPage {
                 .filter(|(code, _)| code.len() >= 6)
                 .collect(),
             today,
-            l,
             report: None,
             error: String::new(),
             job: String::new(),
             dialog: None,
             saved: Vec::new(),
+            statuses: statuses(&l.t),
+            l,
         }
     }
 }
@@ -220,12 +248,36 @@ pub fn report_view(
         error_workbook,
         diffs,
         diffs_total,
+        refused,
+        problem_households,
     } = r;
+    let partial = problem_count > 0 && !refused && !counts.held_back.is_empty();
+    let held_back = counts
+        .held_back
+        .iter()
+        .map(|no| {
+            let reasons = problems
+                .iter()
+                .zip(&problem_households)
+                .filter(|(_, h)| *h == no)
+                .map(|(p, _)| {
+                    if p.2.is_empty() {
+                        format!("第{}行：{}", p.1, p.4)
+                    } else {
+                        format!("第{}行 {}：{}", p.1, p.2, p.4)
+                    }
+                })
+                .collect();
+            (no.clone(), reasons)
+        })
+        .collect();
     let pages = diffs.len().div_ceil(DIFFS_PER_PAGE).max(1);
     let page = page.clamp(1, pages);
     ReportView {
         job,
-        diffs: if problem_count == 0 {
+        partial,
+        held_back,
+        diffs: if problem_count == 0 || partial {
             diff_views(t, codes, &diffs, page)
         } else {
             Vec::new()

@@ -10,7 +10,7 @@ use xiuhua_app::CurrentUser;
 use xiuhua_app::imports::diff::{FieldDiff, MemberRef};
 use xiuhua_app::imports::{ImportOptions, ImportReport};
 use xiuhua_domain::display::format_json_number;
-use xiuhua_domain::{CodeCatalog, FieldCatalog};
+use xiuhua_domain::{CodeCatalog, FieldCatalog, RegistryStatus};
 
 use super::Cli;
 use super::common::{cli_error, open};
@@ -41,6 +41,30 @@ pub struct Args {
     /// With --dry-run: how many households' changes to print (the first ones of the file).
     #[arg(long, default_value_t = 20)]
     diff_limit: usize,
+    /// Where to write the report as JSON (counts, and every problem with its code, sheet, row,
+    /// column, 户编号, value and message in Chinese and English), also when the import fails.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// The status of new households whose rows say nothing about it (required when the file
+    /// has no 户类型 / 户属性 / 脱贫年度 / 脱贫标志 / 监测对象类型 column): general (一般农户),
+    /// poor (贫困户) or lifted (脱贫户).
+    #[arg(long, value_parser = parse_status)]
+    default_status: Option<RegistryStatus>,
+    /// Import the valid households and hold back the invalid ones (listed with their problems);
+    /// without it, all households or none.
+    #[arg(long)]
+    valid_only: bool,
+}
+
+/// A `--default-status` value: the storage form or the Chinese label.
+fn parse_status(s: &str) -> Result<RegistryStatus, String> {
+    RegistryStatus::parse(s)
+        .or_else(|| {
+            RegistryStatus::ALL
+                .into_iter()
+                .find(|v| v.label_zh() == s.trim())
+        })
+        .ok_or_else(|| format!("unknown status {s:?} (general, poor or lifted)"))
 }
 
 /// Imports the ledger as the system user and prints the report; fails when it has problems.
@@ -57,6 +81,8 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         reason: a.reason.clone(),
+        default_status: a.default_status,
+        valid_only: a.valid_only,
     };
     let started = Instant::now();
     let pb = ProgressBar::new_spinner();
@@ -78,7 +104,7 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
 /// Prints a dry run's changes of the first `limit` households (English, values with their
 /// code labels; identity numbers and other personal data masked as the report holds them).
 fn print_diffs(codes: &CodeCatalog, report: &ImportReport, limit: usize) {
-    if !report.problems.is_empty() {
+    if report.refused {
         return;
     }
     for d in report.diffs.iter().take(limit) {
@@ -168,7 +194,8 @@ fn read_mapping(path: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
         .map_err(|e| anyhow::anyhow!("mapping file {}: {e}", m.display()))
 }
 
-/// Prints what was (or would be) imported, or the problems (and writes the error workbook).
+/// Prints what was (or would be) imported, or the problems (and writes the error workbook and
+/// the JSON report); the counts are printed either way.
 fn print_report(a: &Args, report: &ImportReport, started: Instant) -> anyhow::Result<()> {
     for (sheet, col, name) in &report.unknown_columns {
         outln!("unknown column {col} {name:?} in sheet {sheet} (not imported)");
@@ -176,27 +203,56 @@ fn print_report(a: &Args, report: &ImportReport, started: Instant) -> anyhow::Re
     for sheet in &report.skipped_sheets {
         outln!("sheet {sheet:?} skipped: no header row");
     }
-    if !report.problems.is_empty() {
-        for p in &report.problems {
-            outln!(
-                "{} row {} {}: {:?}: {} [{}]",
-                p.sheet,
-                p.row,
-                p.column,
-                p.value,
-                p.reason_en,
-                p.kind
-            );
-        }
-        if let (Some(path), Some(bytes)) = (&a.errors, &report.error_workbook) {
-            std::fs::write(path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            outln!("error workbook written to {}", path.display());
-        }
+    if let Some(path) = &a.report {
+        let text = serde_json::to_string_pretty(&report.to_json())?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        outln!("report written to {}", path.display());
+    }
+    for p in &report.problems {
+        outln!(
+            "{} row {} {}{}: {:?}: {} [{}]",
+            p.sheet,
+            p.row,
+            p.column,
+            if p.column_letter.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", p.column_letter)
+            },
+            p.value,
+            p.reason_en,
+            p.kind
+        );
+    }
+    if let (false, Some(path), Some(bytes)) = (
+        report.problems.is_empty(),
+        &a.errors,
+        &report.error_workbook,
+    ) {
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        outln!("error workbook written to {}", path.display());
+    }
+    outln!(
+        "{} households read: {} valid, {} invalid; {} member rows: {} valid, {} invalid",
+        report.households,
+        report.valid_households,
+        report.invalid_households,
+        report.member_rows,
+        report.valid_member_rows,
+        report.invalid_member_rows,
+    );
+    if report.refused {
         bail!(
             "{} problems in {}; nothing was imported",
             report.problems.len(),
             a.file.display()
+        );
+    }
+    if !report.held_back.is_empty() {
+        outln!(
+            "{} households held back (not imported): {}",
+            report.held_back.len(),
+            report.held_back.join(", ")
         );
     }
     outln!(
