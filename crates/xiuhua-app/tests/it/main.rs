@@ -16,4 +16,5 @@ mod rules;
 mod scope;
 mod support;
 mod users;
+mod webimport;
 mod years;
