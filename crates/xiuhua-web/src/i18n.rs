@@ -465,7 +465,11 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("imp_map_ignore", "忽略此列", "Ignore this column"),
     ("imp_map_household", "户信息", "Household"),
     ("imp_map_member", "成员信息", "Member"),
-    ("imp_map_save", "保存为本县的列名对照", "Save as this county's column names"),
+    (
+        "imp_map_save",
+        "保存为本县的列名对照",
+        "Save as this county's column names",
+    ),
     ("imp_recheck", "重新检查", "Check again"),
     ("imp_import_now", "确认导入", "Import now"),
     (
@@ -473,7 +477,11 @@ const TEXT: &[(&str, &str, &str)] = &[
         "按以上预览导入此文件（无需重新上传）。",
         "Import this file as previewed above (no need to upload it again).",
     ),
-    ("imp_saved_title", "本县保存的列名对照", "Saved column names"),
+    (
+        "imp_saved_title",
+        "本县保存的列名对照",
+        "Saved column names",
+    ),
     ("imp_saved_by", "保存人", "Saved by"),
     ("imp_saved_at", "保存时间", "Saved at"),
     ("imp_saved_delete", "删除", "Delete"),
@@ -494,10 +502,26 @@ const TEXT: &[(&str, &str, &str)] = &[
         "本文件没有说明户类型的列，请选择默认户类型",
         "This file has no status column: choose the default status",
     ),
-    ("imp_held_back", "暂不导入的户（有误）", "Households held back (with errors)"),
-    ("imp_partial", "已导入无误的户，有误的户暂不导入", "Imported the valid households; the others were held back"),
-    ("imp_partial_checked", "检查完成：无误的户可以导入，有误的户将暂不导入", "Checked: the valid households can be imported, the others would be held back"),
-    ("imp_diff_title", "预览：将发生的变更", "Preview: what would change"),
+    (
+        "imp_held_back",
+        "暂不导入的户（有误）",
+        "Households held back (with errors)",
+    ),
+    (
+        "imp_partial",
+        "已导入无误的户，有误的户暂不导入",
+        "Imported the valid households; the others were held back",
+    ),
+    (
+        "imp_partial_checked",
+        "检查完成：无误的户可以导入，有误的户将暂不导入",
+        "Checked: the valid households can be imported, the others would be held back",
+    ),
+    (
+        "imp_diff_title",
+        "预览：将发生的变更",
+        "Preview: what would change",
+    ),
     ("imp_diff_new", "新增户", "New household"),
     ("imp_diff_changed", "变更", "Changed"),
     ("imp_diff_added", "新增成员", "Member added"),
@@ -507,7 +531,11 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("imp_diff_prev", "上一页", "Previous"),
     ("imp_diff_next", "下一页", "Next"),
     ("imp_diff_kept", "仅保留前", "Only the first"),
-    ("imp_diff_kept_after", "户的变更明细", "households' changes are kept"),
+    (
+        "imp_diff_kept_after",
+        "户的变更明细",
+        "households' changes are kept",
+    ),
     // Household edits (issue 13: every edit in the UI).
     (
         "correction_note",

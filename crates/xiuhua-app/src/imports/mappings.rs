@@ -271,7 +271,11 @@ fn samples(path: &Path, mapping: &[(String, String)]) -> Result<Vec<UnknownColum
         &mut |h: &Arc<SheetHeader>, row: LedgerRow| {
             if !seen_sheets.contains(&h.sheet) {
                 seen_sheets.push(h.sheet.clone());
-                order.extend(h.unknown.iter().map(|(c, n)| (h.sheet.clone(), *c, n.clone())));
+                order.extend(
+                    h.unknown
+                        .iter()
+                        .map(|(c, n)| (h.sheet.clone(), *c, n.clone())),
+                );
             }
             for (c, _) in &h.unknown {
                 let Some(v) = row.raw.get(c - 1).filter(|v| !v.is_empty()) else {
@@ -295,12 +299,21 @@ fn samples(path: &Path, mapping: &[(String, String)]) -> Result<Vec<UnknownColum
     if let Ok(info) = &outcome {
         for h in &info.sheets {
             if !seen_sheets.contains(&h.sheet) {
-                order.extend(h.unknown.iter().map(|(c, n)| (h.sheet.clone(), *c, n.clone())));
+                order.extend(
+                    h.unknown
+                        .iter()
+                        .map(|(c, n)| (h.sheet.clone(), *c, n.clone())),
+                );
             }
         }
     }
     if let Err(e) = outcome {
-        return Err(Error::invalid("文件", "file", "unreadable_file", e.message()));
+        return Err(Error::invalid(
+            "文件",
+            "file",
+            "unreadable_file",
+            e.message(),
+        ));
     }
     Ok(order
         .into_iter()

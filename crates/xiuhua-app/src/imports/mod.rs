@@ -43,11 +43,11 @@ use sha2::{Digest, Sha256};
 
 use crate::tx_task::{Reply, TxTask};
 use crate::{CurrentUser, Error, Result, Services};
+pub use diff::HouseholdDiff;
 use interpret::Group;
 use pipeline::{Lookups, Mode, Run};
 use reader::{Msg, read_groups};
 use regions::Regions;
-pub use diff::HouseholdDiff;
 pub use undo::undo_unfinished;
 
 /// How to import.

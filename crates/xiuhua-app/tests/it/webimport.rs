@@ -41,7 +41,8 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-const HEADER: &str = "乡镇,行政村,户编号,户类型,主要致贫原因,姓名,身份证号,与户主关系,文化程度,民族";
+const HEADER: &str =
+    "乡镇,行政村,户编号,户类型,主要致贫原因,姓名,身份证号,与户主关系,文化程度,民族";
 
 /// A ledger of household A (two members) and B (one), with `extra` appended to each row.
 fn ledger(education_of_second: &str, extra_header: &str, extra: [&str; 3]) -> String {
@@ -92,7 +93,10 @@ async fn a_saved_column_name_applies_to_every_later_import_of_the_county() {
     dry.dry_run = true;
     // Unknown at first: reported once, with its letter and values for the dialog.
     let r = import(&c, &path, &dry).await;
-    assert_eq!(r.unknown_columns, vec![("CSV".to_string(), 11, "户主手机".to_string())]);
+    assert_eq!(
+        r.unknown_columns,
+        vec![("CSV".to_string(), 11, "户主手机".to_string())]
+    );
     let clerk = user(Role::County, "451228");
     let cols = mappings::unknown_columns(&c.s, &clerk, &path, &dry)
         .await
@@ -165,7 +169,13 @@ async fn a_saved_column_name_applies_to_every_later_import_of_the_county() {
             list[0].field.as_str(),
             list[0].saved_by.as_str()
         ),
-        ("451228", "户主手机", "户主手机", "phone", clerk.username.as_str())
+        (
+            "451228",
+            "户主手机",
+            "户主手机",
+            "phone",
+            clerk.username.as_str()
+        )
     );
     let village = user(Role::Village, VILLAGE_A);
     assert!(matches!(
@@ -199,8 +209,18 @@ async fn a_saved_column_name_applies_to_every_later_import_of_the_county() {
     assert_eq!(
         actions,
         vec![
-            (s("import_mapping_save"), s("451228"), s("户主手机→phone"), s("10.0.0.1")),
-            (s("import_mapping_delete"), s("451228"), s("户主手机"), s("")),
+            (
+                s("import_mapping_save"),
+                s("451228"),
+                s("户主手机→phone"),
+                s("10.0.0.1")
+            ),
+            (
+                s("import_mapping_delete"),
+                s("451228"),
+                s("户主手机"),
+                s("")
+            ),
         ]
     );
     let path3 = write(dir.path(), "c.csv", &text);
@@ -212,7 +232,11 @@ async fn a_saved_column_name_applies_to_every_later_import_of_the_county() {
 async fn a_dry_run_lists_each_household_s_changes_exactly() {
     let c = ctx().await;
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "a.csv", &ledger("初中", ",联系电话", [",13812345678", ",", ","]));
+    let path = write(
+        dir.path(),
+        "a.csv",
+        &ledger("初中", ",联系电话", [",13812345678", ",", ","]),
+    );
     import(&c, &path, &opts("a.csv")).await;
     // The file again with: 蓝秀's education changed, A's phone changed, 黄德明's household
     // gaining a member, and a new household C.
@@ -283,7 +307,10 @@ async fn a_dry_run_lists_each_household_s_changes_exactly() {
     // A real import keeps no diffs; a member left out of the file is listed as removed.
     let r = import(&c, &path, &opts("b.csv")).await;
     assert!(r.diffs.is_empty() && r.diffs_total == 0);
-    let fewer = text.replace(&format!("地苏镇,板升村,4512281022010001,贫困户,缺技术,黄小明,{b2},之子,高中,壮族,\n"), "");
+    let fewer = text.replace(
+        &format!("地苏镇,板升村,4512281022010001,贫困户,缺技术,黄小明,{b2},之子,高中,壮族,\n"),
+        "",
+    );
     let path = write(dir.path(), "c.csv", &fewer);
     let mut dry = opts("c.csv");
     dry.dry_run = true;

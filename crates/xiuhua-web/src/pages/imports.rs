@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{Html, Response};
-use tokio::io::AsyncWriteExt;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
+use tokio::io::AsyncWriteExt;
 use xiuhua_app::imports::{ImportOptions, mappings};
 use xiuhua_app::jobs::{ImportOutcome, JobState};
 use xiuhua_domain::RegistryStatus;
@@ -380,7 +380,10 @@ impl KeptOptions {
             mapping: self.mapping,
             file_name: self.file_name,
             reason: self.reason,
-            default_status: self.default_status.as_deref().and_then(RegistryStatus::parse),
+            default_status: self
+                .default_status
+                .as_deref()
+                .and_then(RegistryStatus::parse),
             valid_only: self.valid_only,
         }
     }
@@ -436,8 +439,7 @@ async fn start_job(
         default_status: opts.default_status.map(|s| s.as_str().to_string()),
         valid_only: opts.valid_only,
     };
-    let id = match xiuhua_app::jobs::start_import(&state.services, &auth.user, job_file, opts)
-        .await
+    let id = match xiuhua_app::jobs::start_import(&state.services, &auth.user, job_file, opts).await
     {
         Ok(id) => id,
         Err(e) => {
@@ -537,10 +539,7 @@ pub async fn recheck(
         opts.valid_only = valid_only;
         opts.default_status = status.or(opts.default_status);
     }
-    let job_file = upload_dir(&state).join(format!(
-        "upload-{}",
-        xiuhua_app::auth::random_token()
-    ));
+    let job_file = upload_dir(&state).join(format!("upload-{}", xiuhua_app::auth::random_token()));
     link_or_copy(&kept, &job_file)
         .map_err(|e| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang))?;
     page.job = start_job(&state, &auth, job_file, opts).await?.to_string();
@@ -672,7 +671,13 @@ pub async fn show(
                 page.dialog = dialog(&state, &auth, id, &kept, k, &outcome).await;
             }
             let codes = state.services.codes();
-            page.report = Some(report_view(&auth.t, &codes, id, outcome, q.page.unwrap_or(1)));
+            page.report = Some(report_view(
+                &auth.t,
+                &codes,
+                id,
+                outcome,
+                q.page.unwrap_or(1),
+            ));
         }
         JobState::Failed => page.error = job.failure.unwrap_or_default(),
     }

@@ -2,9 +2,9 @@
 //! finished one (counts, every problem listed, the error workbook to download).
 
 use askama::Template;
+use xiuhua_app::imports::ImportCounts;
 use xiuhua_app::imports::diff::{FieldDiff, HouseholdDiff, MemberRef};
 use xiuhua_app::imports::mappings::{SavedMapping, UnknownColumn};
-use xiuhua_app::imports::ImportCounts;
 use xiuhua_app::jobs::ImportOutcome;
 use xiuhua_domain::{CodeCatalog, FieldCatalog, FieldLevel, RegistryStatus};
 

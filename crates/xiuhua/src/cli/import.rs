@@ -178,7 +178,9 @@ fn shown(codes: &CodeCatalog, field: &str, v: &serde_json::Value) -> String {
             .map(|x| shown(codes, field, x))
             .collect::<Vec<_>>()
             .join(", "),
-        Value::Number(_) => format_json_number(def.map(|d| d.ty), v).unwrap_or_else(|| v.to_string()),
+        Value::Number(_) => {
+            format_json_number(def.map(|d| d.ty), v).unwrap_or_else(|| v.to_string())
+        }
         other => other.to_string(),
     }
 }
