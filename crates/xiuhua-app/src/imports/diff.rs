@@ -267,8 +267,10 @@ mod tests {
 
     #[test]
     fn an_unchanged_household_has_an_empty_diff() {
-        let mut s = HouseholdState::default();
-        s.members = vec![member("张三", "451228197001011234", "01")];
+        let s = HouseholdState {
+            members: vec![member("张三", "451228197001011234", "01")],
+            ..HouseholdState::default()
+        };
         let d = HouseholdDiff::changed("1", "S", 2, &s, &s.clone());
         assert!(d.fields.is_empty() && d.members_changed.is_empty());
         assert!(d.members_added.is_empty() && d.members_removed.is_empty());
