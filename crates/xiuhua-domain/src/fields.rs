@@ -110,6 +110,10 @@ pub struct FieldDef {
     pub personal: Personal,
     /// A record without it is refused.
     pub required: bool,
+    /// Required by the national 建档立卡 form (`form` in the `required` column): a ledger row
+    /// that leaves it blank is refused on import, while records kept before without it stay
+    /// valid.
+    pub form_required: bool,
     /// A variable of the rules schema.
     pub rules: bool,
 }
@@ -281,7 +285,8 @@ fn parse_row(p: &[&str], id: Field) -> Result<FieldDef, String> {
             .map(String::from)
             .collect(),
         personal,
-        required: yes(9)?,
+        required: yes(9).or_else(|e| if p[9] == "form" { Ok(false) } else { Err(e) })?,
+        form_required: p[9] == "form",
         rules: yes(10)?,
     })
 }

@@ -287,7 +287,8 @@ impl<W: Write> CsvTable<W> {
 pub struct RowProblem {
     /// 0-based column of the bad cell, if the problem is in one cell.
     pub column: Option<usize>,
-    /// Reason in Chinese.
+    /// Reason in Chinese (empty: the cell is only marked, as the other cell a disagreement
+    /// names, and its reason is given once, at the first cell).
     pub reason: String,
 }
 
@@ -312,6 +313,7 @@ pub fn error_workbook(
             problems
                 .iter()
                 .map(|p| p.reason.as_str())
+                .filter(|r| !r.is_empty())
                 .collect::<Vec<_>>()
                 .join("；"),
         ));

@@ -334,6 +334,9 @@ pub(super) fn interpret(
     set_monitoring(g, codes, &mut f, p);
     let status_said = set_status(g, codes, &mut f, p);
     set_income_year(g, &mut f, p);
+    if let Some(first) = g.rows.iter().find(|r| r.has_member()).or(g.rows.first()) {
+        check_form_required_household(g, first, p);
+    }
     // Every other household column: read as its catalogue type says.
     for def in generic_fields(g, FieldLevel::Household) {
         if let Some((r, v)) = g.value(def.id) {
@@ -609,6 +612,7 @@ fn interpret_member(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) ->
     let id_ok = member_id_number(r, &mut m, p);
     let ok = name_ok && id_ok;
     check_against_id(r, &m, id_ok, p);
+    check_form_required(r, FieldLevel::Member, p);
     m.relation = member_relation(r, codes, p).unwrap_or_default();
     set_health(r, codes, &mut m, p);
     set_work_months(r, &mut m, p);
@@ -654,6 +658,40 @@ fn check_against_id(r: &LedgerRow, m: &Member, id_ok: bool, p: &mut Problems<'_>
                 p.disagree(r, Field::BIRTH_DATE, r.row, Field::ID_NUMBER, m);
             }
             Some(_) => {}
+        }
+    }
+}
+
+/// Fields the national 建档立卡 form requires (`form` in the catalogue's `required` column):
+/// where the sheet has the column, a member row may not leave it blank.
+fn check_form_required(r: &LedgerRow, level: FieldLevel, p: &mut Problems<'_>) {
+    for def in FieldCatalog::shipped().stored(level) {
+        if def.form_required && p.column(def.id).is_some() && r.get(def.id).is_none() {
+            p.cell(
+                r,
+                def.id,
+                &CellValue::Empty,
+                msg("required")
+                    .arg("label", &def.label_zh)
+                    .arg("label_en", def.label_en.to_lowercase()),
+            );
+        }
+    }
+}
+
+/// The household fields the form requires, blank in every row of a household (reported on
+/// its first member row).
+fn check_form_required_household(g: &Group, first: &LedgerRow, p: &mut Problems<'_>) {
+    for def in FieldCatalog::shipped().stored(FieldLevel::Household) {
+        if def.form_required && p.column(def.id).is_some() && g.value(def.id).is_none() {
+            p.cell(
+                first,
+                def.id,
+                &CellValue::Empty,
+                msg("required")
+                    .arg("label", &def.label_zh)
+                    .arg("label_en", def.label_en.to_lowercase()),
+            );
         }
     }
 }

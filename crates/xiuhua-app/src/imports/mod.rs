@@ -340,7 +340,35 @@ async fn check_file<'a>(
     }
     let info = ledger_info(outline, opts)?;
     run.add_outline(&info);
+    fill_late_rows(&mut run, path, opts).await?;
     Ok(run)
+}
+
+/// The error workbook's rows that were added after their household had been read (the earlier
+/// row of a duplicate identity number) get their original cells from a second reading of the
+/// file, which happens only then.
+async fn fill_late_rows(run: &mut Run<'_>, path: &Path, opts: &ImportOptions) -> Result<()> {
+    let wanted: std::collections::HashSet<(String, usize)> =
+        run.late_rows().iter().cloned().collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let path = path.to_path_buf();
+    let mapping = opts.mapping.clone();
+    let cells = tokio::task::spawn_blocking(move || {
+        let mut found = std::collections::HashMap::new();
+        let _ = xiuhua_xlsx::read_ledger(&path, &mapping, &mut |h, row| {
+            if wanted.contains(&(h.sheet.clone(), row.row)) {
+                found.insert((h.sheet.clone(), row.row), row.raw);
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        found
+    })
+    .await
+    .context("ledger reader thread")?;
+    run.fill_late_rows(cells);
+    Ok(())
 }
 
 /// The user may write, the region named (`opts.county`: a county, or a township or village —

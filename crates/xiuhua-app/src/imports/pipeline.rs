@@ -13,7 +13,10 @@ use xiuhua_db::members::MemberRow;
 use xiuhua_domain::event::{self, Change, EventKind, SourceKind};
 use xiuhua_domain::household::FieldPatch;
 use xiuhua_domain::validate::parse_member_id_number;
-use xiuhua_domain::{CodeCatalog, HouseholdFields, HouseholdState, Member, validate_household};
+use xiuhua_domain::{
+    CodeCatalog, FieldCatalog, FieldLevel, HouseholdFields, HouseholdState, Member,
+    validate_household,
+};
 use xiuhua_xlsx::cell::{CellValue, id_number_text};
 use xiuhua_xlsx::write::RowProblem;
 use xiuhua_xlsx::{Field, SheetHeader};
@@ -315,6 +318,27 @@ impl Run<'_> {
     /// Makes this (write) run skip the households of `nos` (a valid-only import's invalid ones).
     pub(super) fn hold_back(&mut self, nos: HashSet<String>) {
         self.hold_back = nos;
+    }
+
+    /// The error workbook's rows whose cells are still to be read: (sheet, row).
+    pub(super) fn late_rows(&self) -> &[(String, usize)] {
+        &self.late_rows
+    }
+
+    /// Fills in the cells of the late rows (by sheet and row).
+    pub(super) fn fill_late_rows(&mut self, mut cells: HashMap<(String, usize), Vec<CellValue>>) {
+        for (sheet, row) in std::mem::take(&mut self.late_rows) {
+            let Some(raw) = cells.remove(&(sheet, row)) else {
+                continue;
+            };
+            if let Some((_, cells, _)) = self
+                .bad_rows
+                .iter_mut()
+                .find(|(r, cells, _)| *r == row && cells.is_empty())
+            {
+                *cells = raw;
+            }
+        }
     }
 
     /// The report so far.
@@ -720,9 +744,8 @@ impl Run<'_> {
                 .map(|(r, _)| *r)
                 .unwrap_or(first_row);
             let field = field_for(&e.field);
-            let col = field.and_then(|f| g.header.fields.iter().position(|x| *x == Some(f)));
-            if col.is_some() && p.list.iter().any(|(r, c, _)| *r == row && *c == col) {
-                continue; // the cell's own problem already says it
+            if already_said(g, field, row, p) {
+                continue; // the cells' own problems already say it
             }
             match (field, g.rows.iter().find(|r| r.row == row)) {
                 (Some(f), Some(r)) => {
@@ -976,6 +999,32 @@ const STATUS_FIELDS: &[Field] = &[
 /// Validation codes the import checks on the rows themselves (`check_rows`), so that a row
 /// whose identity number could not be read still counts as the household's head.
 const ROW_CHECKS: &[&str] = &["no_members", "no_head", "two_heads"];
+
+/// Whether a validation problem of `field` follows from a problem already found in the cells
+/// it is read from: the field's own cell in `row` (a member field) or in any row (a household
+/// field), or, for the village and group codes, any region cell or a missing village.
+fn already_said(g: &Group, field: Option<Field>, row: usize, p: &Problems<'_>) -> bool {
+    let Some(field) = field else {
+        return false;
+    };
+    let col = |f: Field| g.header.fields.iter().position(|x| *x == Some(f));
+    let household = FieldCatalog::shipped().get(field).level == FieldLevel::Household;
+    let sources: &[Field] = match field {
+        Field::VILLAGE_CODE | Field::GROUP_CODE => &[
+            Field::TOWNSHIP,
+            Field::VILLAGE,
+            Field::VILLAGE_CODE,
+            Field::GROUP,
+        ],
+        _ => std::slice::from_ref(&field),
+    };
+    let cols: Vec<usize> = sources.iter().filter_map(|f| col(*f)).collect();
+    p.list.iter().any(|(r, c, problem)| {
+        let in_cols = c.is_some_and(|c| cols.contains(&c));
+        (in_cols && (household || *r == row))
+            || (sources.len() > 1 && problem.kind == "import_village_village_code_missing")
+    })
+}
 
 /// The imported members, each merged over the stored member with the same identity number
 /// (only the columns the file has replace stored values).

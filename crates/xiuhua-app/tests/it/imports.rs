@@ -382,7 +382,12 @@ async fn a_person_already_in_another_household_is_refused_naming_it() {
         idn(d(1970, 1, 2), 11)
     );
     let path = write(dir.path(), "dup.csv", text.as_bytes());
-    let r = import(&c, &path, &opts("dup.csv")).await;
+    // The file says nothing about status: its default is given.
+    let o = ImportOptions {
+        default_status: Some(xiuhua_domain::RegistryStatus::General),
+        ..opts("dup.csv")
+    };
+    let r = import(&c, &path, &o).await;
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     assert!(
         r.problems[0].reason_zh.contains("已登记在户H001")

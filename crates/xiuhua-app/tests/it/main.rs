@@ -6,6 +6,7 @@ mod backup;
 mod catalogue;
 mod demo;
 mod exports;
+mod import_checks;
 mod import_runs;
 mod imports;
 mod jobs;
