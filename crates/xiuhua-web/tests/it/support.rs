@@ -63,8 +63,6 @@ fn member(name: &str, relation: &str, birth: NaiveDate, seq: u16) -> Member {
         name: name.into(),
         id_number: id.as_str().into(),
         relation: relation.into(),
-        // 民族 is required for a member (issue 14, the national 建档立卡 form).
-        ethnicity: Some("01".into()),
         ..Member::default()
     }
 }
