@@ -73,6 +73,11 @@ pub enum AuditAction {
     ViewPersonalList,
     /// A stored rule run's households exported (target: the run).
     ExportRuleResults,
+    // ---- issue 14 part 3 (webimport helper) ----
+    /// A county's ledger column names saved (target: the county; detail: header→field).
+    ImportMappingSave,
+    /// A saved ledger column name deleted (target: the county; detail: the header).
+    ImportMappingDelete,
 }
 
 impl AuditAction {
@@ -99,6 +104,8 @@ impl AuditAction {
         AuditAction::ExportAudit,
         AuditAction::ViewPersonalList,
         AuditAction::ExportRuleResults,
+        AuditAction::ImportMappingSave,
+        AuditAction::ImportMappingDelete,
     ];
 
     /// The stored name (`access_log.action`).
@@ -125,6 +132,8 @@ impl AuditAction {
             AuditAction::ExportAudit => "export_audit",
             AuditAction::ViewPersonalList => "view_personal_list",
             AuditAction::ExportRuleResults => "export_rule_results",
+            AuditAction::ImportMappingSave => "import_mapping_save",
+            AuditAction::ImportMappingDelete => "import_mapping_delete",
         }
     }
 
@@ -154,6 +163,8 @@ impl AuditAction {
             AuditAction::ExportAudit => ("导出访问日志", "access log export"),
             AuditAction::ViewPersonalList => ("查看完整身份证号列表", "list with full ID numbers"),
             AuditAction::ExportRuleResults => ("导出规则运行结果", "rule results export"),
+            AuditAction::ImportMappingSave => ("保存列名对照", "column names saved"),
+            AuditAction::ImportMappingDelete => ("删除列名对照", "column name deleted"),
         }
     }
 

@@ -318,6 +318,15 @@ pub struct ImportOutcome {
     pub problems: Vec<(String, usize, String, String, String, String)>,
     /// File name (in the temporary directory) of the error workbook, when there are problems.
     pub error_workbook: Option<String>,
+    /// A dry run's changes per household (the report's, at most `imports::diff::MAX_DIFFS`).
+    pub diffs: Vec<crate::imports::HouseholdDiff>,
+    /// How many households a dry run would create or change.
+    pub diffs_total: usize,
+    /// Whether the problems refused the whole file (a valid-only import may hold back the
+    /// households with problems instead).
+    pub refused: bool,
+    /// The 户编号 of each shown problem (same order as `problems`; empty when unknown).
+    pub problem_households: Vec<String>,
 }
 
 impl std::ops::Deref for ImportOutcome {
@@ -340,6 +349,12 @@ impl ImportOutcome {
                 }
             }
         });
+        let problem_households = r
+            .problems
+            .iter()
+            .take(SHOWN_PROBLEMS)
+            .map(|p| p.household_no.clone())
+            .collect();
         ImportOutcome {
             file_name: file_name.to_string(),
             counts: r.counts,
@@ -354,6 +369,10 @@ impl ImportOutcome {
                 })
                 .collect(),
             error_workbook,
+            diffs: r.diffs,
+            diffs_total: r.diffs_total,
+            refused: r.refused,
+            problem_households,
         }
     }
 }

@@ -44,6 +44,7 @@ pub const TABLES: &[&str] = &[
     "access_log",
     "jobs",
     "import_runs",
+    "column_mappings",
 ];
 
 /// Tables that are deliberately not part of a backup.

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod backup;
 pub mod codes;
+pub mod column_mappings;
 pub mod departments;
 pub mod events;
 pub mod households;

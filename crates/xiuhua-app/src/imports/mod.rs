@@ -23,8 +23,10 @@
 //!    the households it created deleted, the ones it changed re-derived from their remaining
 //!    events. Unfinished runs are undone when the database is next opened (`Services::new`).
 
+pub mod diff;
 mod ids;
 mod interpret;
+pub mod mappings;
 mod pipeline;
 mod reader;
 mod regions;
@@ -41,6 +43,7 @@ use sha2::{Digest, Sha256};
 
 use crate::tx_task::{Reply, TxTask};
 use crate::{CurrentUser, Error, Result, Services};
+pub use diff::HouseholdDiff;
 use interpret::Group;
 use pipeline::{Lookups, Mode, Run};
 use reader::{Msg, read_groups};
@@ -168,6 +171,10 @@ pub struct ImportReport {
     pub problems: Vec<ImportProblem>,
     /// The error workbook (original rows + reasons), when there are problems.
     pub error_workbook: Option<Vec<u8>>,
+    /// A dry run's changes per household, in file order (at most `diff::MAX_DIFFS`).
+    pub diffs: Vec<HouseholdDiff>,
+    /// How many households a dry run would create or change (`diffs` may hold fewer).
+    pub diffs_total: usize,
     /// Whether the problems refused the whole file (nothing written): always when there are
     /// problems, except for a valid-only import whose problems all lie in households it
     /// could hold back.
@@ -247,7 +254,9 @@ pub async fn import_ledger(
     opts: &ImportOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
-    let opts = &check_request(s, user, opts)?;
+    let mut opts = check_request(s, user, opts)?;
+    opts.mapping = mappings::with_saved(s, &opts.county, &opts.mapping).await?;
+    let opts = &opts;
     let sha = file_sha(path, opts)?;
     // Progress counts each row twice (checked, then written), reported halved: it ends at the
     // number of rows.

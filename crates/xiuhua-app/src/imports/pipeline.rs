@@ -23,6 +23,7 @@ use xiuhua_xlsx::{Field, SheetHeader};
 
 mod insert;
 
+use super::diff::{HouseholdDiff, MAX_DIFFS};
 use super::ids::IdBlocks;
 use super::interpret::{
     Group, Problems, check_rows, column_letter, field_for, interpret, merge_member, text,
@@ -568,6 +569,9 @@ impl Run<'_> {
             self.problems(g, list, &marks);
             return Ok(());
         }
+        if existing.is_none() {
+            self.note_diff(|| HouseholdDiff::created(&no, &g.header.sheet, first_row, &state));
+        }
         match (&existing, base_state) {
             (None, _) => new_households.push(NewHousehold {
                 state,
@@ -777,6 +781,8 @@ impl Run<'_> {
             self.report.unchanged += 1;
             return Ok(());
         }
+        let no = &new.fields.household_no;
+        self.note_diff(|| HouseholdDiff::changed(no, &g.header.sheet, first_row, base, &new));
         // New members need ids in this county (when checking, ids no stored member has).
         let mut placeholder = 0;
         for c in changes.iter_mut() {
@@ -963,6 +969,17 @@ impl Run<'_> {
             })
         })
         .await
+    }
+
+    /// Records what a dry run would change in one household (`diff`); other runs keep none.
+    fn note_diff(&mut self, diff: impl FnOnce() -> HouseholdDiff) {
+        if self.mode != Mode::Check || !self.opts.dry_run {
+            return;
+        }
+        self.report.diffs_total += 1;
+        if self.report.diffs.len() < MAX_DIFFS {
+            self.report.diffs.push(diff());
+        }
     }
 
     /// The first problem recorded, if any.

@@ -17,4 +17,5 @@ mod rules;
 mod scope;
 mod support;
 mod users;
+mod webimport;
 mod years;

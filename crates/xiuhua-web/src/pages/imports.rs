@@ -7,19 +7,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{Html, Response};
+use axum::response::{IntoResponse, Redirect};
 use tokio::io::AsyncWriteExt;
-use xiuhua_app::imports::ImportOptions;
+use xiuhua_app::imports::{ImportOptions, mappings};
 use xiuhua_app::jobs::{ImportOutcome, JobState};
+use xiuhua_domain::RegistryStatus;
 use xiuhua_domain::message::msg;
 
 use super::exports::xlsx_response;
 use super::parse_date;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, CsrfForm, client_address};
 use crate::error::WebError;
-use crate::views::imports::{ImportPage, report_view};
+use crate::views::imports::{ColumnDialog, ImportPage, report_view, saved_rows};
 use crate::views::{Layout, render};
 
 /// The empty upload page (its county select from the user's top regions).
@@ -27,11 +30,18 @@ async fn empty_page(state: &AppState, auth: &Auth) -> Result<ImportPage, WebErro
     let roots = xiuhua_app::regions::roots(&state.services, &auth.user)
         .await
         .map_err(|e| WebError::page(e, auth.t.lang))?;
-    Ok(ImportPage::new(
+    let mut page = ImportPage::new(
         Layout::new(auth, "台账导入"),
         roots.into_iter().map(|r| (r.code, r.name)).collect(),
         state.services.clock.today().to_string(),
-    ))
+    );
+    if auth.user.require_county().is_ok() {
+        let saved = mappings::list(&state.services, &auth.user)
+            .await
+            .map_err(|e| WebError::page(e, auth.t.lang))?;
+        page.saved = saved_rows(&auth.t, saved);
+    }
+    Ok(page)
 }
 
 /// GET /imports
@@ -233,9 +243,19 @@ fn options(
             .cloned()
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "台账导入".into()),
-        default_status: None,
-        valid_only: false,
+        default_status: default_status(f.get("default_status").map(String::as_str))?,
+        valid_only: f.get("valid_only").is_some_and(|v| v == "1" || v == "on"),
     })
+}
+
+/// The form's default status (`general`, `poor`, `lifted`; empty for none).
+fn default_status(v: Option<&str>) -> Result<Option<RegistryStatus>, WebError> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => RegistryStatus::parse(v)
+            .map(Some)
+            .ok_or_else(|| bad_request(format!("unknown default status {v:?}"))),
+    }
 }
 
 /// The CSRF token of an upload may come in the query (`?csrf=`) instead of the first part.
@@ -310,12 +330,246 @@ pub async fn create(
     let opts = options(&state, &up, mapping)?;
     // The import runs in the background as a stored job, which owns the file from here; the
     // page polls its progress and then shows the report.
-    let id = xiuhua_app::jobs::start_import(&state.services, &auth.user, file.path.clone(), opts)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
     file.keep = true;
+    let id = start_job(&state, &auth, file.path.clone(), opts).await?;
     page.job = id.to_string();
     render(&page, lang)
+}
+
+/// The directory uploads are written to.
+fn upload_dir(state: &AppState) -> PathBuf {
+    state
+        .config
+        .upload_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// How long an uploaded file is kept for the column dialog and "import now".
+const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The kept copy of job `job`'s file and its options: `xiuhua-kept-{job}` and `….json`.
+fn kept_paths(state: &AppState, job: i64) -> (PathBuf, PathBuf) {
+    let dir = upload_dir(state);
+    (
+        dir.join(format!("xiuhua-kept-{job}")),
+        dir.join(format!("xiuhua-kept-{job}.json")),
+    )
+}
+
+/// What a kept upload was imported with (its owner too: only they may use it again).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptOptions {
+    owner: i64,
+    county: String,
+    effective_date: chrono::NaiveDate,
+    mapping: Vec<(String, String)>,
+    file_name: String,
+    reason: String,
+    default_status: Option<String>,
+    valid_only: bool,
+}
+
+impl KeptOptions {
+    /// The options of an import of the kept file: as kept, checked again (`dry_run`) or not.
+    fn import_options(self, dry_run: bool) -> ImportOptions {
+        ImportOptions {
+            county: self.county,
+            effective_date: self.effective_date,
+            dry_run,
+            mapping: self.mapping,
+            file_name: self.file_name,
+            reason: self.reason,
+            default_status: self
+                .default_status
+                .as_deref()
+                .and_then(RegistryStatus::parse),
+            valid_only: self.valid_only,
+        }
+    }
+}
+
+/// A second name for `from` at `to` (a hard link, else a copy).
+fn link_or_copy(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
+}
+
+/// Deletes kept uploads older than [`KEPT_FOR`].
+fn sweep_kept(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > KEPT_FOR);
+        if old && e.file_name().to_string_lossy().starts_with("xiuhua-kept-") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Starts the import job of the file at `job_file` (which the job deletes when it ends) and
+/// keeps a second name of the file with the options for the report's column dialog and its
+/// "import now" (for [`KEPT_FOR`]).
+async fn start_job(
+    state: &AppState,
+    auth: &Auth,
+    job_file: PathBuf,
+    opts: ImportOptions,
+) -> Result<i64, WebError> {
+    let lang = auth.t.lang;
+    let dir = upload_dir(state);
+    sweep_kept(&dir);
+    let pending = dir.join(format!(
+        "xiuhua-kept-new-{}",
+        xiuhua_app::auth::random_token()
+    ));
+    let kept = link_or_copy(&job_file, &pending).is_ok();
+    let kept_opts = KeptOptions {
+        owner: auth.user.id,
+        county: opts.county.clone(),
+        effective_date: opts.effective_date,
+        mapping: opts.mapping.clone(),
+        file_name: opts.file_name.clone(),
+        reason: opts.reason.clone(),
+        default_status: opts.default_status.map(|s| s.as_str().to_string()),
+        valid_only: opts.valid_only,
+    };
+    let id = match xiuhua_app::jobs::start_import(&state.services, &auth.user, job_file, opts).await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = std::fs::remove_file(&pending);
+            return Err(WebError::page(e, lang));
+        }
+    };
+    if kept {
+        let (file, meta) = kept_paths(state, id);
+        let stored = serde_json::to_vec(&kept_opts)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&meta, bytes))
+            .and_then(|()| std::fs::rename(&pending, &file));
+        if let Err(e) = stored {
+            tracing::warn!(job = id, error = %e, "cannot keep an upload for the column dialog");
+            let _ = std::fs::remove_file(&pending);
+            let _ = std::fs::remove_file(&meta);
+        }
+    }
+    Ok(id)
+}
+
+/// The kept file and options of the user's job `id`, if they are still there.
+fn kept_upload(state: &AppState, auth: &Auth, id: i64) -> Option<(PathBuf, KeptOptions)> {
+    let (file, meta) = kept_paths(state, id);
+    let opts: KeptOptions = serde_json::from_slice(&std::fs::read(meta).ok()?).ok()?;
+    (opts.owner == auth.user.id && file.exists()).then_some((file, opts))
+}
+
+/// The column dialog's answer: pairs `h` (header as written) and `f` (field name, "" to
+/// ignore) in the columns' order, `save` to save the mapping for the county, `dry_run`.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct RecheckForm(Vec<(String, String)>);
+
+/// POST /imports/jobs/{id}/recheck: the kept file of the user's job checked again (or, without
+/// `dry_run`, imported) with the dialog's column choices, which `save` stores as the county's
+/// column names first. Starts a new job; the page polls it like an upload.
+pub async fn recheck(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    CsrfForm(RecheckForm(form)): CsrfForm<RecheckForm>,
+) -> Result<Html<String>, WebError> {
+    let lang = auth.t.lang;
+    auth.user
+        .require_write()
+        .map_err(|e| WebError::page(e, lang))?;
+    let id = job_id(&id).map_err(|e| WebError::page(e, lang))?;
+    // The job must be the user's (and in their scope), and its file still kept.
+    xiuhua_app::jobs::get(&state.services, &auth.user, id)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    let mut page = empty_page(&state, &auth).await?;
+    let Some((kept, k)) = kept_upload(&state, &auth, id) else {
+        page.error = "上传的文件已不在服务器上，请重新上传。".into();
+        return render(&page, lang);
+    };
+    let mut headers_written = Vec::new();
+    let mut chosen = Vec::new();
+    let (mut save, mut dry_run, mut choices, mut valid_only) = (false, false, false, false);
+    let mut status = None;
+    for (k, v) in form {
+        let on = v == "1" || v == "on";
+        match k.as_str() {
+            "h" => headers_written.push(v),
+            "f" => chosen.push(v),
+            "save" => save = on,
+            "dry_run" => dry_run = on,
+            // The dialog's own choices replace the kept ones ("import now" keeps them).
+            "choices" => choices = on,
+            "valid_only" => valid_only = on,
+            "default_status" => status = default_status(Some(&v))?,
+            _ => {}
+        }
+    }
+    let entries: Vec<(String, String)> = headers_written
+        .into_iter()
+        .zip(chosen)
+        .filter(|(h, f)| !h.trim().is_empty() && !f.is_empty())
+        .collect();
+    if save && !entries.is_empty() {
+        mappings::save(
+            &state.services,
+            &auth.user,
+            &k.county,
+            &entries,
+            &client_address(&headers),
+        )
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    }
+    let mut opts = k.import_options(dry_run);
+    opts.mapping.splice(0..0, entries);
+    if choices {
+        opts.valid_only = valid_only;
+        opts.default_status = status.or(opts.default_status);
+    }
+    let job_file = upload_dir(&state).join(format!("upload-{}", xiuhua_app::auth::random_token()));
+    link_or_copy(&kept, &job_file)
+        .map_err(|e| WebError::page(xiuhua_app::Error::Unexpected(e.into()), lang))?;
+    page.job = start_job(&state, &auth, job_file, opts).await?.to_string();
+    render(&page, lang)
+}
+
+/// The delete form of a saved column name.
+#[derive(serde::Deserialize)]
+pub struct DeleteMappingForm {
+    county: String,
+    header: String,
+}
+
+/// POST /imports/mappings/delete: an administrator deletes a saved column name of a county.
+pub async fn delete_mapping(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    CsrfForm(f): CsrfForm<DeleteMappingForm>,
+) -> Result<Response, WebError> {
+    mappings::delete(
+        &state.services,
+        &auth.user,
+        &f.county,
+        &f.header,
+        &client_address(&headers),
+    )
+    .await
+    .map_err(|e| WebError::page(e, auth.t.lang))?;
+    Ok(Redirect::to("/imports#saved-mappings").into_response())
 }
 
 /// Progress of an import.
@@ -353,11 +607,52 @@ pub async fn status(
     }))
 }
 
-/// GET /imports/jobs/{id}/report: the report of a finished import (or the progress page).
+/// The report page's query: the page of the preview's household changes.
+#[derive(serde::Deserialize)]
+pub struct ReportQuery {
+    page: Option<usize>,
+}
+
+/// The column dialog of a finished job whose file is kept: its unknown columns (with the
+/// county's saved names applied), and "import now" after a clean dry run. `None` when there is
+/// nothing to offer.
+async fn dialog(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    kept: &std::path::Path,
+    k: KeptOptions,
+    outcome: &ImportOutcome,
+) -> Option<ColumnDialog> {
+    let refused = outcome.problem_count > 0 && (outcome.refused || outcome.held_back.is_empty());
+    let can_import = outcome.dry_run && !refused;
+    let valid_only = k.valid_only;
+    let status = k.default_status.clone().unwrap_or_default();
+    let columns = if outcome.unknown_columns.is_empty() {
+        Vec::new()
+    } else {
+        let opts = k.import_options(true);
+        mappings::unknown_columns(&state.services, &auth.user, kept, &opts)
+            .await
+            .unwrap_or_default()
+    };
+    let offer = can_import || !columns.is_empty() || outcome.no_status_column || refused;
+    offer.then(|| {
+        let mut d = ColumnDialog::new(&auth.t, id, columns, can_import);
+        d.ask_status = outcome.no_status_column;
+        d.status = status;
+        d.valid_only = valid_only;
+        d
+    })
+}
+
+/// GET /imports/jobs/{id}/report: the report of a finished import (or the progress page),
+/// with page `?page=` of a dry run's household changes.
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    Query(q): Query<ReportQuery>,
 ) -> Result<Html<String>, WebError> {
     let lang = auth.t.lang;
     let id = job_id(&id).map_err(|e| WebError::page(e, lang))?;
@@ -372,7 +667,17 @@ pub async fn show(
                 .result
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default();
-            page.report = Some(report_view(id, outcome));
+            if let Some((kept, k)) = kept_upload(&state, &auth, id) {
+                page.dialog = dialog(&state, &auth, id, &kept, k, &outcome).await;
+            }
+            let codes = state.services.codes();
+            page.report = Some(report_view(
+                &auth.t,
+                &codes,
+                id,
+                outcome,
+                q.page.unwrap_or(1),
+            ));
         }
         JobState::Failed => page.error = job.failure.unwrap_or_default(),
     }

@@ -78,6 +78,8 @@ pub fn router() -> Router<AppState> {
         .route("/imports/errors/{token}", get(imports::error_workbook))
         .route("/imports/jobs/{id}", get(imports::status))
         .route("/imports/jobs/{id}/report", get(imports::show))
+        .route("/imports/jobs/{id}/recheck", post(imports::recheck))
+        .route("/imports/mappings/delete", post(imports::delete_mapping))
         .route("/exports/registry", get(exports::registry))
         .route("/exports/statistics", get(exports::statistics))
         .route("/rules", get(rules::list).post(rules::create))

@@ -76,7 +76,7 @@ pub struct HouseholdPage {
 }
 
 /// A JSON value shown to a person, with code labels where the field has a code list.
-fn show_value(t: &T, codes: &CodeCatalog, field: &str, v: &Value) -> String {
+pub(crate) fn show_value(t: &T, codes: &CodeCatalog, field: &str, v: &Value) -> String {
     match v {
         Value::Null => "—".into(),
         Value::Bool(b) => t.s(if *b { "yes" } else { "no" }).into(),

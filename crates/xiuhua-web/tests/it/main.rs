@@ -15,6 +15,7 @@ mod scope;
 mod support;
 mod tidy;
 mod transfers;
+mod webimport;
 // Helper B (issue 13): administrator pages.
 mod admin_pages;
 // Household edits (issue 13).

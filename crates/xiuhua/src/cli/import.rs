@@ -7,8 +7,10 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use xiuhua_app::CurrentUser;
+use xiuhua_app::imports::diff::{FieldDiff, MemberRef};
 use xiuhua_app::imports::{ImportOptions, ImportReport};
-use xiuhua_domain::RegistryStatus;
+use xiuhua_domain::display::format_json_number;
+use xiuhua_domain::{CodeCatalog, FieldCatalog, RegistryStatus};
 
 use super::Cli;
 use super::common::{cli_error, open};
@@ -36,6 +38,9 @@ pub struct Args {
     /// Where to write the error workbook when there are problems.
     #[arg(long)]
     errors: Option<PathBuf>,
+    /// With --dry-run: how many households' changes to print (the first ones of the file).
+    #[arg(long, default_value_t = 20)]
+    diff_limit: usize,
     /// Where to write the report as JSON (counts, and every problem with its code, sheet, row,
     /// column, 户编号, value and message in Chinese and English), also when the import fails.
     #[arg(long)]
@@ -92,7 +97,92 @@ pub(crate) async fn run(cli: &Cli, a: &Args) -> anyhow::Result<()> {
         .await
         .map_err(cli_error)?;
     pb.finish_and_clear();
+    print_diffs(&s.codes(), &report, a.diff_limit);
     print_report(a, &report, started)
+}
+
+/// Prints a dry run's changes of the first `limit` households (English, values with their
+/// code labels; identity numbers and other personal data masked as the report holds them).
+fn print_diffs(codes: &CodeCatalog, report: &ImportReport, limit: usize) {
+    if report.refused {
+        return;
+    }
+    for d in report.diffs.iter().take(limit) {
+        let head = if d.head_name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", d.head_name)
+        };
+        let member = |m: &MemberRef| {
+            format!(
+                "{} {} {}",
+                m.name,
+                m.id_number,
+                codes.label_en("relation", &m.relation)
+            )
+        };
+        if d.new {
+            outln!("+ new household {}{head}, row {}", d.household_no, d.row);
+        } else {
+            outln!("~ household {}{head}, row {}", d.household_no, d.row);
+        }
+        for f in &d.fields {
+            outln!("    {}", field_line(codes, f));
+        }
+        for m in &d.members_added {
+            outln!("    + member {}", member(m));
+        }
+        for m in &d.members_removed {
+            outln!("    - member {}", member(m));
+        }
+        for m in &d.members_changed {
+            for f in &m.fields {
+                outln!("    {}: {}", m.member.name, field_line(codes, f));
+            }
+        }
+    }
+    if report.diffs_total > limit.min(report.diffs.len()) {
+        outln!(
+            "… {} more households with changes (--diff-limit)",
+            report.diffs_total - limit.min(report.diffs.len())
+        );
+    }
+}
+
+/// "label: old → new" of a field change.
+fn field_line(codes: &CodeCatalog, f: &FieldDiff) -> String {
+    let label = FieldCatalog::shipped()
+        .find(&f.field)
+        .map_or(f.field.as_str(), |d| d.label(true));
+    format!(
+        "{label}: {} → {}",
+        shown(codes, &f.field, &f.old),
+        shown(codes, &f.field, &f.new)
+    )
+}
+
+/// A value as a person reads it: code labels, money in yuan, areas to 0.01.
+fn shown(codes: &CodeCatalog, field: &str, v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let def = FieldCatalog::shipped().find(field);
+    match v {
+        Value::Null => "—".into(),
+        Value::Bool(b) => (if *b { "yes" } else { "no" }).into(),
+        Value::String(s) => match def.and_then(|d| d.code_list.as_deref()) {
+            Some(list) if !list.starts_with('@') => codes.label_en(list, s).to_string(),
+            _ => s.clone(),
+        },
+        Value::Array(a) if a.is_empty() => "—".into(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| shown(codes, field, x))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Number(_) => {
+            format_json_number(def.map(|d| d.ty), v).unwrap_or_else(|| v.to_string())
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The extra header names of `--mapping`, if given.
