@@ -142,7 +142,8 @@ async fn only_county_level_roles_may_correct_a_closed_year() {
             "{role:?}: {e:?}"
         );
         assert!(
-            e.message_zh().contains("该年度已结转，请联系县级管理员更正"),
+            e.message_zh()
+                .contains("该年度已结转，请联系县级管理员更正"),
             "{role:?}: {}",
             e.message_zh()
         );

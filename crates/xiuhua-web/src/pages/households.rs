@@ -308,7 +308,7 @@ async fn refused_page(
     )
     .with_typed(typed, &field_errors);
     edit.reason = form.get("reason");
-    edit.offer_correction = closed && auth.user.role.can_write();
+    edit.offer_correction = closed && auth.user.role.may_correct_closed_year();
     let no = view.state.fields.household_no.clone();
     let l = Layout::new(auth, format!("{no} · {}", auth.t.s("edit_household")));
     let mut res = render(&EditPage::new(l, id, no, messages, edit), lang)?.into_response();
