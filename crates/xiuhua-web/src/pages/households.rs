@@ -66,6 +66,7 @@ pub async fn list(
     let data = ListData {
         list: found.list,
         total: found.total,
+        total_capped: found.total_capped,
         page,
         names: found.names,
         matched_regions: found.matched_regions,
