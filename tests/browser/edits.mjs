@@ -172,8 +172,23 @@ try {
   await add.locator('input[name=reason]').fill('迁入');
   await submit(page, add);
   const leaving = page.locator('details.member-actions', { hasText: leaver });
+  // 5a. Removing them effective in the closed year 2025: the village operator sees the form
+  //     again with what was typed and is told to ask the county; no correction is offered.
   await leaving.locator(':scope > summary').click();
-  const remove = leaving.locator('form.remove-member');
+  let remove = leaving.locator('form.remove-member');
+  await remove.locator('select[name=reason_code]').selectOption('02');
+  await remove.locator('input[name=effective_date]').fill('2025-06-30');
+  await remove.locator('input[name=reason]').fill('出嫁');
+  await submit(page, remove);
+  const refusedRemove = page.locator('#refused-form form.remove-member');
+  assert.ok((await page.locator('p.refused').innerText()).includes('请联系县级管理员更正'), 'ask the county');
+  assert.equal(await refusedRemove.locator('input[name=reason]').inputValue(), '出嫁', 'reason kept');
+  assert.equal(await refusedRemove.locator('input[name=effective_date]').inputValue(), '2025-06-30');
+  assert.equal(await refusedRemove.locator('select[name=reason_code]').inputValue(), '02');
+  assert.equal(await page.locator('#correction').count(), 0, 'no correction offered to a village operator');
+  await page.goto(`${base}${a}`);
+  await leaving.locator(':scope > summary').click();
+  remove = leaving.locator('form.remove-member');
   await remove.locator('select[name=reason_code]').selectOption('02');
   await remove.locator('input[name=reason]').fill('出嫁');
   await submit(page, remove);
@@ -216,6 +231,30 @@ try {
   assert.ok(hc.includes('更正'), 'the correction is in the history');
   assert.match(hc, /林地面积（亩）：.* → 3\.5/);
   await county.screenshot({ path: `${shots}edits-correction.png`, fullPage: false });
+
+  // A member change in the closed year: the add-member form comes back with what was typed
+  // and the correction offer; ticked, the member is added as a correction.
+  const late = '韦补录';
+  await county.locator('#add-member summary').click();
+  const cadd = county.locator('#add-member form');
+  await cadd.locator('input[name=name]').fill(late);
+  await cadd.locator('input[name=id_number]').fill(identityNumber('451228', '20250303'));
+  await cadd.locator('select[name=relation]').selectOption('99');
+  await cadd.locator('select[name=reason_code]').selectOption('06');
+  await cadd.locator('input[name=effective_date]').fill('2025-04-01');
+  await cadd.locator('input[name=reason]').fill('补录2025年出生');
+  await submit(county, cadd);
+  const again = county.locator('#refused-form form.add-member');
+  assert.ok((await county.locator('p.refused').innerText()).includes('2025年度动态调整已结束'));
+  assert.equal(await again.locator('input[name=name]').inputValue(), late, 'name kept');
+  assert.equal(await again.locator('input[name=reason]').inputValue(), '补录2025年出生', 'reason kept');
+  assert.equal(await again.locator('select[name=relation]').inputValue(), '99', 'relation kept');
+  await again.locator('#correction input[name=correction]').check();
+  await submit(county, again);
+  await county.waitForURL((u) => /\/households\/\d+$/.test(u.pathname));
+  const hm = await history(county);
+  assert.ok(hm.includes(`+ ${late}`), 'the late member is in the history');
+  assert.ok(hm.split('更正').length > 2, 'two corrections in the history');
 
   assert.deepEqual(errors, [], `no page errors or 5xx: ${errors.join('; ')}`);
   console.log(`edits: ok (village ${villageCode}, household ${a})`);

@@ -79,6 +79,13 @@ impl Role {
         )
     }
 
+    /// Whether the role may correct (更正) data of a closed year: county-level writing roles
+    /// only (系统管理员, 县级业务人员). A closed year's figures were reported upwards; a
+    /// township or village operator asks the county to correct them.
+    pub fn may_correct_closed_year(self) -> bool {
+        matches!(self, Role::Admin | Role::County)
+    }
+
     /// Whether the role may see full identity numbers and phone numbers.
     pub fn sees_personal_data(self) -> bool {
         matches!(

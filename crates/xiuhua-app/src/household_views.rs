@@ -93,8 +93,10 @@ pub async fn household_page(
 pub struct HouseholdList {
     /// The households of the page.
     pub list: Vec<registry::HouseholdSummary>,
-    /// How many match in all.
+    /// How many match in all, or the bound the count stopped at (`total_capped`).
     pub total: i64,
+    /// More than `total` match (the count stops at `registry::LIST_COUNT_CAP`).
+    pub total_capped: bool,
     /// Names of the villages on the page and of the region asked for, by code.
     pub names: std::collections::HashMap<String, String>,
     /// Regions whose name matches the search text: (code, name).
@@ -112,7 +114,11 @@ pub async fn household_list(
     client: &str,
     full_ids: bool,
 ) -> Result<HouseholdList> {
-    let (list, total) = registry::search_shown(s, user, p, client, full_ids).await?;
+    let bound = registry::list_count_bound(p);
+    let (list, total) =
+        registry::households::search_inner(s, user, p, client, full_ids, true, Some(bound)).await?;
+    let total_capped = total > bound;
+    let total = total.min(bound);
     let mut wanted: Vec<String> = list.iter().map(|r| r.village_code.clone()).collect();
     wanted.push(p.region.clone().unwrap_or_default());
     let names = crate::regions::names(s, &wanted).await?;
@@ -127,6 +133,7 @@ pub async fn household_list(
     Ok(HouseholdList {
         list,
         total,
+        total_capped,
         names,
         matched_regions,
     })

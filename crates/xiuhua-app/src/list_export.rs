@@ -70,7 +70,7 @@ pub async fn export_list(s: &Services, user: &CurrentUser, what: &ListExport) ->
         };
         // The export is the one access-log entry above; its pages are not logged again.
         let (list, total) =
-            registry::households::search_inner(s, user, &params, "", full, false).await?;
+            registry::households::search_inner(s, user, &params, "", full, false, None).await?;
         for h in &list {
             t.push(&list_row(h), &[]).map_err(unexpected)?;
         }

@@ -213,7 +213,32 @@ pub struct HouseholdFilter {
     pub offset: i64,
 }
 
-fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
+/// At most this many member names are read to tell a dense name prefix (see [`push_filter`])
+/// from a sparse one: an index range read of a few thousand entries, about a millisecond.
+const DENSE_NAMES: i64 = 2000;
+
+/// Whether `f` searches a name prefix that at least [`DENSE_NAMES`] member names share (a
+/// bare surname usually): such a search tests each household in 户编号 order and stops after
+/// the page; a sparse one collects its few matches through the name indexes.
+async fn dense_name(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<bool> {
+    let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(false);
+    };
+    if t.bytes()
+        .all(|b| b.is_ascii_digit() || b == b'X' || b == b'x')
+    {
+        return Ok(false);
+    }
+    let (low, high) = name_range(t);
+    let mut sql = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM members WHERE name >= ");
+    sql.bind(low).push(" AND name < ").bind(high);
+    sql.push(" LIMIT ").bind(DENSE_NAMES).push(") t");
+    let row = sql.query_for(conn).fetch_one(&mut *conn).await?;
+    let n: i64 = sqlx::Row::try_get(&row, 0)?;
+    Ok(n >= DENSE_NAMES)
+}
+
+fn push_filter(sql: &mut Sql, f: &HouseholdFilter, dense: bool) {
     sql.push(" WHERE ");
     push_region(sql, &f.region);
     if let Some(s) = &f.status {
@@ -236,21 +261,30 @@ fn push_filter(sql: &mut Sql, f: &HouseholdFilter) {
             let prefix = format!("{}%", crate::sql::like_escape(t));
             sql.push(" AND household_no LIKE ").bind(prefix);
             sql.push(crate::sql::LIKE_ESCAPE);
-        } else if t.chars().count() == 1 {
-            // A bare surname: in a county a few surnames are borne by a third of the households
-            // (都安: 韦 40 %), and reading that share through the indexes is slower than one scan
-            // (bench/search: 2.6 s against 1.1 s). The scan, as before.
-            let prefix = format!("{}%", crate::sql::like_escape(t));
-            let like = |sql: &mut Sql, column: &str| {
-                sql.push(column).push(" LIKE ").bind(prefix.clone());
-                sql.push(crate::sql::LIKE_ESCAPE);
+        } else if dense {
+            // A prefix many names share (a bare surname: in 都安 韦 is 40 % of the county):
+            // each household is tested where it stands (its members through the
+            // `members_household` index), so the page ordered by 户编号 walks `households_no`
+            // and stops after a page of hits, and a capped count after the cap. Collecting
+            // every match first (the range below) reads 40 % of the county for any page.
+            let (low, high) = name_range(t);
+            let range = |sql: &mut Sql, before: &str, column: &str| {
+                sql.push(before)
+                    .push(column)
+                    .push(" >= ")
+                    .bind(low.clone())
+                    .push(" AND ")
+                    .push(column)
+                    .push(" < ")
+                    .bind(high.clone());
             };
-            like(sql, " AND (head_name");
-            like(sql, " OR household_no");
-            like(
-                sql,
-                " OR id IN (SELECT household_id FROM members WHERE name",
+            range(sql, " AND (", "head_name");
+            range(sql, " OR ", "household_no");
+            sql.push(
+                " OR EXISTS (SELECT 1 FROM members m WHERE m.county_code = households.county_code \
+                 AND m.household_id = households.id",
             );
+            range(sql, " AND ", "m.name");
             sql.push("))");
         } else {
             // A name or its beginning (户主 or any member): a range over the name indexes, in
@@ -293,8 +327,9 @@ pub fn name_range(prefix: &str) -> (String, String) {
 
 /// One page of households matching a filter, ordered by 户编号.
 pub async fn search(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<Vec<HouseholdRow>> {
+    let dense = dense_name(conn, f).await?;
     let mut sql = Sql::new(&format!("SELECT {COLS} FROM households"));
-    push_filter(&mut sql, f);
+    push_filter(&mut sql, f, dense);
     sql.push(" ORDER BY household_no LIMIT ")
         .bind(f.limit)
         .push(" OFFSET ")
@@ -311,6 +346,7 @@ pub async fn search(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<Vec
 /// indexes a search uses.
 pub async fn search_plan(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<String> {
     let sqlite = conn.backend_name() == "SQLite";
+    let dense = dense_name(conn, f).await?;
     let mut sql = Sql::new(&format!(
         "{} SELECT {COLS} FROM households",
         if sqlite {
@@ -319,7 +355,7 @@ pub async fn search_plan(conn: &mut AnyConnection, f: &HouseholdFilter) -> Resul
             "EXPLAIN"
         }
     ));
-    push_filter(&mut sql, f);
+    push_filter(&mut sql, f, dense);
     sql.push(" ORDER BY household_no LIMIT ")
         .bind(f.limit)
         .push(" OFFSET ")
@@ -335,8 +371,21 @@ pub async fn search_plan(conn: &mut AnyConnection, f: &HouseholdFilter) -> Resul
 
 /// Number of households matching a filter (ignores limit/offset).
 pub async fn count(conn: &mut AnyConnection, f: &HouseholdFilter) -> Result<i64> {
+    let dense = dense_name(conn, f).await?;
     let mut sql = Sql::new("SELECT COUNT(*) FROM households");
-    push_filter(&mut sql, f);
+    push_filter(&mut sql, f, dense);
+    let row = sql.query_for(conn).fetch_one(conn).await?;
+    Ok(sqlx::Row::try_get(&row, 0)?)
+}
+
+/// [`count`] up to `cap`: the exact number when it is at most `cap`, else `cap + 1` ("more
+/// than `cap`"). It reads at most `cap + 1` matches, so a bare surname borne by a third of
+/// the county costs what `cap` rows cost, not the county.
+pub async fn count_capped(conn: &mut AnyConnection, f: &HouseholdFilter, cap: i64) -> Result<i64> {
+    let dense = dense_name(conn, f).await?;
+    let mut sql = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM households");
+    push_filter(&mut sql, f, dense);
+    sql.push(" LIMIT ").bind(cap.max(0) + 1).push(") t");
     let row = sql.query_for(conn).fetch_one(conn).await?;
     Ok(sqlx::Row::try_get(&row, 0)?)
 }

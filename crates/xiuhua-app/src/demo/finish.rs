@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 use xiuhua_rules::Level;
 
-use super::facts::DemoFacts;
+use super::facts::{AreaBasis, DemoFacts};
 use crate::auth::{NewUser, Role, check_password_policy, create_user, random_password};
 use crate::rules::{Tally, UnitInputs};
 use crate::{CurrentUser, Result, Services};
@@ -186,6 +186,10 @@ pub async fn finish(
                     inputs.insert(no.clone(), i);
                 }
             }
+        } else if !set.input_types.is_empty() {
+            for b in area_bases(s, county, set.def.level, as_of, facts).await? {
+                inputs.insert(b.code.clone(), super::facts::area_inputs(&set, &b));
+            }
         }
         let r = crate::rules::run(
             s,
@@ -211,4 +215,78 @@ pub async fn finish(
         });
     }
     Ok(out)
+}
+
+/// What the village (or county, by `level`) exit sets know of each area of `county` as of
+/// `as_of`: its registered people and poor people then, the TV coverage of its households'
+/// facts, and whether it had met the exit standards (a village never poor or past its exit
+/// year; the county once every 贫困村 had exited).
+async fn area_bases(
+    s: &Services,
+    county: &str,
+    level: Level,
+    as_of: NaiveDate,
+    facts: &[(String, DemoFacts)],
+) -> Result<Vec<AreaBasis>> {
+    use std::collections::BTreeMap;
+    let mut conn = s.db.acquire().await?;
+    let villages = xiuhua_db::regions::list_level(
+        &mut conn,
+        xiuhua_domain::RegionLevel::Village.as_i16(),
+        county,
+    )
+    .await?;
+    let met_by = |v: &xiuhua_db::regions::RegionRow| {
+        v.is_poor_village == 0 || v.poor_exit_year.is_some_and(|y| y <= as_of.year())
+    };
+    let mut people: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for t in xiuhua_db::regions::children(&mut conn, county).await? {
+        let rows =
+            xiuhua_db::households::counts_as_of(&mut conn, &t.code, &as_of.to_string()).await?;
+        for r in rows {
+            let e = people.entry(r.child_code.clone()).or_default();
+            e.0 += r.people;
+            if r.status == "poor" {
+                e.1 += r.people;
+            }
+        }
+    }
+    // TV signal by village: households' facts keyed by 户编号, which begins with the village.
+    let mut tv: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    for (no, f) in facts {
+        if let Some(v) = no.get(..12) {
+            let e = tv.entry(v).or_default();
+            e.0 += u32::from(f.has_tv_signal);
+            e.1 += 1;
+        }
+    }
+    let tv_rate = |(with, all): (u32, u32)| {
+        if all == 0 {
+            100.0
+        } else {
+            f64::from(with) / f64::from(all) * 100.0
+        }
+    };
+    let basis = |code: &str, (p, poor): (i64, i64), tv: (u32, u32), met: bool| AreaBasis {
+        code: code.to_string(),
+        people: p,
+        poor_people: poor,
+        tv_rate: tv_rate(tv),
+        met,
+    };
+    Ok(match level {
+        Level::Village => villages
+            .iter()
+            .map(|v| {
+                let p = people.get(&v.code).copied().unwrap_or_default();
+                let t = tv.get(v.code.as_str()).copied().unwrap_or_default();
+                basis(&v.code, p, t, met_by(v))
+            })
+            .collect(),
+        _ => {
+            let p = people.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            let t = tv.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            vec![basis(county, p, t, villages.iter().all(met_by))]
+        }
+    })
 }

@@ -19,8 +19,9 @@ mod years;
 
 pub use changes::{edit_household, register_household};
 pub use households::{
-    HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, MAX_SEARCH_CHARS, SearchParams,
-    check_search_text, household, mask_id, search, search_from, search_shown,
+    HouseholdSummary, HouseholdView, ID_SEARCHES_PER_MINUTE, LIST_COUNT_CAP, MAX_SEARCH_CHARS,
+    SearchParams, check_search_text, household, list_count_bound, mask_id, search, search_from,
+    search_shown,
 };
 pub use members::{add_member, change_head, move_member, remove_member, update_member};
 pub use regions::{Counts, RegionView, Tally, region};

@@ -15,9 +15,12 @@ use xiuhua_domain::{FieldError, HouseholdState, validate_household};
 use super::{ChangeMeta, household_row, period_rows};
 use crate::{CurrentUser, Error, Result, Services};
 
-/// Checks the closed-year rule for a new event of `county`.
+/// Checks the closed-year rule for a new event of `county`: a change effective in a closed
+/// year is refused unless it is an explicit correction with a reason by a county-level role
+/// ([`crate::auth::Role::may_correct_closed_year`]); other roles are told to ask the county.
 async fn check_closed_year(
     conn: &mut AnyConnection,
+    user: &CurrentUser,
     county: &str,
     meta: &ChangeMeta,
     record: &str,
@@ -27,6 +30,15 @@ async fn check_closed_year(
     };
     if meta.effective_date.year() > closed {
         return Ok(());
+    }
+    if !user.role.may_correct_closed_year() {
+        return Err(Error::conflict(
+            "closed_year",
+            msg("closed_year_ask_county")
+                .arg("record", record)
+                .arg("closed", closed)
+                .arg("effective_date", meta.effective_date),
+        ));
     }
     if !meta.correction {
         return Err(Error::conflict(
@@ -254,7 +266,7 @@ async fn prepare(
     if let (Some(h), Some(v)) = (&existing, expected_version) {
         check_version(h, v, &events, &record, &changes)?;
     }
-    check_closed_year(conn, &county, meta, &record).await?;
+    check_closed_year(conn, user, &county, meta, &record).await?;
     let event_id = match id {
         NewId::Reserve => ids::reserve_county(conn, "event", &county, 1).await?,
         NewId::Placeholder => i64::MAX,

@@ -278,4 +278,41 @@ async fn the_complete_demo_has_users_of_every_role_closed_years_department_data_
         assert!(r.total.units > 250, "{id}: {:?}", r.total);
         assert_eq!(r.total.unknowns, 0, "{id}: {:?}", r.total);
     }
+    // The village and county exit sets get the survey figures the registry does not hold
+    // (rates, roads, services): a verdict for every village and the county; as of 2020 most
+    // are 达标, as of 2016 the poor villages that had not exited yet fall short.
+    for id in [
+        "gx-village-exit-2016",
+        "gx-village-exit-2018",
+        "gx-county-exit",
+        "national-county-exit",
+    ] {
+        let r = x.runs.iter().find(|r| r.set_id == id).unwrap();
+        eprintln!("{id}: {:?}", r.total);
+        assert!(r.total.units >= 1, "{id}: {:?}", r.total);
+        assert_eq!(r.total.unknowns, 0, "{id}: {:?}", r.total);
+        if id != "gx-village-exit-2016" {
+            // As of 2020 every 贫困村 had exited.
+            assert!(
+                r.total.holds * 2 > r.total.units,
+                "{id}: mostly 达标: {:?}",
+                r.total
+            );
+        }
+    }
+    let villages = x
+        .runs
+        .iter()
+        .find(|r| r.set_id == "gx-village-exit-2016")
+        .unwrap();
+    assert!(
+        villages.total.units > 150,
+        "the villages with households: {:?}",
+        villages.total
+    );
+    assert!(
+        villages.total.fails > 0 && villages.total.holds > 0,
+        "both verdicts in 2016: {:?}",
+        villages.total
+    );
 }

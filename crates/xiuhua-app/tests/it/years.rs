@@ -107,3 +107,48 @@ async fn a_closed_year_is_frozen_and_only_an_explicit_correction_changes_it() {
         e.message_zh()
     );
 }
+
+#[tokio::test]
+async fn only_county_level_roles_may_correct_a_closed_year() {
+    use xiuhua_app::auth::Role;
+    let c = ctx().await;
+    let id = household(&c, "H001", VILLAGE_A, 11).await;
+    registry::close_year(&c.s, &admin(), "451228", 2019)
+        .await
+        .unwrap();
+    let p: xiuhua_domain::household::FieldPatch = [("phone".to_string(), json!("13800000000"))]
+        .into_iter()
+        .collect();
+    let fix = ChangeMeta {
+        correction: true,
+        reason: "核查发现电话登记错误".into(),
+        ..meta(d(2019, 12, 1))
+    };
+    for (role, region) in [
+        (Role::Village, VILLAGE_A),
+        (Role::Township, &VILLAGE_A[..9]),
+    ] {
+        let e = registry::edit_household(&c.s, &user(role, region), id, 1, p.clone(), &fix)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                xiuhua_app::Error::Conflict {
+                    code: "closed_year",
+                    ..
+                }
+            ),
+            "{role:?}: {e:?}"
+        );
+        assert!(
+            e.message_zh()
+                .contains("该年度已结转，请联系县级管理员更正"),
+            "{role:?}: {}",
+            e.message_zh()
+        );
+    }
+    registry::edit_household(&c.s, &user(Role::County, "451228"), id, 1, p, &fix)
+        .await
+        .unwrap();
+}

@@ -488,6 +488,96 @@ async fn name_search_finds_prefixes_and_full_names_from_the_indexes() {
     assert_eq!(heads(&mut c, "H000").await.len(), 9, "户编号 H0001…H0009");
 }
 
+/// Issue 13 defect 16, a bare surname: a prefix thousands of names share is tested household
+/// by household in 户编号 order (the page stops after its rows, the capped count after its
+/// cap); a rare one-character prefix goes through the name indexes like a longer one.
+#[tokio::test]
+async fn a_bare_surname_pages_in_number_order_and_counts_up_to_a_cap() {
+    let t = TestDb::new().await;
+    let mut tx = t.db.begin().await.unwrap();
+    // 2,600 households headed by 韦n, each with that member (the head) and one 蓝 member;
+    // household 7's head is 黄七 with a member 韦七妹, found through the member.
+    let mut rows: Vec<HouseholdRow> = (1..=2600)
+        .map(|n| household(n, "451228101201", "general", 2))
+        .collect();
+    rows[6].head_name = "黄七".into();
+    let mut members = Vec::new();
+    for n in 1..=2600 {
+        let mut head = member(n, n, &format!("4500000000{n:08}"));
+        head.name = rows[(n - 1) as usize].head_name.clone();
+        let mut other = member(10_000 + n, n, &format!("4510000000{n:08}"));
+        other.name = if n == 7 {
+            "韦七妹".into()
+        } else {
+            format!("蓝{n}")
+        };
+        members.push(head);
+        members.push(other);
+    }
+    xiuhua_db::households::insert_many(&mut tx, &rows)
+        .await
+        .unwrap();
+    xiuhua_db::members::insert_many(&mut tx, &members)
+        .await
+        .unwrap();
+    xiuhua_db::commit(tx).await.unwrap();
+    let mut c = t.db.acquire().await.unwrap();
+    let f = |text: &str, offset: i64| HouseholdFilter {
+        region: "451228".into(),
+        limit: 50,
+        offset,
+        ..by_name(text)
+    };
+    // The first page and a later one, in 户编号 order, the member-found household among them.
+    let page = xiuhua_db::households::search(&mut c, &f("韦", 0))
+        .await
+        .unwrap();
+    let nos: Vec<String> = page.iter().map(|h| h.household_no.clone()).collect();
+    let want: Vec<String> = (1..=50).map(|n| format!("H{n:04}")).collect();
+    assert_eq!(nos, want);
+    assert_eq!(page[6].head_name, "黄七");
+    let later = xiuhua_db::households::search(&mut c, &f("韦", 2580))
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 20);
+    assert_eq!(later[19].household_no, "H2600");
+    // Counted exactly, or up to the cap.
+    let n = xiuhua_db::households::count(&mut c, &f("韦", 0))
+        .await
+        .unwrap();
+    assert_eq!(n, 2600);
+    let capped = xiuhua_db::households::count_capped(&mut c, &f("韦", 0), 1000)
+        .await
+        .unwrap();
+    assert_eq!(capped, 1001, "more than the cap");
+    let under = xiuhua_db::households::count_capped(&mut c, &f("黄", 0), 1000)
+        .await
+        .unwrap();
+    assert_eq!(under, 1, "under the cap: exact");
+    // The dense prefix tests each household's members where it stands (SQLite walks the
+    // 户编号 index; PostgreSQL's plan depends on its statistics) and reads no name index; the
+    // rare one reads the name indexes.
+    let plan = xiuhua_db::households::search_plan(&mut c, &f("韦", 0))
+        .await
+        .unwrap();
+    let sqlite = plan.contains("SEARCH");
+    assert!(
+        !plan.contains("members_name")
+            && (plan.contains("SubPlan")
+                || plan.contains("households_no") && plan.contains("members_household")),
+        "{plan}"
+    );
+    assert!(!sqlite || !plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    let plan = xiuhua_db::households::search_plan(&mut c, &f("黄", 0))
+        .await
+        .unwrap();
+    assert!(
+        plan.contains("households_head_name") && plan.contains("members_name"),
+        "{plan}"
+    );
+    assert_eq!(heads(&mut c, "黄").await, vec!["黄七"]);
+}
+
 /// A scorecard's results: a statement first run with no score (NULL) runs again with one. On
 /// PostgreSQL sqlx declared the NULL as `float4` and the cached statement then refused the
 /// real value (the demo's stored runs failed on it).

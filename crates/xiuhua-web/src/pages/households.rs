@@ -66,6 +66,7 @@ pub async fn list(
     let data = ListData {
         list: found.list,
         total: found.total,
+        total_capped: found.total_capped,
         page,
         names: found.names,
         matched_regions: found.matched_regions,
@@ -308,7 +309,7 @@ async fn refused_page(
     )
     .with_typed(typed, &field_errors);
     edit.reason = form.get("reason");
-    edit.offer_correction = closed && auth.user.role.can_write();
+    edit.offer_correction = closed && auth.user.role.may_correct_closed_year();
     let no = view.state.fields.household_no.clone();
     let l = Layout::new(auth, format!("{no} · {}", auth.t.s("edit_household")));
     let mut res = render(&EditPage::new(l, id, no, messages, edit), lang)?.into_response();

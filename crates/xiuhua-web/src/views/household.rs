@@ -15,7 +15,7 @@ use xiuhua_domain::{CodeCatalog, Fen, FieldCatalog, Member, MonitoringStatus, Re
 use xiuhua_rules::Outcome;
 
 use super::Layout;
-use super::household_changes::ChangeForms;
+use super::household_changes::{ChangeForms, Kept};
 use super::household_edit::{EditForm, edit_form};
 use crate::i18n::{Lang, T, field_label, field_list};
 
@@ -73,6 +73,8 @@ pub struct HouseholdPage {
     edit: EditForm,
     /// The member and status change forms.
     changes: ChangeForms,
+    /// Their inputs' values (version, today as the effective date).
+    kept: Kept,
 }
 
 /// A JSON value shown to a person, with code labels where the field has a code list.
@@ -412,6 +414,7 @@ impl HouseholdPage {
                 &crate::pages::household_changes::status_actions(f.status, f.monitoring),
                 |a| t.s(&format!("action_{a}")),
             ),
+            kept: Kept::fresh(v.version, &d.today.to_string()),
             l,
         }
     }

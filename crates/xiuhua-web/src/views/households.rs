@@ -49,8 +49,10 @@ impl ListFilters {
 pub struct ListData {
     /// The page of households.
     pub list: Vec<HouseholdSummary>,
-    /// Matching households in total.
+    /// Matching households in total (or the bound the count stopped at).
     pub total: i64,
+    /// More than `total` match: shown "1,000+ 户", the pages as "1 / 20+".
+    pub total_capped: bool,
     /// Page number (1-based).
     pub page: i64,
     /// Names of the villages on the page and of the filtered region, by code.
@@ -89,6 +91,7 @@ pub struct ListPage {
     status_options: Vec<(String, String, bool)>,
     monitoring_options: Vec<(String, String, bool)>,
     total: i64,
+    total_capped: bool,
     masked: bool,
     may_see_full: bool,
     rows: Vec<ListRow>,
@@ -174,6 +177,12 @@ impl ListPage {
         let t = l.t.clone();
         let region = f.region.clone().unwrap_or_default();
         let pages = ((d.total + PER_PAGE - 1) / PER_PAGE).max(1);
+        // A capped count: there is at least one page after this one.
+        let pages = if d.total_capped {
+            pages.max(d.page + 1)
+        } else {
+            pages
+        };
         let (prev_link, next_link) = pager_links(f, d.page, pages);
         ListPage {
             export_params: f.given(),
@@ -187,6 +196,7 @@ impl ListPage {
                 f.monitoring.as_deref().and_then(MonitoringStatus::parse),
             ),
             total: d.total,
+            total_capped: d.total_capped,
             masked: d.masked,
             may_see_full: d.may_see_full,
             rows: rows(&t, d.list, &d.names),

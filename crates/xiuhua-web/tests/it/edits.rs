@@ -193,12 +193,16 @@ async fn a_change_in_a_closed_year_is_refused_and_offers_the_correction() {
     xiuhua_app::registry::close_year(&app._services, &CurrentUser::system(), "451228", 2025)
         .await
         .unwrap();
-    let c = app.login("nongli").await;
+    let admin = app.login("admin").await;
     let id = app.household_a;
     let fields = [("farmland_mu", "5.5", "")];
     let path = format!("/households/{id}/edit");
     let r = app
-        .post_form(&path, &body(&c, 1, "2025-06-01", &fields, ""), Some(&c))
+        .post_form(
+            &path,
+            &body(&admin, 1, "2025-06-01", &fields, ""),
+            Some(&admin),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert!(r.body.contains("2025年度动态调整已结束"), "{}", r.body);
@@ -212,12 +216,15 @@ async fn a_change_in_a_closed_year_is_refused_and_offers_the_correction() {
     let r = app
         .post_form(
             &path,
-            &body(&c, 1, "2025-06-01", &fields, "&correction=1"),
-            Some(&c),
+            &body(&admin, 1, "2025-06-01", &fields, "&correction=1"),
+            Some(&admin),
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
+    let page = app
+        .get(&format!("/households/{id}"), Some(&admin))
+        .await
+        .body;
     assert!(page.contains("<strong>更正</strong>"), "{page}");
     assert!(page.contains("耕地面积（亩）：— → 5.5"), "{page}");
     // A read-only user is refused before anything else.
@@ -232,10 +239,70 @@ async fn a_change_in_a_closed_year_is_refused_and_offers_the_correction() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
+#[tokio::test]
+async fn only_county_level_roles_are_offered_the_correction_of_a_closed_year() {
+    let app = TestApp::new().await;
+    xiuhua_app::registry::close_year(&app._services, &CurrentUser::system(), "451228", 2025)
+        .await
+        .unwrap();
+    let id = app.household_a;
+    let fields = [("farmland_mu", "5.5", "")];
+    let path = format!("/households/{id}/edit");
+    for name in ["nongli", "gaoling"] {
+        let c = app.login(name).await;
+        // Neither the form nor a hand-made correction gets through.
+        for extra in ["", "&correction=1"] {
+            let r = app
+                .post_form(&path, &body(&c, 1, "2025-06-01", &fields, extra), Some(&c))
+                .await;
+            assert_eq!(r.status, StatusCode::CONFLICT, "{name}{extra}: {}", r.body);
+            assert!(
+                r.body.contains("该年度已结转，请联系县级管理员更正"),
+                "{name}: {}",
+                r.body
+            );
+            assert!(!r.body.contains("id=\"correction\""), "{name}: no offer");
+            assert!(r.body.contains("value=\"5.5\""), "{name}: typed value kept");
+        }
+        // The API refuses too.
+        let edit = serde_json::json!({
+            "version": 1, "effective_date": "2025-06-01", "reason": "更正耕地面积",
+            "correction": true, "fields": {"farmland_mu": 5.5}
+        });
+        let api = format!("/api/v1/households/{id}");
+        let r = app.json("PATCH", &api, edit, Some(&c), true).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{name}: {}", r.body);
+        assert!(r.body.contains("请联系县级管理员更正"), "{}", r.body);
+        // A member change in the closed year: the member form again, no offer.
+        let (version, ms) = members(&app, &c, id).await;
+        let spouse = member_id(&ms, "蓝秀");
+        let r = app
+            .post_form(
+                &format!("/households/{id}/members/{spouse}/remove"),
+                &dated(&c, version, "2025-06-01", &[("reason_code", "02")]),
+                Some(&c),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(r.body.contains("请联系县级管理员更正"), "{}", r.body);
+        assert!(
+            r.body.contains("class=\"stack remove-member\""),
+            "{}",
+            r.body
+        );
+        assert!(!r.body.contains("id=\"correction\""), "{name}: no offer");
+    }
+}
+
 /// A form body of the change forms: CSRF token, version, date, reason and `pairs`.
 fn change(c: &Client, version: i64, pairs: &[(&str, &str)]) -> String {
+    dated(c, version, "2026-11-20", pairs)
+}
+
+/// [`change`] effective `date`.
+fn dated(c: &Client, version: i64, date: &str, pairs: &[(&str, &str)]) -> String {
     let mut out = format!(
-        "csrf={}&version={version}&effective_date=2026-11-20&reason={}",
+        "csrf={}&version={version}&effective_date={date}&reason={}",
         c.csrf,
         xiuhua_web_test_encode("入户核实")
     );
@@ -486,4 +553,218 @@ async fn a_member_field_and_identity_number_are_edited_from_the_page() {
     );
     let page = app.get(&format!("/households/{id}"), Some(&c)).await.body;
     assert!(page.contains("蓝秀: 文化程度：— → "), "{page}");
+}
+
+#[tokio::test]
+async fn refused_member_forms_come_back_with_the_reason_beside_the_input_and_what_was_typed() {
+    let app = TestApp::new().await;
+    let c = app.login("nongli").await;
+    let id = app.household_a;
+    let path = |p: &str| format!("/households/{id}{p}");
+    // Add: a wrong identity number, beside its input; the name typed stays.
+    let bad = [
+        ("name", "韦二"),
+        ("orig_name", ""),
+        ("id_number", "451228202610010000"),
+        ("orig_id_number", ""),
+        ("relation", "03"),
+        ("orig_relation", ""),
+        ("reason_code", "06"),
+    ];
+    let r = app
+        .post_form(&path("/members"), &change(&c, 1, &bad), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("class=\"stack add-member\""), "{}", r.body);
+    assert!(
+        r.body
+            .contains("class=\"field invalid\" data-field=\"id_number\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"韦二\""), "name kept");
+    assert!(
+        r.body.contains("value=\"451228202610010000\""),
+        "number kept"
+    );
+    assert!(r.body.contains("value=\"06\" selected"), "reason code kept");
+    assert!(r.body.contains("value=\"入户核实\""), "reason kept");
+    // Edit: a value not in the code list, beside the field.
+    let (version, ms) = members(&app, &c, id).await;
+    let spouse = member_id(&ms, "蓝秀");
+    let pairs = [("education", "zz"), ("orig_education", "")];
+    let r = app
+        .post_form(
+            &path(&format!("/members/{spouse}/edit")),
+            &change(&c, version, &pairs),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("class=\"stack edit-member\""), "{}", r.body);
+    assert!(
+        r.body
+            .contains("class=\"field invalid\" data-field=\"education\""),
+        "{}",
+        r.body
+    );
+    // Move: a 户编号 outside the operator's village, beside its input, kept.
+    let pairs = [("target_no", "451228102201001"), ("relation", "11")];
+    let r = app
+        .post_form(
+            &path(&format!("/members/{spouse}/move")),
+            &change(&c, version, &pairs),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body
+            .contains("class=\"field invalid\" data-field=\"target_no\""),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("找不到户编号为451228102201001"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"451228102201001\""), "number kept");
+    assert!(r.body.contains("value=\"11\" selected"), "relation kept");
+    // Remove: an effective date that is not a date, beside its input.
+    let r = app
+        .post_form(
+            &path(&format!("/members/{spouse}/remove")),
+            &dated(&c, version, "2026-13-01", &[("reason_code", "02")]),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("class=\"stack remove-member\""),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("class=\"field invalid\" data-field=\"effective_date\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"02\" selected"), "reason code kept");
+    // Nothing was written.
+    assert_eq!(members(&app, &c, id).await, (version, ms));
+}
+
+#[tokio::test]
+async fn member_status_and_head_changes_in_a_closed_year_offer_the_correction_and_make_it() {
+    let app = TestApp::new().await;
+    xiuhua_app::registry::close_year(&app._services, &CurrentUser::system(), "451228", 2025)
+        .await
+        .unwrap();
+    let c = app.login("admin").await;
+    let id = app.household_a;
+    let path = |p: &str| format!("/households/{id}{p}");
+    let (version, ms) = members(&app, &c, id).await;
+    let spouse = member_id(&ms, "蓝秀");
+    let head = member_id(&ms, "韦桂英");
+    // Head, in 2025: the head page again with the relations confirmed kept.
+    let rel = [
+        (format!("relation_{spouse}"), "01"),
+        (format!("relation_{head}"), "02"),
+    ];
+    let rel: Vec<(&str, &str)> = rel.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let r = app
+        .post_form(
+            &path("/head"),
+            &dated(&c, version, "2025-08-01", &rel),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("id=\"change-head\""), "{}", r.body);
+    assert!(r.body.contains("id=\"correction\""), "correction offered");
+    assert!(r.body.contains("value=\"2025-08-01\""), "date kept");
+    assert!(
+        r.body.contains(&format!("name=\"relation_{head}\""))
+            && r.body.contains("value=\"02\" selected"),
+        "{}",
+        r.body
+    );
+    let mut with = rel.clone();
+    with.push(("correction", "1"));
+    let r = app
+        .post_form(
+            &path("/head"),
+            &dated(&c, version, "2025-08-01", &with),
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Status, in 2025: the same offer with the exit year kept.
+    let (version, _) = members(&app, &c, id).await;
+    let status = path("/status");
+    let pairs = [
+        ("action", "exit"),
+        ("exit_year", "2025"),
+        ("exit_batch", "2"),
+    ];
+    let r = app
+        .post_form(&status, &dated(&c, version, "2025-07-01", &pairs), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("class=\"stack status-change\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("id=\"correction\""), "correction offered");
+    assert!(
+        r.body.contains("name=\"exit_year\" value=\"2025\""),
+        "{}",
+        r.body
+    );
+    let pairs = [
+        ("action", "exit"),
+        ("exit_year", "2025"),
+        ("exit_batch", "2"),
+        ("correction", "1"),
+    ];
+    let r = app
+        .post_form(&status, &dated(&c, version, "2025-07-01", &pairs), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Remove, in 2025: refused, the correction offered, the reason code and date kept.
+    let (version, _) = members(&app, &c, id).await;
+    let remove = path(&format!("/members/{head}/remove"));
+    let pairs = [("reason_code", "02")];
+    let r = app
+        .post_form(&remove, &dated(&c, version, "2025-09-01", &pairs), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("2025年度动态调整已结束"), "{}", r.body);
+    assert!(r.body.contains("id=\"correction\""), "correction offered");
+    assert!(r.body.contains("value=\"2025-09-01\""), "date kept");
+    assert!(r.body.contains("value=\"02\" selected"), "reason code kept");
+    // A correction without a reason is refused beside the reason, offered again.
+    let no_reason = format!(
+        "csrf={}&version={version}&effective_date=2025-09-01&reason=&reason_code=02&correction=1",
+        c.csrf
+    );
+    let r = app.post_form(&remove, &no_reason, Some(&c)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body
+            .contains("class=\"field invalid\" data-field=\"reason\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("id=\"correction\""), "offered again");
+    let pairs = [("reason_code", "02"), ("correction", "1")];
+    let r = app
+        .post_form(&remove, &dated(&c, version, "2025-09-01", &pairs), Some(&c))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&path(""), Some(&c)).await.body;
+    assert_eq!(page.matches("<strong>更正</strong>").count(), 3, "{page}");
 }
