@@ -86,6 +86,191 @@ pub struct LedgerInfo {
     pub skipped_sheets: Vec<String>,
     /// Data rows passed on.
     pub rows: usize,
+    /// Rows below a header that are not households' (totals, footers, notes, repeated headers
+    /// and titles), in file order: skipped, and reported as notices.
+    pub skipped_rows: Vec<SkippedRow>,
+}
+
+/// What a row below the header that holds no household is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SkipKind {
+    /// 合计 / 小计 / 总计 (a sum over the rows above).
+    Total,
+    /// 填表人, 审核人, 联系电话, 填报日期, 单位（盖章）…: who filled in the form.
+    Footer,
+    /// 注：/ 备注 / 说明 under the table.
+    Note,
+    /// The header again (printed pages repeat it).
+    Header,
+    /// A title (one text across the row), e.g. the table's name repeated on a printed page.
+    Title,
+}
+
+impl SkipKind {
+    /// The message key of the notice for a skipped row of this kind.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            SkipKind::Total => "ledger_skipped_total",
+            SkipKind::Footer => "ledger_skipped_footer",
+            SkipKind::Note => "ledger_skipped_note",
+            SkipKind::Header => "ledger_skipped_header",
+            SkipKind::Title => "ledger_skipped_title",
+        }
+    }
+
+    /// A stable name of the kind (`total`, `footer`, `note`, `header`, `title`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::Total => "total",
+            SkipKind::Footer => "footer",
+            SkipKind::Note => "note",
+            SkipKind::Header => "header",
+            SkipKind::Title => "title",
+        }
+    }
+}
+
+/// A row that was recognised as not a household's and skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// Sheet name.
+    pub sheet: String,
+    /// 1-based row number as Excel shows it.
+    pub row: usize,
+    /// What the row is.
+    pub kind: SkipKind,
+    /// Its first non-empty cell, as written.
+    pub text: String,
+}
+
+impl SkippedRow {
+    /// The notice for this row (`{row}`, `{text}`).
+    pub fn message(&self) -> Message {
+        msg(self.kind.message_key())
+            .arg("row", self.row)
+            .arg("text", &self.text)
+    }
+}
+
+/// The letters of a 1-based column number, as Excel shows them (1 → A, 27 → AA).
+pub fn column_letter(mut column: usize) -> String {
+    let mut out = Vec::new();
+    while column > 0 {
+        let r = (column - 1) % 26;
+        out.push(b'A' + r as u8);
+        column = (column - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// How a row's first text begins when it is a sum: 合计, 小计, 总计 …
+const TOTAL_STARTS: &[&str] = &["合计", "小计", "总计", "共计", "累计", "本页合计", "本页小计"];
+
+/// How a footer begins: who filled in, checked and stamped the form.
+const FOOTER_STARTS: &[&str] = &[
+    "填表人",
+    "填报人",
+    "制表人",
+    "统计人",
+    "审核人",
+    "审核",
+    "审批人",
+    "负责人",
+    "联系人",
+    "联系电话",
+    "填报日期",
+    "填表日期",
+    "制表日期",
+    "报送日期",
+    "日期:",
+    "单位(盖章)",
+    "填报单位",
+    "盖章",
+    "签字",
+    "签名",
+    "村委会(盖章)",
+    "乡镇(盖章)",
+];
+
+/// How a note under the table begins.
+const NOTE_STARTS: &[&str] = &["备注", "说明", "填表说明", "附注", "注意"];
+
+/// Compact form of a cell's text for classifying rows: no spaces, half-width brackets and colon.
+fn compact(t: &str) -> String {
+    t.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            '：' => ':',
+            other => other,
+        })
+        .collect()
+}
+
+/// Whether a compact text is a note: 注：…, 注1. …, 注、…, or one of [`NOTE_STARTS`].
+fn is_note(t: &str) -> bool {
+    if NOTE_STARTS.iter().any(|p| t.starts_with(p)) {
+        return true;
+    }
+    t.strip_prefix('注').is_some_and(|rest| {
+        rest.starts_with([':', '、', '.', '①', '(']) || rest.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+/// What a row below the header is when it holds no household; `None` for a data row.
+fn classify(
+    cat: Cat<'_>,
+    header: &SheetHeader,
+    above: &[CellValue],
+    cells: &[CellValue],
+    extra: &[(String, String)],
+) -> Option<(SkipKind, String)> {
+    let mut texts = cells.iter().filter(|c| !c.is_empty());
+    let first = texts.next()?;
+    let first_text = first.display();
+    let c = compact(&first_text);
+    if TOTAL_STARTS.iter().any(|p| c.starts_with(p)) {
+        return Some((SkipKind::Total, first_text));
+    }
+    if FOOTER_STARTS.iter().any(|p| c.starts_with(p)) {
+        return Some((SkipKind::Footer, first_text));
+    }
+    if is_note(&c) {
+        return Some((SkipKind::Note, first_text));
+    }
+    // The header again: its name column holds a name header (cheap test first).
+    let name_col = header.fields.iter().position(|f| *f == Some(Field::NAME));
+    if let Some(i) = name_col
+        && let Some(CellValue::Text(t)) = cells.get(i)
+        && cat.field_of(t, extra) == Some(Field::NAME)
+        && header_score(cat, cells, extra).1
+    {
+        return Some((SkipKind::Header, first_text));
+    }
+    // The upper row of a two-row header again.
+    if !above.is_empty() && same_cells(above, cells) {
+        return Some((SkipKind::Header, first_text));
+    }
+    // One text across the row (merged, or written once per cell), or a lone text cell in a row
+    // whose name and identity columns are empty.
+    let rest: Vec<&CellValue> = texts.collect();
+    if matches!(first, CellValue::Text(_)) && !rest.is_empty() && rest.iter().all(|v| *v == first)
+    {
+        return Some((SkipKind::Title, first_text));
+    }
+    None
+}
+
+/// Whether two rows hold the same non-empty cells.
+fn same_cells(a: &[CellValue], b: &[CellValue]) -> bool {
+    let n = a.len().max(b.len());
+    (0..n).all(|i| {
+        let x = a.get(i).unwrap_or(&EMPTY);
+        let y = b.get(i).unwrap_or(&EMPTY);
+        x.is_empty() && y.is_empty() || x == y
+    })
 }
 
 /// Why a ledger could not be read.
@@ -151,9 +336,18 @@ fn make_header(
     sheet: &str,
     row: usize,
     cells: &[CellValue],
+    above: &[CellValue],
     extra: &[(String, String)],
 ) -> SheetHeader {
-    let names: Vec<String> = cells.iter().map(CellValue::display).collect();
+    // A two-row header: a column named only in the row above (its cell merged down, or a CSV
+    // that leaves the lower cell blank) takes that name.
+    let width = cells.len().max(above.len());
+    let names: Vec<String> = (0..width)
+        .map(|i| match cells.get(i) {
+            Some(c) if !c.is_empty() => c.display(),
+            _ => above.get(i).map(CellValue::display).unwrap_or_default(),
+        })
+        .collect();
     let fields: Vec<Option<Field>> = names.iter().map(|n| cat.field_of(n, extra)).collect();
     let unknown = names
         .iter()
@@ -219,6 +413,27 @@ pub fn read_ledger_with(
     )
 }
 
+/// The row above a header when it is the upper row of a two-row header: it names a column the
+/// header row leaves blank, or spans columns with group labels (家庭成员信息). Otherwise (a
+/// title, a date line) nothing.
+fn upper_header_row(above: &[CellValue], header: &[CellValue]) -> Vec<CellValue> {
+    let texts: Vec<&CellValue> = above.iter().filter(|c| !c.is_empty()).collect();
+    let distinct = texts
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| !texts[..*i].contains(c))
+        .count();
+    let fills_blank = above
+        .iter()
+        .enumerate()
+        .any(|(i, c)| !c.is_empty() && header.get(i).is_none_or(CellValue::is_empty));
+    if distinct >= 2 && fills_blank {
+        above.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 fn read(
     cat: Cat<'_>,
     path: &Path,
@@ -231,11 +446,16 @@ fn read(
     let mut header: Option<(Arc<SheetHeader>, Columns)> = None;
     let mut pending = 0;
     let mut seen_sheets: Vec<String> = Vec::new();
+    // The row above the header (the upper row of a two-row header), and, once the header is
+    // found, that row again if it was a header's upper row (to recognise it when repeated).
+    let mut above: Vec<CellValue> = Vec::new();
+    let mut skipped: Vec<SkippedRow> = Vec::new();
     let mut handle = |r: Row<'_>| -> ControlFlow<()> {
         if r.sheet != &*current_sheet {
             current_sheet = Arc::from(r.sheet);
             header = None;
             pending = 0;
+            above.clear();
             seen_sheets.push(r.sheet.to_string());
         }
         match &header {
@@ -247,7 +467,9 @@ fn read(
                 let (score, usable) = header_score(cat, r.cells, extra);
                 if usable && score >= 3 {
                     // A header row below a title row: take the best-scoring candidate seen so far.
-                    let h = make_header(cat, r.sheet, r.row, r.cells, extra);
+                    let upper = upper_header_row(&above, r.cells);
+                    let h = make_header(cat, r.sheet, r.row, r.cells, &upper, extra);
+                    above = upper;
                     let columns: Columns = h
                         .fields
                         .iter()
@@ -257,10 +479,21 @@ fn read(
                         .collect();
                     info.sheets.push(h.clone());
                     header = Some((Arc::new(h), columns));
+                } else {
+                    above = r.cells.clone();
                 }
                 ControlFlow::Continue(())
             }
             Some((h, columns)) => {
+                if let Some((kind, text)) = classify(cat, h, &above, r.cells, extra) {
+                    skipped.push(SkippedRow {
+                        sheet: r.sheet.to_string(),
+                        row: r.row,
+                        kind,
+                        text,
+                    });
+                    return ControlFlow::Continue(());
+                }
                 let row = LedgerRow {
                     sheet: current_sheet.clone(),
                     row: r.row,
@@ -278,6 +511,7 @@ fn read(
     };
     let format = for_each_row_limited(path, limits, &mut handle)?;
     info.format = Some(format);
+    info.skipped_rows = skipped;
     info.skipped_sheets = seen_sheets
         .into_iter()
         .filter(|s| !info.sheets.iter().any(|h| &h.sheet == s))
