@@ -7,13 +7,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use xiuhua_domain::message::{Message, msg};
 
+use xiuhua_domain::synonyms::Synonyms;
 use xiuhua_domain::validate::parse_member_id_number;
 use xiuhua_domain::{
     CodeCatalog, Fen, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, FieldValue,
     HouseholdFields, Member, MonitoringStatus, Record, RegionCode, RegistryStatus,
 };
 use xiuhua_xlsx::cell::{
-    CellValue, IdCellProblem, id_number_text, number_text, parse_bool, parse_date, parse_year,
+    CellValue, DateProblem, IdCellProblem, id_number_text, number_text, parse_bool,
+    parse_date_checked, parse_year,
 };
 use xiuhua_xlsx::{Field, LedgerRow, SheetHeader};
 
@@ -65,8 +67,9 @@ impl Problems<'_> {
     }
 }
 
-/// Resolves a ledger value to a code: the code or label itself, or else the one label of the
-/// list that contains it (户主 → 本人或户主, 子 → 之子). Ambiguous values are not guessed.
+/// Resolves a ledger value to a code: the code or label itself, else a synonym of the list
+/// (`data/synonyms.tsv`: 患有大病 → 大病, 户主 → 本人或户主), else the one label of the list
+/// that contains it (壮 → 壮族). Ambiguous values are not guessed.
 fn resolve<'a>(codes: &'a CodeCatalog, list: &str, t: &str) -> Option<&'a str> {
     if let Some(c) = codes.resolve(list, t) {
         return Some(c);
@@ -74,6 +77,27 @@ fn resolve<'a>(codes: &'a CodeCatalog, list: &str, t: &str) -> Option<&'a str> {
     let t = t.trim();
     if t.is_empty() {
         return None;
+    }
+    // Brackets as typed (full-width or not) and spaces inside do not change a value.
+    let compact: String = t
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            other => other,
+        })
+        .collect();
+    if let Some(c) = Synonyms::shipped()
+        .code(list, &compact)
+        .and_then(|c| codes.get(list, c))
+    {
+        return Some(c.code.as_str());
+    }
+    if compact != t
+        && let Some(c) = codes.resolve(list, &compact)
+    {
+        return Some(c);
     }
     let mut hits = codes.list(list).iter().filter(|i| i.label_zh.contains(t));
     match (hits.next(), hits.next()) {
@@ -209,9 +233,11 @@ fn cell_value(
         FieldType::Money => yuan_to_fen(v)
             .map(FieldValue::Money)
             .ok_or_else(|| bad("import_not_an_amount")),
-        FieldType::Date => parse_date(v)
-            .map(FieldValue::Date)
-            .ok_or_else(|| bad("import_not_a_date")),
+        FieldType::Date => match parse_date_checked(v) {
+            Ok(d) => Ok(FieldValue::Date(d)),
+            Err(DateProblem::Impossible) => Err(bad("import_impossible_date")),
+            Err(DateProblem::NotADate) => Err(bad("import_not_a_date")),
+        },
     }
 }
 
@@ -397,7 +423,7 @@ fn set_other_causes(g: &Group, codes: &CodeCatalog, f: &mut HouseholdFields, p: 
     if let Some((r, v)) = g.value(Field::OTHER_CAUSES) {
         let mut out = Vec::new();
         for part in split_multi(&text(v)) {
-            match codes.resolve("poverty_cause", &part) {
+            match resolve(codes, "poverty_cause", &part) {
                 Some(c) => out.push(c.to_string()),
                 None => p.cell(
                     r,
@@ -572,11 +598,28 @@ fn member_relation(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> 
     }
 }
 
+/// 健康状况, a set: each part a code, label or synonym; 残疾 with its grade or category written
+/// after or before it (残疾二级, 二级残疾, 肢体残疾三级) is 残疾 and, unless the ledger has
+/// columns of their own, sets the member's 残疾等级 and 残疾类别.
 fn set_health(r: &LedgerRow, codes: &CodeCatalog, m: &mut Member, p: &mut Problems<'_>) {
     if let Some(v) = r.get(Field::HEALTH) {
         for part in split_multi(&text(v)) {
-            match codes.resolve("health", &part) {
-                Some(c) => m.health.push(c.to_string()),
+            if let Some(c) = resolve(codes, "health", &part) {
+                if !m.health.iter().any(|h| h == c) {
+                    m.health.push(c.to_string());
+                }
+                continue;
+            }
+            let disabled = disability(codes, &part);
+            match disabled.as_ref().and_then(|_| resolve(codes, "health", "残疾")) {
+                Some(c) => {
+                    if !m.health.iter().any(|h| h == c) {
+                        m.health.push(c.to_string());
+                    }
+                    let (grade, category) = disabled.unwrap_or_default();
+                    m.disability_grade = m.disability_grade.take().or(grade);
+                    m.disability_category = m.disability_category.take().or(category);
+                }
                 None => p.cell(
                     r,
                     Field::HEALTH,
@@ -586,6 +629,41 @@ fn set_health(r: &LedgerRow, codes: &CodeCatalog, m: &mut Member, p: &mut Proble
             }
         }
     }
+}
+
+/// 残疾 written with a grade (一级 … 四级, 1级 … 4级) and/or a category (肢体, 视力 …) around
+/// it: the grade and category codes found, or `None` when the text is not such a form.
+fn disability(codes: &CodeCatalog, part: &str) -> Option<(Option<String>, Option<String>)> {
+    let t: String = part
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）'))
+        .collect();
+    let mut rest = t.clone();
+    let mut grade = None;
+    if let Some(i) = t.find('级') {
+        let before = t[..i].chars().next_back()?;
+        let n = match before {
+            '一' | '1' => "一级",
+            '二' | '2' => "二级",
+            '三' | '3' => "三级",
+            '四' | '4' => "四级",
+            _ => return None,
+        };
+        grade = Some(resolve(codes, "disability_grade", n)?.to_string());
+        let start = i - before.len_utf8();
+        rest = format!("{}{}", &t[..start], &t[i + '级'.len_utf8()..]);
+    }
+    let core = rest
+        .strip_suffix("残疾人")
+        .or_else(|| rest.strip_suffix("残疾"))
+        .or_else(|| rest.strip_suffix('残'))
+        .map(str::to_string)
+        .or_else(|| rest.strip_prefix("残疾").map(str::to_string))?;
+    let category = match core.as_str() {
+        "" => None,
+        c => Some(resolve(codes, "disability_category", &format!("{c}残疾"))?.to_string()),
+    };
+    Some((grade, category))
 }
 
 fn set_work_months(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) {

@@ -663,6 +663,7 @@ impl Run<'_> {
             );
         }
         self.report.skipped_sheets = info.skipped_sheets.clone();
+        self.report.notices = super::ImportNotice::of_outline(info);
         if self.more_problems > 0 {
             self.report.problems.push(ImportProblem::new(
                 String::new(),
