@@ -9,6 +9,7 @@ mod exports;
 mod import_runs;
 mod imports;
 mod jobs;
+mod ledger_shapes;
 mod privacy;
 mod regions;
 mod registry;
