@@ -58,7 +58,13 @@ enum Command {
 }
 
 /// Writes a generated ledger and prints its verdict.
-fn ledger(shape: &str, households: usize, seed: u64, out: &std::path::Path, gbk: bool) -> anyhow::Result<()> {
+fn ledger(
+    shape: &str,
+    households: usize,
+    seed: u64,
+    out: &std::path::Path,
+    gbk: bool,
+) -> anyhow::Result<()> {
     use xiuhua_ledgergen::{Config, Output, Shape, generate};
     let shape = Shape::named(shape)
         .ok_or_else(|| anyhow::anyhow!("unknown shape {shape:?} (plain, messy, errors)"))?;

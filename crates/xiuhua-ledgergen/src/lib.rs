@@ -413,26 +413,34 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
                 set("group", Cell::text(GROUPS[h % GROUPS.len()]));
                 set("household_no", Cell::text(&household_no));
                 set("head_name", Cell::text(&people[0].name));
-                set(
-                    "status",
-                    Cell::text(if poor { "贫困户" } else { "脱贫户" }),
-                );
+                set("status", Cell::text(if poor { "贫困户" } else { "脱贫户" }));
                 if !poor {
-                    set("exit_year", year_cell(&mut rng, shape, 2016 + (h % 4) as i32));
+                    set(
+                        "exit_year",
+                        year_cell(&mut rng, shape, 2016 + (h % 4) as i32),
+                    );
                 }
                 set(
                     "main_cause",
                     Cell::text(pick_value(
                         &mut rng,
                         shape,
-                        &[("因病", "因病致贫"), ("缺劳力", "缺劳动力"), ("缺技术", "缺乏技术")],
+                        &[
+                            ("因病", "因病致贫"),
+                            ("缺劳力", "缺劳动力"),
+                            ("缺技术", "缺乏技术"),
+                        ],
                     )),
                 );
             }
             // Only the first row carries the household's own values in an unmerged ledger.
             if first && col("risk_identified_on").is_some() && h % 3 == 0 {
-                let day = NaiveDate::from_ymd_opt(2021 + (h % 3) as i32, 1 + (h % 12) as u32, 1 + (h % 28) as u32)
-                    .unwrap_or_default();
+                let day = NaiveDate::from_ymd_opt(
+                    2021 + (h % 3) as i32,
+                    1 + (h % 12) as u32,
+                    1 + (h % 28) as u32,
+                )
+                .unwrap_or_default();
                 let impossible = shape.errors && h % 9 == 3;
                 let value = if impossible {
                     verdict.problems.insert(ExpectedProblem {
@@ -447,7 +455,11 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
                 set("risk_identified_on", value);
             }
             set("name", Cell::text(&p.name));
-            let sex = if p.id.as_bytes()[16] % 2 == 1 { "男" } else { "女" };
+            let sex = if p.id.as_bytes()[16] % 2 == 1 {
+                "男"
+            } else {
+                "女"
+            };
             set("sex", Cell::text(sex));
             // An identity number Excel turned into a number: never the head's (the household
             // keeps its head, so only that cell is wrong).
@@ -469,7 +481,11 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
             set("id_number", id_cell);
             set(
                 "relation",
-                Cell::text(if shape.synonyms { p.relation.1 } else { p.relation.0 }),
+                Cell::text(if shape.synonyms {
+                    p.relation.1
+                } else {
+                    p.relation.0
+                }),
             );
             let eth = ETHNICITIES[(h + k) % ETHNICITIES.len()];
             set(
@@ -481,7 +497,11 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
                 Cell::text(pick_value(
                     &mut rng,
                     shape,
-                    &[("小学", "小学文化"), ("初中", "初中文化"), ("文盲或半文盲", "文盲")],
+                    &[
+                        ("小学", "小学文化"),
+                        ("初中", "初中文化"),
+                        ("文盲或半文盲", "文盲"),
+                    ],
                 )),
             );
             set(
@@ -504,7 +524,11 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
                 Cell::text(pick_value(
                     &mut rng,
                     shape,
-                    &[("普通劳动力", "有劳动力"), ("无劳动力", "无劳动能力"), ("弱劳动力或半劳动力", "半劳动力")],
+                    &[
+                        ("普通劳动力", "有劳动力"),
+                        ("无劳动力", "无劳动能力"),
+                        ("弱劳动力或半劳动力", "半劳动力"),
+                    ],
                 )),
             );
             for (i, c) in columns.iter().enumerate() {
@@ -530,8 +554,22 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
         village_households += 1;
     }
     if shape.totals {
-        total_row(&mut sheet, &mut verdict, width, "小计", village_households, is_xlsx);
-        total_row(&mut sheet, &mut verdict, width, "合计", cfg.households, is_xlsx);
+        total_row(
+            &mut sheet,
+            &mut verdict,
+            width,
+            "小计",
+            village_households,
+            is_xlsx,
+        );
+        total_row(
+            &mut sheet,
+            &mut verdict,
+            width,
+            "合计",
+            cfg.households,
+            is_xlsx,
+        );
     }
     if shape.notes {
         let r = sheet.push(vec![Cell::text(
@@ -662,7 +700,11 @@ fn household_people(rng: &mut impl Rng, cfg: &Config, h: usize) -> Result<Vec<Pe
     let day0 = NaiveDate::from_ymd_opt(head_year, 1, 1).unwrap_or_default()
         + chrono::Duration::days(((h / 40) % 360) as i64);
     let seq_base = ((h / (40 * 360)) * 4) as u16;
-    let mut push = |rel: (&'static str, &'static str), birth: NaiveDate, seq: u16, rng: &mut dyn rand::RngCore| -> Result<(), GenError> {
+    let mut push = |rel: (&'static str, &'static str),
+                    birth: NaiveDate,
+                    seq: u16,
+                    rng: &mut dyn rand::RngCore|
+     -> Result<(), GenError> {
         let id = IdNumber::compose(&cfg.id_prefix, birth, seq)
             .map_err(|e| GenError::Config(format!("identity number: {e}")))?;
         let name = format!(
@@ -696,7 +738,11 @@ fn household_people(rng: &mut impl Rng, cfg: &Config, h: usize) -> Result<Vec<Pe
     for k in 2..size {
         let son = rng.random_bool(0.5);
         push(
-            if son { ("之子", "儿子") } else { ("之女", "女儿") },
+            if son {
+                ("之子", "儿子")
+            } else {
+                ("之女", "女儿")
+            },
             day0 + chrono::Duration::days(365 * 25 + 400 * k as i64),
             male_seq(seq_base + k as u16, son),
             rng,
@@ -808,9 +854,7 @@ fn write_xlsx(sheet: &Sheet, path: &Path, constant_memory: bool) -> Result<(), G
     let merged_cells: BTreeSet<(usize, usize)> = sheet
         .merges
         .iter()
-        .flat_map(|&(r1, c1, r2, c2)| {
-            (r1..=r2).flat_map(move |r| (c1..=c2).map(move |c| (r, c)))
-        })
+        .flat_map(|&(r1, c1, r2, c2)| (r1..=r2).flat_map(move |r| (c1..=c2).map(move |c| (r, c))))
         .collect();
     for (i, cells) in sheet.rows.iter().enumerate() {
         let r = (i + 1) as u32 - 1;
@@ -855,7 +899,13 @@ fn write_xlsx(sheet: &Sheet, path: &Path, constant_memory: bool) -> Result<(), G
     Ok(())
 }
 
-fn write_cell(ws: &mut Worksheet, r: u32, c: u16, cell: &Cell, date: &Format) -> Result<(), GenError> {
+fn write_cell(
+    ws: &mut Worksheet,
+    r: u32,
+    c: u16,
+    cell: &Cell,
+    date: &Format,
+) -> Result<(), GenError> {
     match cell {
         Cell::Empty => {}
         Cell::Text(t) => {
@@ -873,7 +923,9 @@ fn write_cell(ws: &mut Worksheet, r: u32, c: u16, cell: &Cell, date: &Format) ->
 }
 
 fn write_csv(sheet: &Sheet, path: &Path, output: Output) -> Result<(), GenError> {
-    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     for cells in &sheet.rows {
         let record: Vec<String> = cells
             .iter()

@@ -255,7 +255,13 @@ mod tests {
             Some(d(2019, 3, 1))
         );
         assert_eq!(parse_date(&CellValue::Text("三月".into())), None);
-        for t in ["2020-02-30", "20201341", "2020/13/01", "2019年2月29日", "2020.04.31"] {
+        for t in [
+            "2020-02-30",
+            "20201341",
+            "2020/13/01",
+            "2019年2月29日",
+            "2020.04.31",
+        ] {
             assert_eq!(
                 parse_date_checked(&CellValue::Text(t.into())),
                 Err(DateProblem::Impossible),

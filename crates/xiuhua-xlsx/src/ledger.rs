@@ -52,6 +52,11 @@ impl LedgerRow {
             .map(|&(f, i, _)| (f, self.raw.get(i).unwrap_or(&EMPTY)))
     }
 
+    /// Whether the sheet has a column of this field (empty or not in this row).
+    pub fn has_column(&self, f: Field) -> bool {
+        self.columns.iter().any(|&(x, _, _)| x == f)
+    }
+
     /// Whether the row carries any member data.
     pub fn has_member(&self) -> bool {
         self.columns
@@ -73,7 +78,13 @@ pub struct SheetHeader {
     pub fields: Vec<Option<Field>>,
     /// Columns whose header is not recognised: (1-based column, header). Reported, not dropped silently.
     pub unknown: Vec<(usize, String)>,
+    /// Required columns the header does not have (户编号, 与户主关系): reported once for the
+    /// sheet, not as a missing value on every row.
+    pub missing: Vec<Field>,
 }
+
+/// Columns a ledger must have beside 姓名 and 证件号码 (without which no header is found).
+const REQUIRED_COLUMNS: &[Field] = &[Field::HOUSEHOLD_NO, Field::RELATION];
 
 /// What was found in a file.
 #[derive(Clone, Debug, Default)]
@@ -165,7 +176,15 @@ pub fn column_letter(mut column: usize) -> String {
 }
 
 /// How a row's first text begins when it is a sum: 合计, 小计, 总计 …
-const TOTAL_STARTS: &[&str] = &["合计", "小计", "总计", "共计", "累计", "本页合计", "本页小计"];
+const TOTAL_STARTS: &[&str] = &[
+    "合计",
+    "小计",
+    "总计",
+    "共计",
+    "累计",
+    "本页合计",
+    "本页小计",
+];
 
 /// How a footer begins: who filled in, checked and stamped the form.
 const FOOTER_STARTS: &[&str] = &[
@@ -215,7 +234,8 @@ fn is_note(t: &str) -> bool {
         return true;
     }
     t.strip_prefix('注').is_some_and(|rest| {
-        rest.starts_with([':', '、', '.', '①', '(']) || rest.starts_with(|c: char| c.is_ascii_digit())
+        rest.starts_with([':', '、', '.', '①', '('])
+            || rest.starts_with(|c: char| c.is_ascii_digit())
     })
 }
 
@@ -256,8 +276,7 @@ fn classify(
     // One text across the row (merged, or written once per cell), or a lone text cell in a row
     // whose name and identity columns are empty.
     let rest: Vec<&CellValue> = texts.collect();
-    if matches!(first, CellValue::Text(_)) && !rest.is_empty() && rest.iter().all(|v| *v == first)
-    {
+    if matches!(first, CellValue::Text(_)) && !rest.is_empty() && rest.iter().all(|v| *v == first) {
         return Some((SkipKind::Title, first_text));
     }
     None
@@ -355,12 +374,18 @@ fn make_header(
         .filter(|(i, n)| !n.is_empty() && fields[*i].is_none())
         .map(|(i, n)| (i + 1, n.clone()))
         .collect();
+    let missing = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|f| !fields.contains(&Some(*f)))
+        .collect();
     SheetHeader {
         sheet: sheet.to_string(),
         row,
         names,
         fields,
         unknown,
+        missing,
     }
 }
 
@@ -525,4 +550,117 @@ fn read(
         return Err(LedgerError::NoHeader(names));
     }
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_csv(text: &str) -> (LedgerInfo, Vec<LedgerRow>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        let mut rows = Vec::new();
+        let info = read_ledger(&path, &[], &mut |_, r| {
+            rows.push(r);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        (info, rows)
+    }
+
+    fn kinds(info: &LedgerInfo) -> Vec<(usize, SkipKind)> {
+        info.skipped_rows.iter().map(|r| (r.row, r.kind)).collect()
+    }
+
+    #[test]
+    fn rows_that_are_not_households_are_skipped_and_named() {
+        let (info, rows) = read_csv(
+            "某县建档立卡户台账,,,,\n\
+             户号,姓名,身份证号,关系,帮扶人\n\
+             1,韦一,451228197001020011,户主,张\n\
+             ,蓝二,451228197203040021,妻子,\n\
+             小 计,,,,1户\n\
+             户号,姓名,身份证号,关系,帮扶人\n\
+             2,黄三,451228196505060013,本人,\n\
+             合计,,,,2户\n\
+             注：本表由村委会填写。,,,,\n\
+             备注：无\n\
+             填表人：黄,,审核人：蓝,,\n\
+             联系电话：0778-5212345\n\
+             单位（盖章）：\n\
+             填报日期：2024年3月1日\n\
+             某县台账,某县台账,某县台账,,\n",
+        );
+        assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [3, 4, 7]);
+        assert_eq!(
+            kinds(&info),
+            [
+                (5, SkipKind::Total),
+                (6, SkipKind::Header),
+                (8, SkipKind::Total),
+                (9, SkipKind::Note),
+                (10, SkipKind::Note),
+                (11, SkipKind::Footer),
+                (12, SkipKind::Footer),
+                (13, SkipKind::Footer),
+                (14, SkipKind::Footer),
+                (15, SkipKind::Title),
+            ]
+        );
+        assert_eq!(info.skipped_rows[0].text, "小 计");
+        assert!(
+            info.skipped_rows[0]
+                .message()
+                .zh()
+                .contains("第5行是合计行")
+        );
+        let h = &info.sheets[0];
+        assert_eq!(h.unknown, [(5, "帮扶人".to_string())]);
+        assert!(h.missing.is_empty());
+        assert_eq!(
+            rows[1].get(Field::RELATION),
+            Some(&CellValue::Text("妻子".into()))
+        );
+    }
+
+    #[test]
+    fn a_two_row_header_names_columns_from_the_upper_row() {
+        let (info, rows) = read_csv(
+            "序号,户信息,,家庭成员信息,,\n\
+             ,户编号,乡镇,姓名,证件号码,与户主关系\n\
+             1,H1,高岭镇,韦一,451228197001020011,户主\n\
+             序号,户信息,,家庭成员信息,,\n\
+             2,H2,高岭镇,黄三,451228196505060013,户主\n",
+        );
+        let h = &info.sheets[0];
+        assert_eq!(h.row, 2);
+        assert_eq!(h.names[0], "序号");
+        assert_eq!(h.fields[0], Some(Field::IGNORED));
+        assert!(h.unknown.is_empty(), "{:?}", h.unknown);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(kinds(&info), [(4, SkipKind::Header)]);
+    }
+
+    #[test]
+    fn a_missing_required_column_is_named_once() {
+        let (info, rows) = read_csv("户编号,姓名,证件号码,称谓\nH1,韦一,451228197001020011,户主\n");
+        assert_eq!(info.sheets[0].missing, [Field::RELATION]);
+        assert_eq!(info.sheets[0].unknown, [(4, "称谓".to_string())]);
+        assert!(!rows[0].has_column(Field::RELATION));
+        assert_eq!(column_letter(4), "D");
+        assert_eq!(column_letter(28), "AB");
+    }
+
+    #[test]
+    fn people_and_places_that_look_like_keywords_are_data() {
+        // A village called 合心村 in the first column, a name beginning with 注.
+        let (info, rows) = read_csv(
+            "村,户编号,姓名,证件号码,与户主关系\n\
+             合心村,H1,注光明,451228197001020011,户主\n\
+             说和村,H2,韦一,451228196505060013,户主\n",
+        );
+        assert!(info.skipped_rows.is_empty(), "{:?}", info.skipped_rows);
+        assert_eq!(rows.len(), 2);
+    }
 }

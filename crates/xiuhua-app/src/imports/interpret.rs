@@ -591,6 +591,8 @@ fn member_relation(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> 
             }
             c.map(String::from)
         }
+        // A sheet without the column is reported once (`SheetHeader::missing`), not per row.
+        None if !r.has_column(field) => None,
         None => {
             p.cell(r, field, &CellValue::Empty, msg("import_required"));
             None
@@ -611,7 +613,10 @@ fn set_health(r: &LedgerRow, codes: &CodeCatalog, m: &mut Member, p: &mut Proble
                 continue;
             }
             let disabled = disability(codes, &part);
-            match disabled.as_ref().and_then(|_| resolve(codes, "health", "残疾")) {
+            match disabled
+                .as_ref()
+                .and_then(|_| resolve(codes, "health", "残疾"))
+            {
                 Some(c) => {
                     if !m.health.iter().any(|h| h == c) {
                         m.health.push(c.to_string());

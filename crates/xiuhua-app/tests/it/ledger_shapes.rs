@@ -53,7 +53,12 @@ fn notices(r: &ImportReport) -> BTreeSet<ExpectedNotice> {
 
 /// Asserts a report is the verdict, exactly.
 fn assert_verdict(r: &ImportReport, v: &Verdict, what: &str) {
-    assert_eq!(problems(r), v.problems, "{what}: problems {:#?}", r.problems);
+    assert_eq!(
+        problems(r),
+        v.problems,
+        "{what}: problems {:#?}",
+        r.problems
+    );
     assert_eq!(notices(r), v.notices, "{what}: notices");
     assert_eq!(r.notices.len(), v.notices.len(), "{what}: each notice once");
     assert_eq!(r.rows, v.member_rows, "{what}: member rows");
@@ -66,14 +71,22 @@ async fn check(path: &Path, v: &Verdict, what: &str) {
     let c = ctx().await;
     let dry = import(&c, path, true).await;
     assert_verdict(&dry, v, &format!("{what} (dry run)"));
-    assert_eq!(total_households(&c).await, 0, "{what}: a dry run writes nothing");
+    assert_eq!(
+        total_households(&c).await,
+        0,
+        "{what}: a dry run writes nothing"
+    );
     let real = import(&c, path, false).await;
     assert_verdict(&real, v, what);
     if v.problems.is_empty() {
         assert_eq!(real.created, v.households, "{what}: created");
         assert_eq!(total_households(&c).await, v.households as i64, "{what}");
         let again = import(&c, path, false).await;
-        assert_eq!((again.created, again.changed, again.events), (0, 0, 0), "{what}: again");
+        assert_eq!(
+            (again.created, again.changed, again.events),
+            (0, 0, 0),
+            "{what}: again"
+        );
     } else {
         assert_eq!(total_households(&c).await, 0, "{what}: nothing written");
     }
@@ -134,7 +147,12 @@ async fn random_shapes_for_many_seeds_reach_the_exact_verdict() {
         let shape = Shape::random(&mut rng, seed % 2 == 1);
         let cfg = Config::duan(6 + seed as usize, seed, shape.clone(), output);
         let (path, v) = gen_file(dir.path(), &format!("random{seed}"), &cfg);
-        check(&path, &v, &format!("random seed {seed} {output:?} {shape:?}")).await;
+        check(
+            &path,
+            &v,
+            &format!("random seed {seed} {output:?} {shape:?}"),
+        )
+        .await;
     }
 }
 
@@ -147,7 +165,10 @@ async fn excel_mangled_ids_and_impossible_dates_are_reported_exactly() {
         let codes: BTreeSet<&str> = v.problems.iter().map(|p| p.code.as_str()).collect();
         assert_eq!(
             codes,
-            BTreeSet::from(["import_identity_number_was_stored_as", "import_impossible_date"]),
+            BTreeSet::from([
+                "import_identity_number_was_stored_as",
+                "import_impossible_date"
+            ]),
             "the generator makes both kinds"
         );
         check(&path, &v, &format!("errors {output:?}")).await;
@@ -190,7 +211,11 @@ fn libreoffice_round_trip(xlsx: &Path) -> Option<PathBuf> {
         String::from_utf8_lossy(&out.stderr)
     );
     let converted = out_dir.join(xlsx.file_name().unwrap());
-    assert!(converted.exists(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        converted.exists(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     Some(converted)
 }
 
