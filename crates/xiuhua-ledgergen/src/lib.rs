@@ -335,11 +335,11 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
         upper[1] = Cell::text("户基本信息");
         upper[split] = Cell::text("家庭成员信息");
         if is_xlsx {
-            for c in 2..split {
-                upper[c] = Cell::text("户基本信息");
+            for c in upper.iter_mut().take(split).skip(2) {
+                *c = Cell::text("户基本信息");
             }
-            for c in split + 1..width {
-                upper[c] = Cell::text("家庭成员信息");
+            for c in upper.iter_mut().skip(split + 1) {
+                *c = Cell::text("家庭成员信息");
             }
         }
         let u = sheet.push(upper);
@@ -787,7 +787,7 @@ fn columns(rng: &mut impl Rng, shape: &Shape) -> Vec<Column> {
             let i = rng.next_u32() as usize % def.headers.len();
             let h = def.headers[i].clone();
             // Full-width brackets, as typed in Chinese input, half of the time.
-            if rng.next_u32() % 2 == 0 {
+            if rng.next_u32().is_multiple_of(2) {
                 h.replace('(', "（").replace(')', "）")
             } else {
                 h
