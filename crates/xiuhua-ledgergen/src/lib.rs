@@ -14,6 +14,7 @@
 //! The villages are given by name ([`Config::villages`]): a test registers the same ones.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
@@ -259,19 +260,109 @@ struct Column {
     household: bool,
 }
 
-/// The sheet being built: rows (1-based numbering = index + 1) and merges.
-#[derive(Default)]
+/// The sheet being built: the rows not yet written (all of them for a workbook with merges),
+/// blank formatted rows and merges, by 1-based row number.
 struct Sheet {
+    /// Rows pushed so far.
+    count: usize,
+    /// The rows from `first` on (not yet written to a streaming sink).
     rows: Vec<Vec<Cell>>,
+    /// Row number of `rows[0]`.
+    first: usize,
     merges: Vec<(usize, usize, usize, usize)>,
     blank: BTreeSet<usize>,
 }
 
 impl Sheet {
+    fn new() -> Sheet {
+        Sheet {
+            count: 0,
+            rows: Vec::new(),
+            first: 1,
+            merges: Vec::new(),
+            blank: BTreeSet::new(),
+        }
+    }
+
     /// Appends a row; returns its 1-based number.
     fn push(&mut self, cells: Vec<Cell>) -> usize {
         self.rows.push(cells);
-        self.rows.len()
+        self.count += 1;
+        self.count
+    }
+
+    /// The row with this number (still held).
+    fn row(&self, n: usize) -> &[Cell] {
+        &self.rows[n - self.first]
+    }
+
+    /// Writes the rows held to a streaming sink and lets them go.
+    fn flush(&mut self, sink: &mut Sink<'_>) -> Result<(), GenError> {
+        match sink {
+            Sink::Memory => return Ok(()),
+            Sink::Csv { out, gbk } => {
+                let mut w = csv::WriterBuilder::new()
+                    .flexible(true)
+                    .from_writer(Vec::new());
+                for cells in &self.rows {
+                    w.write_record(cells.iter().map(csv_text))?;
+                }
+                let bytes = w.into_inner().map_err(|e| GenError::Io(e.into_error()))?;
+                if *gbk {
+                    let text =
+                        String::from_utf8(bytes).map_err(|e| GenError::Config(e.to_string()))?;
+                    let (b, _, bad) = encoding_rs::GBK.encode(&text);
+                    if bad {
+                        return Err(GenError::Config("text not representable in GBK".into()));
+                    }
+                    out.write_all(&b)?;
+                } else {
+                    out.write_all(&bytes)?;
+                }
+            }
+            Sink::Xlsx { ws, date, blank } => {
+                for (i, cells) in self.rows.iter().enumerate() {
+                    let n = self.first + i;
+                    let r = (n - 1) as u32;
+                    for (c, cell) in cells.iter().enumerate() {
+                        if self.blank.contains(&n) {
+                            ws.write_blank(r, c as u16, blank)?;
+                        } else {
+                            write_cell(ws, r, c as u16, cell, date)?;
+                        }
+                    }
+                }
+            }
+        }
+        self.first = self.count + 1;
+        self.rows.clear();
+        Ok(())
+    }
+}
+
+/// Where rows go: held for a workbook with merges, or streamed (CSV; a large workbook written
+/// in constant memory).
+enum Sink<'a> {
+    Memory,
+    Csv {
+        out: std::io::BufWriter<std::fs::File>,
+        gbk: bool,
+    },
+    Xlsx {
+        ws: &'a mut Worksheet,
+        date: Format,
+        blank: Format,
+    },
+}
+
+/// A cell as CSV text.
+fn csv_text(c: &Cell) -> String {
+    match c {
+        Cell::Empty => String::new(),
+        Cell::Text(t) => t.clone(),
+        Cell::Number(n) if n.fract() == 0.0 => format!("{}", *n as i64),
+        Cell::Number(n) => n.to_string(),
+        Cell::Date(d) => format!("{}/{}/{}", d.year(), d.month(), d.day()),
     }
 }
 
@@ -311,7 +402,31 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
     let columns = columns(&mut rng, shape);
     let col = |name: &str| columns.iter().position(|c| c.field == Some(name));
     let width = columns.len();
-    let mut sheet = Sheet::default();
+    let mut sheet = Sheet::new();
+    let mut wb = Workbook::new();
+    let streaming_xlsx = is_xlsx_output(cfg) && cfg.households > MAX_MERGED_HOUSEHOLDS;
+    let mut sink = match cfg.output {
+        Output::Xlsx if streaming_xlsx => {
+            let ws = wb.add_worksheet_with_constant_memory()?;
+            ws.set_name("台账")?;
+            Sink::Xlsx {
+                ws,
+                date: Format::new().set_num_format("yyyy-mm-dd"),
+                blank: Format::new().set_background_color(rust_xlsxwriter::Color::RGB(0xFFF2CC)),
+            }
+        }
+        Output::Xlsx => Sink::Memory,
+        Output::CsvBom | Output::CsvGbk => {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+            if cfg.output == Output::CsvBom {
+                out.write_all(&[0xEF, 0xBB, 0xBF])?;
+            }
+            Sink::Csv {
+                out,
+                gbk: cfg.output == Output::CsvGbk,
+            }
+        }
+    };
     let mut verdict = Verdict::default();
     let is_xlsx = cfg.output == Output::Xlsx;
     // Vertical merges of household cells cannot be written row by row (constant memory).
@@ -396,7 +511,7 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
         let people = household_people(&mut rng, cfg, h)?;
         let household_no = format!("{code}{:05}", h + 1);
         let poor = rng.random_bool(0.5);
-        let first_row = sheet.rows.len() + 1;
+        let first_row = sheet.count + 1;
         for (k, p) in people.iter().enumerate() {
             serial += 1;
             let mut cells = vec![Cell::Empty; width];
@@ -466,7 +581,7 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
             let mangled = shape.errors && k > 0 && (h + k) % 5 == 0 && !p.id.ends_with('X');
             let id_cell = if mangled {
                 verdict.problems.insert(ExpectedProblem {
-                    row: sheet.rows.len() + 1,
+                    row: sheet.count + 1,
                     column: as_read(&columns[col("id_number").unwrap_or(0)].header),
                     code: "import_identity_number_was_stored_as".into(),
                 });
@@ -539,11 +654,11 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
             sheet.push(cells);
             verdict.member_rows += 1;
         }
-        let last_row = sheet.rows.len();
+        let last_row = sheet.count;
         if merged && last_row > first_row {
             for (i, c) in columns.iter().enumerate() {
                 if c.household && c.field != Some("ignored") && c.field.is_some() {
-                    let value = &sheet.rows[first_row - 1][i];
+                    let value = &sheet.row(first_row)[i];
                     if *value != Cell::Empty {
                         sheet.merges.push((first_row, i, last_row, i));
                     }
@@ -552,6 +667,9 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
         }
         verdict.households += 1;
         village_households += 1;
+        if sheet.rows.len() >= FLUSH_ROWS {
+            sheet.flush(&mut sink)?;
+        }
     }
     if shape.totals {
         total_row(
@@ -605,11 +723,23 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
             verdict.notices.insert(notice(r, "ledger_skipped_footer"));
         }
     }
-    match cfg.output {
-        Output::Xlsx => write_xlsx(&sheet, path, cfg.households > MAX_MERGED_HOUSEHOLDS)?,
-        Output::CsvBom | Output::CsvGbk => write_csv(&sheet, path, cfg.output)?,
+    sheet.flush(&mut sink)?;
+    match sink {
+        Sink::Memory => write_xlsx(&sheet, path)?,
+        Sink::Csv { mut out, .. } => out.flush()?,
+        Sink::Xlsx { .. } => {
+            drop(sink);
+            wb.save(path)?;
+        }
     }
     Ok(verdict)
+}
+
+/// Rows held before they are written to a streaming sink.
+const FLUSH_ROWS: usize = 4096;
+
+fn is_xlsx_output(cfg: &Config) -> bool {
+    cfg.output == Output::Xlsx
 }
 
 /// Above this many households an xlsx is written row by row (constant memory), without
@@ -841,15 +971,12 @@ pub fn letter(mut column: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_xlsx(sheet: &Sheet, path: &Path, constant_memory: bool) -> Result<(), GenError> {
+/// Writes a workbook held in memory (with its merges).
+fn write_xlsx(sheet: &Sheet, path: &Path) -> Result<(), GenError> {
     let mut wb = Workbook::new();
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let blank = Format::new().set_background_color(rust_xlsxwriter::Color::RGB(0xFFF2CC));
-    let ws: &mut Worksheet = if constant_memory {
-        wb.add_worksheet_with_constant_memory()?
-    } else {
-        wb.add_worksheet()
-    };
+    let ws: &mut Worksheet = wb.add_worksheet();
     ws.set_name("台账")?;
     let merged_cells: BTreeSet<(usize, usize)> = sheet
         .merges
@@ -865,15 +992,15 @@ fn write_xlsx(sheet: &Sheet, path: &Path, constant_memory: bool) -> Result<(), G
             continue;
         }
         for (c, cell) in cells.iter().enumerate() {
-            if !constant_memory && merged_cells.contains(&(i + 1, c)) {
+            if merged_cells.contains(&(i + 1, c)) {
                 continue;
             }
             write_cell(ws, r, c as u16, cell, &date)?;
         }
     }
-    if !constant_memory {
+    {
         for &(r1, c1, r2, c2) in &sheet.merges {
-            let value = &sheet.rows[r1 - 1].get(c1).cloned().unwrap_or(Cell::Empty);
+            let value = &sheet.row(r1).get(c1).cloned().unwrap_or(Cell::Empty);
             let text = match value {
                 Cell::Text(t) => t.clone(),
                 Cell::Number(n) => n.to_string(),
@@ -922,43 +1049,6 @@ fn write_cell(
     Ok(())
 }
 
-fn write_csv(sheet: &Sheet, path: &Path, output: Output) -> Result<(), GenError> {
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(Vec::new());
-    for cells in &sheet.rows {
-        let record: Vec<String> = cells
-            .iter()
-            .map(|c| match c {
-                Cell::Empty => String::new(),
-                Cell::Text(t) => t.clone(),
-                Cell::Number(n) if n.fract() == 0.0 => format!("{}", *n as i64),
-                Cell::Number(n) => n.to_string(),
-                Cell::Date(d) => format!("{}/{}/{}", d.year(), d.month(), d.day()),
-            })
-            .collect();
-        w.write_record(&record)?;
-    }
-    let text = String::from_utf8(w.into_inner().map_err(|e| GenError::Io(e.into_error()))?)
-        .map_err(|e| GenError::Config(e.to_string()))?;
-    let bytes = match output {
-        Output::CsvGbk => {
-            let (b, _, bad) = encoding_rs::GBK.encode(&text);
-            if bad {
-                return Err(GenError::Config("text not representable in GBK".into()));
-            }
-            b.into_owned()
-        }
-        _ => {
-            let mut b = vec![0xEF, 0xBB, 0xBF];
-            b.extend_from_slice(text.as_bytes());
-            b
-        }
-    };
-    std::fs::write(path, bytes)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -982,6 +1072,33 @@ mod tests {
         let vx = generate(&Config::duan(30, 5, Shape::messy(), Output::Xlsx), &x).unwrap();
         assert!(vx.problems.is_empty());
         assert!(std::fs::read(&x).unwrap().starts_with(b"PK"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_large_csv_is_streamed_whole() {
+        let dir = std::env::temp_dir().join(format!("ledgergen-big-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.csv");
+        let v = generate(
+            &Config::duan(3000, 9, Shape::messy(), Output::CsvGbk),
+            &path,
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
+        assert!(!bad);
+        let lines: Vec<&str> = text.lines().collect();
+        // Member rows, the notices' rows and the title, date and two header rows, blank rows.
+        assert!(lines.len() >= v.member_rows + v.notices.len() + 3);
+        assert!(v.member_rows > FLUSH_ROWS);
+        let last = v.notices.iter().map(|n| n.row).max().unwrap();
+        assert_eq!(lines.len(), last, "the last row is the last footer");
+        assert!(
+            lines[last - 1].starts_with("单位（盖章）"),
+            "{}",
+            lines[last - 1]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
