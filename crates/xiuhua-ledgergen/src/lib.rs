@@ -320,7 +320,8 @@ impl Sheet {
                     out.write_all(&bytes)?;
                 }
             }
-            Sink::Xlsx { ws, date, blank } => {
+            Sink::Xlsx { ws, formats } => {
+                let (date, blank) = (&formats.0, &formats.1);
                 for (i, cells) in self.rows.iter().enumerate() {
                     let n = self.first + i;
                     let r = (n - 1) as u32;
@@ -350,8 +351,8 @@ enum Sink<'a> {
     },
     Xlsx {
         ws: &'a mut Worksheet,
-        date: Format,
-        blank: Format,
+        /// The date and blank-row formats.
+        formats: Box<(Format, Format)>,
     },
 }
 
@@ -411,8 +412,10 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
             ws.set_name("台账")?;
             Sink::Xlsx {
                 ws,
-                date: Format::new().set_num_format("yyyy-mm-dd"),
-                blank: Format::new().set_background_color(rust_xlsxwriter::Color::RGB(0xFFF2CC)),
+                formats: Box::new((
+                    Format::new().set_num_format("yyyy-mm-dd"),
+                    Format::new().set_background_color(rust_xlsxwriter::Color::RGB(0xFFF2CC)),
+                )),
             }
         }
         Output::Xlsx => Sink::Memory,
