@@ -161,6 +161,9 @@ pub struct Config {
     pub villages: Vec<(String, String, String)>,
     /// The address code identity numbers start with (the county's code).
     pub id_prefix: String,
+    /// Above this many households a workbook is written row by row in constant memory, without
+    /// vertical merges ([`MAX_MERGED_HOUSEHOLDS`] by default).
+    pub max_merged_households: usize,
 }
 
 impl Config {
@@ -178,6 +181,7 @@ impl Config {
                 ("地苏镇".into(), "板升村".into(), "451228102201".into()),
             ],
             id_prefix: "451228".into(),
+            max_merged_households: MAX_MERGED_HOUSEHOLDS,
         }
     }
 }
@@ -405,7 +409,7 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
     let width = columns.len();
     let mut sheet = Sheet::new();
     let mut wb = Workbook::new();
-    let streaming_xlsx = is_xlsx_output(cfg) && cfg.households > MAX_MERGED_HOUSEHOLDS;
+    let streaming_xlsx = is_xlsx_output(cfg) && cfg.households > cfg.max_merged_households;
     let mut sink = match cfg.output {
         Output::Xlsx if streaming_xlsx => {
             let ws = wb.add_worksheet_with_constant_memory()?;
@@ -433,7 +437,7 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
     let mut verdict = Verdict::default();
     let is_xlsx = cfg.output == Output::Xlsx;
     // Vertical merges of household cells cannot be written row by row (constant memory).
-    let merged = shape.merged && is_xlsx && cfg.households <= MAX_MERGED_HOUSEHOLDS;
+    let merged = shape.merged && is_xlsx && cfg.households <= cfg.max_merged_households;
 
     if shape.title_rows {
         let r = sheet.push(vec![Cell::text("都安瑶族自治县建档立卡户基础信息台账")]);
@@ -747,7 +751,7 @@ fn is_xlsx_output(cfg: &Config) -> bool {
 
 /// Above this many households an xlsx is written row by row (constant memory), without
 /// vertical merges.
-const MAX_MERGED_HOUSEHOLDS: usize = 20_000;
+pub const MAX_MERGED_HOUSEHOLDS: usize = 20_000;
 
 fn notice(row: usize, code: &str) -> ExpectedNotice {
     ExpectedNotice {
