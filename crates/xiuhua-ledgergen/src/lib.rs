@@ -946,6 +946,14 @@ fn columns(rng: &mut impl Rng, shape: &Shape) -> Vec<Column> {
         header: header(rng, n),
         household: false,
     }));
+    // Counties order columns their own way (序号 stays first, household columns before the
+    // members').
+    if shape.header_variants && rng.random_bool(0.5) {
+        use rand::seq::SliceRandom;
+        let split = household.len();
+        out[1..split].shuffle(rng);
+        out[split..].shuffle(rng);
+    }
     if shape.unknown_columns {
         let n = rng.random_range(1..=2);
         for k in 0..n {
