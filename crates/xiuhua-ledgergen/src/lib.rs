@@ -585,7 +585,11 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
             set("sex", Cell::text(sex));
             // An identity number Excel turned into a number: never the head's (the household
             // keeps its head, so only that cell is wrong).
-            let mangled = shape.errors && k > 0 && (h + k) % 5 == 0 && !p.id.ends_with('X');
+            let mangled = shape.errors
+                && k > 0
+                && (h + k) % 5 == 0
+                && !p.id.ends_with('X')
+                && !p.id.ends_with("000");
             let id_cell = if mangled {
                 verdict.problems.insert(ExpectedProblem {
                     row: sheet.count + 1,
@@ -595,7 +599,14 @@ pub fn generate(cfg: &Config, path: &Path) -> Result<Verdict, GenError> {
                 if is_xlsx {
                     Cell::Number(p.id.parse::<f64>().unwrap_or(0.0))
                 } else {
-                    Cell::text(format!("{}.{}E+17", &p.id[..1], &p.id[1..6]))
+                    // Saved from a number-formatted column: 15 digits kept, then zeros (unless
+                    // that happens to be a valid number); else as Excel shows a long number.
+                    let zeros = format!("{}000", &p.id[..15]);
+                    if h % 2 == 1 && IdNumber::parse(&zeros).is_err() {
+                        Cell::text(zeros)
+                    } else {
+                        Cell::text(format!("{}.{}E+17", &p.id[..1], &p.id[1..6]))
+                    }
                 }
             } else {
                 Cell::text(&p.id)

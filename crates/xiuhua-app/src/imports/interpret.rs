@@ -563,12 +563,30 @@ fn member_id_number(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool
                 m.birth_date = id.birth_date();
                 true
             }
+            // 18 digits ending in 000 that do not check: a number Excel kept to 15 significant
+            // digits and wrote back in full (a CSV saved from a number-formatted column).
+            Err(_) if lost_digits(&t) => {
+                p.cell(
+                    r,
+                    Field::ID_NUMBER,
+                    v,
+                    msg("import_identity_number_was_stored_as").arg("shown", t.trim()),
+                );
+                false
+            }
             Err(m) => {
                 p.cell(r, Field::ID_NUMBER, v, m);
                 false
             }
         },
     }
+}
+
+/// Whether an identity number that does not check is 18 digits ending in `000`: the last
+/// three digits replaced by zeros, as a spreadsheet's 15-digit numbers do.
+fn lost_digits(t: &str) -> bool {
+    let t = t.trim();
+    t.len() == 18 && t.bytes().all(|b| b.is_ascii_digit()) && t.ends_with("000")
 }
 
 /// The relation to the head (required).
