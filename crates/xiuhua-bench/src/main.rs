@@ -1,4 +1,5 @@
-//! The `xiuhua-bench` binary: `xiuhua-bench rules …` (see `bench/rules`).
+//! The `xiuhua-bench` binary: `xiuhua-bench rules …` (see `bench/rules`) and `xiuhua-bench
+//! ledger …` (a generated ledger of any size and shape, for `bench/import`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,57 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write a generated household ledger (`xiuhua-ledgergen`) of the villages of 都安 the
+    /// application's tests use (高岭镇 弄力村, 地苏镇 板升村) and print its expected verdict.
+    Ledger {
+        /// `plain`, `messy` (every kind of mess, no cell errors: imports cleanly) or `errors`.
+        #[arg(long, default_value = "messy")]
+        shape: String,
+        /// Number of households (about 2.5 member rows each).
+        #[arg(long, default_value_t = 1000)]
+        households: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// The file: `.xlsx` or `.csv` (UTF-8 with BOM unless --gbk).
+        #[arg(long)]
+        out: PathBuf,
+        /// Write a CSV in GBK.
+        #[arg(long)]
+        gbk: bool,
+    },
+}
+
+/// Writes a generated ledger and prints its verdict.
+fn ledger(
+    shape: &str,
+    households: usize,
+    seed: u64,
+    out: &std::path::Path,
+    gbk: bool,
+) -> anyhow::Result<()> {
+    use xiuhua_ledgergen::{Config, Output, Shape, generate};
+    let shape = Shape::named(shape)
+        .ok_or_else(|| anyhow::anyhow!("unknown shape {shape:?} (plain, messy, errors)"))?;
+    let xlsx = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let output = match (xlsx, gbk) {
+        (true, true) => anyhow::bail!("--gbk is for a .csv file"),
+        (true, false) => Output::Xlsx,
+        (false, true) => Output::CsvGbk,
+        (false, false) => Output::CsvBom,
+    };
+    let v = generate(&Config::duan(households, seed, shape, output), out)?;
+    println!(
+        "{}: {} households, {} member rows, {} problems, {} notices",
+        out.display(),
+        v.households,
+        v.member_rows,
+        v.problems.len(),
+        v.notices.len()
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -45,6 +97,13 @@ fn main() -> ExitCode {
             seed,
             out,
         } => xiuhua_bench::rules::bench(*households, *seed, out.as_deref()),
+        Command::Ledger {
+            shape,
+            households,
+            seed,
+            out,
+            gbk,
+        } => ledger(shape, *households, *seed, out, *gbk),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

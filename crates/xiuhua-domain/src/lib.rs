@@ -15,6 +15,7 @@ pub mod id_number;
 pub mod message;
 pub mod region;
 pub mod relations;
+pub mod synonyms;
 pub mod validate;
 
 pub use codes::{CodeCatalog, CodeItem};

@@ -83,24 +83,47 @@ pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
         .checked_add_signed(chrono::Duration::days(serial.trunc() as i64))
 }
 
+/// Why a cell is not a date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateProblem {
+    /// Not written as a date at all.
+    NotADate,
+    /// Written as a date that does not exist (2020-02-30, 20201341).
+    Impossible,
+}
+
 /// Parses the date forms found in ledgers: `2019-03-05`, `2019/3/5`, `2019.3.5`, `20190305`,
 /// `2019年3月5日`, an Excel serial, or a year-month `2019-03` / `2019年3月` (first day).
 pub fn parse_date(v: &CellValue) -> Option<NaiveDate> {
+    parse_date_checked(v).ok()
+}
+
+/// [`parse_date`], saying whether a cell that is not a date is written as one that does not
+/// exist.
+pub fn parse_date_checked(v: &CellValue) -> Result<NaiveDate, DateProblem> {
     match v {
-        CellValue::Date(d) => Some(*d),
-        CellValue::Number(n) if (19000101.0..=21001231.0).contains(n) => {
+        CellValue::Date(d) => Ok(*d),
+        CellValue::Number(n) if (19000000.0..=21999999.0).contains(n) && n.fract() == 0.0 => {
             parse_date_text(&number_text(*n))
         }
-        CellValue::Number(n) => excel_serial_date(*n),
+        CellValue::Number(n) => excel_serial_date(*n).ok_or(DateProblem::NotADate),
         CellValue::Text(t) => parse_date_text(t),
-        _ => None,
+        _ => Err(DateProblem::NotADate),
     }
 }
 
-fn parse_date_text(t: &str) -> Option<NaiveDate> {
-    let t = t.trim().trim_end_matches('日');
+fn ymd(y: u32, m: u32, d: u32) -> Result<NaiveDate, DateProblem> {
+    if !(1800..2200).contains(&y) {
+        return Err(DateProblem::NotADate);
+    }
+    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DateProblem::Impossible)
+}
+
+fn parse_date_text(t: &str) -> Result<NaiveDate, DateProblem> {
+    let t = t.trim().trim_end_matches('日').trim_end_matches('号');
     if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(t, "%Y%m%d").ok();
+        let n = |r: std::ops::Range<usize>| t[r].parse::<u32>().unwrap_or(0);
+        return ymd(n(0..4), n(4..6), n(6..8));
     }
     let parts: Vec<&str> = t
         .split(['-', '/', '.', '年', '月'])
@@ -109,11 +132,12 @@ fn parse_date_text(t: &str) -> Option<NaiveDate> {
     let nums: Vec<u32> = parts
         .iter()
         .map(|p| p.trim().parse().ok())
-        .collect::<Option<_>>()?;
+        .collect::<Option<_>>()
+        .ok_or(DateProblem::NotADate)?;
     match nums.as_slice() {
-        [y, m, d] => NaiveDate::from_ymd_opt(*y as i32, *m, *d),
-        [y, m] => NaiveDate::from_ymd_opt(*y as i32, *m, 1),
-        _ => None,
+        [y, m, d] => ymd(*y, *m, *d),
+        [y, m] => ymd(*y, *m, 1),
+        _ => Err(DateProblem::NotADate),
     }
 }
 
@@ -166,8 +190,25 @@ pub fn id_number_text(v: &CellValue) -> Result<String, IdCellProblem> {
                 Ok(t)
             }
         }
+        CellValue::Text(t) if is_scientific(t) => Err(IdCellProblem::PrecisionLost(t.clone())),
         other => Ok(other.display().replace(' ', "")),
     }
+}
+
+/// Whether a text is a number in scientific notation (`4.51228E+17`): what a CSV saved by
+/// Excel holds for a long number shown in a narrow column, its digits lost.
+fn is_scientific(t: &str) -> bool {
+    let t = t.trim();
+    let Some((mantissa, exp)) = t.split_once(['E', 'e']) else {
+        return false;
+    };
+    let exp = exp.strip_prefix('+').unwrap_or(exp);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((a, b)) => digits(a) && digits(b),
+        None => digits(mantissa),
+    };
+    mantissa_ok && digits(exp)
 }
 
 #[cfg(test)]
@@ -214,6 +255,31 @@ mod tests {
             Some(d(2019, 3, 1))
         );
         assert_eq!(parse_date(&CellValue::Text("三月".into())), None);
+        for t in [
+            "2020-02-30",
+            "20201341",
+            "2020/13/01",
+            "2019年2月29日",
+            "2020.04.31",
+        ] {
+            assert_eq!(
+                parse_date_checked(&CellValue::Text(t.into())),
+                Err(DateProblem::Impossible),
+                "{t}"
+            );
+        }
+        assert_eq!(
+            parse_date_checked(&CellValue::Number(20201341.0)),
+            Err(DateProblem::Impossible)
+        );
+        assert_eq!(
+            parse_date_checked(&CellValue::Text("不详".into())),
+            Err(DateProblem::NotADate)
+        );
+        assert_eq!(
+            parse_date(&CellValue::Text("2020年12月31日".into())),
+            Some(d(2020, 12, 31))
+        );
         assert_eq!(parse_year(&CellValue::Text("2018年".into())), Some(2018));
         assert_eq!(parse_year(&CellValue::Number(2018.0)), Some(2018));
     }
@@ -228,6 +294,15 @@ mod tests {
             id_number_text(&CellValue::Text("45122819700102001x".into())).unwrap(),
             "45122819700102001x"
         );
+        for t in ["4.51228E+17", "4.51228E17", "4.51228197001e+17"] {
+            assert!(
+                matches!(
+                    id_number_text(&CellValue::Text(t.into())),
+                    Err(IdCellProblem::PrecisionLost(_))
+                ),
+                "{t}"
+            );
+        }
         assert_eq!(
             id_number_text(&CellValue::Number(110105491231002.0)).unwrap(),
             "110105491231002",

@@ -139,6 +139,35 @@ mod tests {
     }
 
     #[test]
+    fn the_header_variants_counties_use_name_their_fields() {
+        let cases: &[(&[&str], Field)] = &[
+            (
+                &["所属乡镇", "乡镇", "乡（镇）", "镇", "乡镇名称"],
+                Field::TOWNSHIP,
+            ),
+            (
+                &["所属行政村", "行政村", "村", "村委会", "村名"],
+                Field::VILLAGE,
+            ),
+            (&["村民小组", "组", "屯", "自然村"], Field::GROUP),
+            (&["户编号", "户码", "户号"], Field::HOUSEHOLD_NO),
+            (
+                &["证件号码", "身份证号", "身份证号码", "公民身份号码"],
+                Field::ID_NUMBER,
+            ),
+            (&["与户主关系", "关系"], Field::RELATION),
+            (&["健康状况", "身体状况"], Field::HEALTH),
+            (&["劳动技能", "劳动能力"], Field::LABOUR),
+            (&["主要致贫原因", "致贫原因"], Field::MAIN_CAUSE),
+        ];
+        for (headers, field) in cases {
+            for h in *headers {
+                assert_eq!(field_of(h, &[]), Some(*field), "{h}");
+            }
+        }
+    }
+
+    #[test]
     fn old_field_names_in_mapping_files_still_work() {
         let m = parse_mapping("经营支出\tincome_cost\n").unwrap();
         assert_eq!(field_of("经营支出", &m), Some(Field::BUSINESS_COST));

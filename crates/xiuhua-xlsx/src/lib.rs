@@ -18,7 +18,8 @@ pub mod write;
 pub use cell::CellValue;
 pub use columns::{Field, Level};
 pub use ledger::{
-    LedgerError, LedgerInfo, LedgerRow, SheetHeader, read_ledger, read_ledger_limited,
+    LedgerError, LedgerInfo, LedgerRow, SheetHeader, SkipKind, SkippedRow, column_letter,
+    read_ledger, read_ledger_limited,
 };
 pub use limits::{Limit, LimitError, Place, ReadLimits};
 pub use source::{Format, ReadError};

@@ -7,13 +7,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use xiuhua_domain::message::{Message, msg};
 
+use xiuhua_domain::synonyms::Synonyms;
 use xiuhua_domain::validate::parse_member_id_number;
 use xiuhua_domain::{
     CodeCatalog, Fen, FieldCatalog, FieldDef, FieldLevel, FieldRef, FieldType, FieldValue,
     HouseholdFields, Member, MonitoringStatus, Record, RegionCode, RegistryStatus,
 };
 use xiuhua_xlsx::cell::{
-    CellValue, IdCellProblem, id_number_text, number_text, parse_bool, parse_date, parse_year,
+    CellValue, DateProblem, IdCellProblem, id_number_text, number_text, parse_bool,
+    parse_date_checked, parse_year,
 };
 use xiuhua_xlsx::{Field, LedgerRow, SheetHeader};
 
@@ -128,8 +130,9 @@ impl Problems<'_> {
     }
 }
 
-/// Resolves a ledger value to a code: the code or label itself, or else the one label of the
-/// list that contains it (户主 → 本人或户主, 子 → 之子). Ambiguous values are not guessed.
+/// Resolves a ledger value to a code: the code or label itself, else a synonym of the list
+/// (`data/synonyms.tsv`: 患有大病 → 大病, 户主 → 本人或户主), else the one label of the list
+/// that contains it (壮 → 壮族). Ambiguous values are not guessed.
 fn resolve<'a>(codes: &'a CodeCatalog, list: &str, t: &str) -> Option<&'a str> {
     if let Some(c) = codes.resolve(list, t) {
         return Some(c);
@@ -137,6 +140,27 @@ fn resolve<'a>(codes: &'a CodeCatalog, list: &str, t: &str) -> Option<&'a str> {
     let t = t.trim();
     if t.is_empty() {
         return None;
+    }
+    // Brackets as typed (full-width or not) and spaces inside do not change a value.
+    let compact: String = t
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            other => other,
+        })
+        .collect();
+    if let Some(c) = Synonyms::shipped()
+        .code(list, &compact)
+        .and_then(|c| codes.get(list, c))
+    {
+        return Some(c.code.as_str());
+    }
+    if compact != t
+        && let Some(c) = codes.resolve(list, &compact)
+    {
+        return Some(c);
     }
     let mut hits = codes.list(list).iter().filter(|i| i.label_zh.contains(t));
     match (hits.next(), hits.next()) {
@@ -288,9 +312,11 @@ fn cell_value(
         FieldType::Money => yuan_to_fen(v)
             .map(FieldValue::Money)
             .ok_or_else(|| bad("import_not_an_amount")),
-        FieldType::Date => parse_date(v)
-            .map(FieldValue::Date)
-            .ok_or_else(|| bad("import_not_a_date")),
+        FieldType::Date => match parse_date_checked(v) {
+            Ok(d) => Ok(FieldValue::Date(d)),
+            Err(DateProblem::Impossible) => Err(bad("import_impossible_date")),
+            Err(DateProblem::NotADate) => Err(bad("import_not_a_date")),
+        },
     }
 }
 
@@ -480,7 +506,7 @@ fn set_other_causes(g: &Group, codes: &CodeCatalog, f: &mut HouseholdFields, p: 
     if let Some((r, v)) = g.value(Field::OTHER_CAUSES) {
         let mut out = Vec::new();
         for part in split_multi(&text(v)) {
-            match codes.resolve("poverty_cause", &part) {
+            match resolve(codes, "poverty_cause", &part) {
                 Some(c) => out.push(c.to_string()),
                 None => p.cell(
                     r,
@@ -643,21 +669,22 @@ fn check_against_id(r: &LedgerRow, m: &Member, id_ok: bool, p: &mut Problems<'_>
         }
     }
     if let Some(v) = r.get(Field::BIRTH_DATE) {
-        match parse_date(v) {
-            None => p.cell(
-                r,
-                Field::BIRTH_DATE,
-                v,
-                msg("import_not_a_date").arg("value", text(v)),
-            ),
-            Some(d) if id_ok && m.birth_date != Some(d) => {
+        match parse_date_checked(v) {
+            Err(problem) => {
+                let key = match problem {
+                    DateProblem::Impossible => "import_impossible_date",
+                    DateProblem::NotADate => "import_not_a_date",
+                };
+                p.cell(r, Field::BIRTH_DATE, v, msg(key).arg("value", text(v)))
+            }
+            Ok(d) if id_ok && m.birth_date != Some(d) => {
                 let m = msg("import_birth_disagrees_with_id").arg("birth", d).arg(
                     "id_birth",
                     m.birth_date.map(|b| b.to_string()).unwrap_or_default(),
                 );
                 p.disagree(r, Field::BIRTH_DATE, r.row, Field::ID_NUMBER, m);
             }
-            Some(_) => {}
+            Ok(_) => {}
         }
     }
 }
@@ -826,12 +853,30 @@ fn member_id_number(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) -> bool
                 m.birth_date = id.birth_date();
                 true
             }
+            // 18 digits ending in 000 that do not check: a number Excel kept to 15 significant
+            // digits and wrote back in full (a CSV saved from a number-formatted column).
+            Err(_) if lost_digits(&t) => {
+                p.cell(
+                    r,
+                    Field::ID_NUMBER,
+                    v,
+                    msg("import_identity_number_was_stored_as").arg("shown", t.trim()),
+                );
+                false
+            }
             Err(m) => {
                 p.cell(r, Field::ID_NUMBER, v, m);
                 false
             }
         },
     }
+}
+
+/// Whether an identity number that does not check is 18 digits ending in `000`: the last
+/// three digits replaced by zeros, as a spreadsheet's 15-digit numbers do.
+fn lost_digits(t: &str) -> bool {
+    let t = t.trim();
+    t.len() == 18 && t.bytes().all(|b| b.is_ascii_digit()) && t.ends_with("000")
 }
 
 /// The relation to the head (required).
@@ -854,6 +899,8 @@ fn member_relation(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> 
             }
             c.map(String::from)
         }
+        // A sheet without the column is reported once (`SheetHeader::missing`), not per row.
+        None if !r.has_column(field) => None,
         None => {
             p.cell(r, field, &CellValue::Empty, msg("import_required"));
             None
@@ -861,11 +908,31 @@ fn member_relation(r: &LedgerRow, codes: &CodeCatalog, p: &mut Problems<'_>) -> 
     }
 }
 
+/// 健康状况, a set: each part a code, label or synonym; 残疾 with its grade or category written
+/// after or before it (残疾二级, 二级残疾, 肢体残疾三级) is 残疾 and, unless the ledger has
+/// columns of their own, sets the member's 残疾等级 and 残疾类别.
 fn set_health(r: &LedgerRow, codes: &CodeCatalog, m: &mut Member, p: &mut Problems<'_>) {
     if let Some(v) = r.get(Field::HEALTH) {
         for part in split_multi(&text(v)) {
-            match codes.resolve("health", &part) {
-                Some(c) => m.health.push(c.to_string()),
+            if let Some(c) = resolve(codes, "health", &part) {
+                if !m.health.iter().any(|h| h == c) {
+                    m.health.push(c.to_string());
+                }
+                continue;
+            }
+            let disabled = disability(codes, &part);
+            match disabled
+                .as_ref()
+                .and_then(|_| resolve(codes, "health", "残疾"))
+            {
+                Some(c) => {
+                    if !m.health.iter().any(|h| h == c) {
+                        m.health.push(c.to_string());
+                    }
+                    let (grade, category) = disabled.unwrap_or_default();
+                    m.disability_grade = m.disability_grade.take().or(grade);
+                    m.disability_category = m.disability_category.take().or(category);
+                }
                 None => p.cell(
                     r,
                     Field::HEALTH,
@@ -875,6 +942,41 @@ fn set_health(r: &LedgerRow, codes: &CodeCatalog, m: &mut Member, p: &mut Proble
             }
         }
     }
+}
+
+/// 残疾 written with a grade (一级 … 四级, 1级 … 4级) and/or a category (肢体, 视力 …) around
+/// it: the grade and category codes found, or `None` when the text is not such a form.
+fn disability(codes: &CodeCatalog, part: &str) -> Option<(Option<String>, Option<String>)> {
+    let t: String = part
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）'))
+        .collect();
+    let mut rest = t.clone();
+    let mut grade = None;
+    if let Some(i) = t.find('级') {
+        let before = t[..i].chars().next_back()?;
+        let n = match before {
+            '一' | '1' => "一级",
+            '二' | '2' => "二级",
+            '三' | '3' => "三级",
+            '四' | '4' => "四级",
+            _ => return None,
+        };
+        grade = Some(resolve(codes, "disability_grade", n)?.to_string());
+        let start = i - before.len_utf8();
+        rest = format!("{}{}", &t[..start], &t[i + '级'.len_utf8()..]);
+    }
+    let core = rest
+        .strip_suffix("残疾人")
+        .or_else(|| rest.strip_suffix("残疾"))
+        .or_else(|| rest.strip_suffix('残'))
+        .map(str::to_string)
+        .or_else(|| rest.strip_prefix("残疾").map(str::to_string))?;
+    let category = match core.as_str() {
+        "" => None,
+        c => Some(resolve(codes, "disability_category", &format!("{c}残疾"))?.to_string()),
+    };
+    Some((grade, category))
 }
 
 fn set_work_months(r: &LedgerRow, m: &mut Member, p: &mut Problems<'_>) {

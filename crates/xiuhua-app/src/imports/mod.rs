@@ -156,8 +156,70 @@ pub struct ImportCounts {
     pub unknown_columns: Vec<(String, usize, String)>,
     /// Sheets without a header (skipped).
     pub skipped_sheets: Vec<String>,
+    /// What the reader noticed that is not a problem: each unknown column once, each row that
+    /// is not a household's (totals, footers, notes, repeated headers), in file order.
+    pub notices: Vec<ImportNotice>,
     /// Whether this was a dry run (nothing written).
     pub dry_run: bool,
+}
+
+/// Something noticed in a file that is not a problem: a column whose header is not known (not
+/// imported), or a row that is not a household's (skipped).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportNotice {
+    /// What kind of notice: the key of its message (`ledger_unknown_column`,
+    /// `ledger_skipped_total`, `ledger_skipped_footer`, `ledger_skipped_note`,
+    /// `ledger_skipped_header`, `ledger_skipped_title`).
+    pub kind: String,
+    /// Sheet.
+    pub sheet: String,
+    /// 1-based row as Excel shows it (for a column: its header row).
+    pub row: usize,
+    /// Column letters (A, B, … AA) for a column; empty for a row.
+    pub column: String,
+    /// The header as written, or the row's first text.
+    pub text: String,
+    /// The notice in Chinese.
+    pub reason_zh: String,
+    /// The notice in English.
+    pub reason_en: String,
+}
+
+impl ImportNotice {
+    /// The notices of a file's outline: unknown columns of each sheet, then skipped rows.
+    pub(crate) fn of_outline(info: &xiuhua_xlsx::LedgerInfo) -> Vec<ImportNotice> {
+        let mut out = Vec::new();
+        for h in &info.sheets {
+            for (c, name) in &h.unknown {
+                let letter = xiuhua_xlsx::column_letter(*c);
+                let m = msg("ledger_unknown_column")
+                    .arg("letter", &letter)
+                    .arg("header", name);
+                out.push(ImportNotice {
+                    kind: m.key.to_string(),
+                    sheet: h.sheet.clone(),
+                    row: h.row,
+                    column: letter,
+                    text: name.clone(),
+                    reason_zh: m.zh(),
+                    reason_en: m.en(),
+                });
+            }
+        }
+        for r in &info.skipped_rows {
+            let m = r.message();
+            out.push(ImportNotice {
+                kind: m.key.to_string(),
+                sheet: r.sheet.clone(),
+                row: r.row,
+                column: String::new(),
+                text: r.text.clone(),
+                reason_zh: m.zh(),
+                reason_en: m.en(),
+            });
+        }
+        out
+    }
 }
 
 /// What an import did (or would do, for a dry run): its counts (read through `Deref`:

@@ -929,6 +929,18 @@ impl Run<'_> {
                 .map(|(no, _)| no.clone())
                 .collect();
         }
+        self.report.notices = super::ImportNotice::of_outline(info);
+        for h in &info.sheets {
+            for f in &h.missing {
+                let column = xiuhua_xlsx::columns::header(*f).to_string();
+                let m = msg("ledger_missing_column")
+                    .arg("sheet", &h.sheet)
+                    .arg("row", h.row)
+                    .arg("column", &column);
+                let p = ImportProblem::new(h.sheet.clone(), h.row, column, String::new(), m);
+                self.report.problems.insert(0, p);
+            }
+        }
         if self.more_problems > 0 {
             self.report.problems.push(ImportProblem::new(
                 String::new(),

@@ -10,6 +10,7 @@ mod import_checks;
 mod import_runs;
 mod imports;
 mod jobs;
+mod ledger_shapes;
 mod privacy;
 mod regions;
 mod registry;
