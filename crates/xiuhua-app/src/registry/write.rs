@@ -479,13 +479,38 @@ fn new_event(
 /// the caller's mistake.
 fn fold_events(events: &[Event], household_id: i64, record: &str) -> Result<HouseholdState> {
     event::fold(events)
-        .map_err(|e| {
-            Error::invalid(
+        .map_err(|e| match e {
+            // A change dated before the household was registered: say so, with both dates.
+            event::FoldError::NotCreated(id) => {
+                let at = |pred: &dyn Fn(&Event) -> bool| {
+                    events
+                        .iter()
+                        .find(|ev| pred(ev))
+                        .map(|ev| ev.effective_date.to_string())
+                        .unwrap_or_default()
+                };
+                Error::invalid(
+                    record,
+                    "effective_date",
+                    "change_before_created",
+                    msg("change_before_created")
+                        .arg("date", at(&|ev| ev.id == id))
+                        .arg(
+                            "created",
+                            at(&|ev| {
+                                ev.changes
+                                    .iter()
+                                    .any(|c| matches!(c, Change::Create { .. }))
+                            }),
+                        ),
+                )
+            }
+            e => Error::invalid(
                 record,
                 "changes",
                 "bad_change",
                 msg("bad_change").arg("error", &e),
-            )
+            ),
         })?
         .ok_or_else(|| Error::NotFound {
             what: format!("household {household_id}"),

@@ -279,6 +279,36 @@ async fn bad_input_is_refused_with_record_field_and_reason_and_writes_nothing() 
 }
 
 #[tokio::test]
+async fn a_change_dated_before_the_registration_is_refused_with_both_dates() {
+    let c = ctx().await;
+    let id = household(&c, "H001", VILLAGE_A, 11).await;
+    let created = registry::household(&c.s, &admin(), id, None)
+        .await
+        .unwrap()
+        .events[0]
+        .effective_date;
+    let events = total_events(&c).await;
+    let e = registry::edit_household(
+        &c.s,
+        &admin(),
+        id,
+        1,
+        patch(&[("phone", json!("13812345678"))]),
+        &meta(d(2014, 1, 1)),
+    )
+    .await
+    .unwrap_err();
+    let Error::Invalid(errs) = &e else { panic!("{e:?}") };
+    assert_eq!(
+        (errs[0].field.as_str(), errs[0].code),
+        ("effective_date", "change_before_created")
+    );
+    let zh = errs[0].message.zh();
+    assert!(zh.contains("2014-01-01") && zh.contains(&created.to_string()), "{zh}");
+    assert_eq!(total_events(&c).await, events);
+}
+
+#[tokio::test]
 async fn a_second_save_of_the_same_version_is_a_conflict() {
     let c = ctx().await;
     let id = household(&c, "H001", VILLAGE_A, 11).await;
