@@ -433,6 +433,11 @@ const TEXT: &[(&str, &str, &str)] = &[
         "Columns not recognised (not imported): ",
     ),
     (
+        "imp_skipped_rows",
+        "不是户数据、已跳过的行（合计、落款、备注、重复表头）",
+        "Rows that are not households, skipped (totals, signatures, notes, repeated headers)",
+    ),
+    (
         "imp_skipped",
         "没有表头、已跳过的工作表：",
         "Sheets without a header, skipped: ",

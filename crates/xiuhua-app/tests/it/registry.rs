@@ -298,13 +298,18 @@ async fn a_change_dated_before_the_registration_is_refused_with_both_dates() {
     )
     .await
     .unwrap_err();
-    let Error::Invalid(errs) = &e else { panic!("{e:?}") };
+    let Error::Invalid(errs) = &e else {
+        panic!("{e:?}")
+    };
     assert_eq!(
         (errs[0].field.as_str(), errs[0].code),
         ("effective_date", "change_before_created")
     );
     let zh = errs[0].message.zh();
-    assert!(zh.contains("2014-01-01") && zh.contains(&created.to_string()), "{zh}");
+    assert!(
+        zh.contains("2014-01-01") && zh.contains(&created.to_string()),
+        "{zh}"
+    );
     assert_eq!(total_events(&c).await, events);
 }
 

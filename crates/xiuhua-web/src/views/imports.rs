@@ -10,7 +10,7 @@ use xiuhua_domain::{CodeCatalog, FieldCatalog, FieldLevel, RegistryStatus};
 
 use super::Layout;
 use super::household::show_value;
-use crate::i18n::{T, field_label};
+use crate::i18n::{Lang, T, field_label};
 
 /// The upload page, with a job's progress, report or failure when there is one.
 #[derive(Template)]
@@ -184,6 +184,8 @@ pub struct ReportView {
     file: String,
     unknown: Vec<String>,
     skipped: Vec<String>,
+    /// Rows that are not households (totals, footers, notes, repeated headers), skipped.
+    notices: Vec<String>,
     problems: Vec<(String, usize, String, String, String, String)>,
     more: usize,
     errors_link: String,
@@ -289,9 +291,22 @@ pub fn report_view(
         ok: problem_count == 0,
         file: file_name,
         unknown: counts
-            .unknown_columns
+            .notices
             .iter()
-            .map(|(s, c, n)| format!("{s} 第{c}列“{n}”"))
+            .filter(|n| n.kind == "ledger_unknown_column")
+            .map(|n| format!("{} {}“{}”", n.sheet, n.column, n.text))
+            .collect(),
+        notices: counts
+            .notices
+            .iter()
+            .filter(|n| n.kind != "ledger_unknown_column")
+            .map(|n| {
+                let reason = match t.lang {
+                    Lang::Zh => &n.reason_zh,
+                    Lang::En => &n.reason_en,
+                };
+                format!("{}：{reason}", n.sheet)
+            })
             .collect(),
         skipped: counts.skipped_sheets.clone(),
         more: problem_count.saturating_sub(problems.len()),

@@ -293,3 +293,17 @@ async fn a_file_without_a_status_column_asks_for_the_default_status() {
     let (_, r) = follow(&app, &admin, &r.body).await;
     assert!(r.body.contains("检查通过（预览，未写入）"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn rows_that_are_not_households_are_listed_as_skipped_on_the_report() {
+    let app = TestApp::new().await;
+    let admin = app.login("admin").await;
+    let mut file = ledger(2, None);
+    file.push_str("合计,,,,,,,,\n填表人：韦某某,,,审核人：覃某,,,,,\n");
+    let (_, r) = upload(&app, &admin, &file, true, &[]).await;
+    assert!(r.body.contains("检查通过"), "{}", r.body);
+    let list = r.body.split("id=\"skipped-rows\"").nth(1).expect("the skipped rows");
+    assert!(list.contains("（2）"), "{list}");
+    assert!(list.contains("第4行是合计行"), "{list}");
+    assert!(list.contains("第5行"), "{list}");
+}

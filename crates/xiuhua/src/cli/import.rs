@@ -199,8 +199,18 @@ fn read_mapping(path: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
 /// Prints what was (or would be) imported, or the problems (and writes the error workbook and
 /// the JSON report); the counts are printed either way.
 fn print_report(a: &Args, report: &ImportReport, started: Instant) -> anyhow::Result<()> {
-    for (sheet, col, name) in &report.unknown_columns {
-        outln!("unknown column {col} {name:?} in sheet {sheet} (not imported)");
+    // Unknown columns (once each, with their letter) and rows skipped as not households.
+    for n in &report.notices {
+        if n.kind == "ledger_unknown_column" {
+            outln!(
+                "unknown column {} {:?} in sheet {} (not imported)",
+                n.column,
+                n.text,
+                n.sheet
+            );
+        } else {
+            outln!("skipped: sheet {} row {}: {}", n.sheet, n.row, n.reason_zh);
+        }
     }
     for sheet in &report.skipped_sheets {
         outln!("sheet {sheet:?} skipped: no header row");
