@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod bulk;
 pub mod codes;
 pub mod departments;
 pub mod events;
@@ -173,6 +174,8 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// PostgreSQL only: native connections for `COPY` ([`bulk`]), which `Any` cannot issue.
+    pg: Option<sqlx::PgPool>,
     backend: Backend,
     gate: Arc<tokio::sync::Mutex<()>>,
 }
@@ -241,8 +244,20 @@ impl Db {
             .connect_with(opts)
             .await
             .map_err(ConnectError::Connect)?;
+        let pg = match backend {
+            // Connected when first used (the first bulk write).
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max_connections.clamp(1, 4))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&url)
+                    .map_err(ConnectError::Connect)?,
+            ),
+            Backend::Sqlite => None,
+        };
         Ok(Db {
             pool,
+            pg,
             backend,
             gate: Arc::default(),
         })
@@ -267,6 +282,11 @@ impl Db {
     /// The pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The native PostgreSQL pool (for `COPY`), `None` on SQLite.
+    pub(crate) fn pg_pool(&self) -> Option<&sqlx::PgPool> {
+        self.pg.as_ref()
     }
 
     /// Which backend.
@@ -324,6 +344,9 @@ impl Db {
 
     /// Closes the pool.
     pub async fn close(&self) {
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
         self.pool.close().await;
     }
 

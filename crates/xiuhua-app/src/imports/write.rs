@@ -67,6 +67,10 @@ pub(super) async fn write_file(
         }
         Err(e) => {
             tracing::warn!(run = run_id, error = %e, "import failed while writing; undoing it");
+            // Rows PostgreSQL staged for COPY in the chunk that rolled back.
+            if let Err(e) = xiuhua_db::bulk::discard_staged(&s.db, run_id).await {
+                tracing::warn!(run = run_id, "discarding staged rows: {e}");
+            }
             undo::undo_run(s, run_id).await?;
             Err(e)
         }
