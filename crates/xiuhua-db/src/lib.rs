@@ -176,6 +176,8 @@ pub struct Db {
     pool: AnyPool,
     /// PostgreSQL only: native connections for `COPY` ([`bulk`]), which `Any` cannot issue.
     pg: Option<sqlx::PgPool>,
+    /// The URL it was opened with (for [`Db::dedicated`]).
+    url: Arc<str>,
     backend: Backend,
     gate: Arc<tokio::sync::Mutex<()>>,
 }
@@ -258,6 +260,7 @@ impl Db {
         Ok(Db {
             pool,
             pg,
+            url: url.into(),
             backend,
             gate: Arc::default(),
         })
@@ -282,6 +285,18 @@ impl Db {
     /// The pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A handle on the same database whose pool has one connection of its own, sharing this
+    /// handle's write gate: a long series of write transactions (an import's chunks) then
+    /// always runs on the same connection. On SQLite that keeps its page cache warm between
+    /// chunks (a connection drops its whole cache when another connection wrote since its last
+    /// transaction, and the shared pool hands out its idle connections in turn). Close it
+    /// ([`Db::close`]) when done.
+    pub async fn dedicated(&self) -> Result<Db, ConnectError> {
+        let mut db = Db::connect(&self.url, 1).await?;
+        db.gate = Arc::clone(&self.gate);
+        Ok(db)
     }
 
     /// The native PostgreSQL pool (for `COPY`), `None` on SQLite.

@@ -1,4 +1,4 @@
--- dialect: PostgreSQL only: staging tables for COPY; SQLite's bulk inserts need none.
+-- dialect: PostgreSQL creates these UNLOGGED, from the registry tables (LIKE); SQLite lists the same columns.
 -- Bulk writes (`xiuhua_db::bulk::insert_bulk`: an import's chunks, the demo's batches) copy
 -- their rows with `COPY … FROM STDIN` into these tables on a native connection (sqlx's Any
 -- driver cannot issue COPY), then move them into the registry with one INSERT … SELECT per table
