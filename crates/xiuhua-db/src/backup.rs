@@ -48,7 +48,15 @@ pub const TABLES: &[&str] = &[
 ];
 
 /// Tables that are deliberately not part of a backup.
-pub const NOT_BACKED_UP: &[&str] = &["sessions", "_sqlx_migrations"];
+pub const NOT_BACKED_UP: &[&str] = &[
+    "sessions",
+    "_sqlx_migrations",
+    // Staging tables of `bulk::insert_bulk`: empty outside a bulk write.
+    "staged_households",
+    "staged_members",
+    "staged_events",
+    "staged_household_periods",
+];
 
 /// Row count and fingerprint of one table.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -90,28 +90,31 @@ impl EventRow {
     }
 }
 
-const COLS: &str = "county_code, id, household_id, kind, actor, recorded_at, effective_date, reason, source, source_ref, changes";
+impl EventRow {
+    /// The bind values in the order of the insert columns.
+    pub(crate) fn args(&self) -> Vec<Arg> {
+        vec![
+            self.county_code.clone().into(),
+            self.id.into(),
+            self.household_id.into(),
+            self.kind.clone().into(),
+            self.actor.clone().into(),
+            self.recorded_at.clone().into(),
+            self.effective_date.clone().into(),
+            self.reason.clone().into(),
+            self.source.clone().into(),
+            self.source_ref.clone().into(),
+            self.changes.clone().into(),
+        ]
+    }
+}
+
+/// The columns of an insert, in the order of [`EventRow::args`].
+pub(crate) const COLS: &str = "county_code, id, household_id, kind, actor, recorded_at, effective_date, reason, source, source_ref, changes";
 
 /// Appends events.
 pub async fn insert_many(conn: &mut AnyConnection, rows: &[EventRow]) -> Result<u64> {
-    let args: Vec<Vec<Arg>> = rows
-        .iter()
-        .map(|e| {
-            vec![
-                e.county_code.clone().into(),
-                e.id.into(),
-                e.household_id.into(),
-                e.kind.clone().into(),
-                e.actor.clone().into(),
-                e.recorded_at.clone().into(),
-                e.effective_date.clone().into(),
-                e.reason.clone().into(),
-                e.source.clone().into(),
-                e.source_ref.clone().into(),
-                e.changes.clone().into(),
-            ]
-        })
-        .collect();
+    let args: Vec<Vec<Arg>> = rows.iter().map(EventRow::args).collect();
     insert_rows(conn, &format!("INSERT INTO events ({COLS})"), "", args).await
 }
 

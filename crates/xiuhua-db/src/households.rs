@@ -55,7 +55,8 @@ impl HouseholdRow {
         })
     }
 
-    fn args(&self) -> Vec<Arg> {
+    /// The bind values in the order of the insert columns.
+    pub(crate) fn args(&self) -> Vec<Arg> {
         vec![
             self.county_code.clone().into(),
             self.id.into(),
@@ -78,7 +79,8 @@ impl HouseholdRow {
     }
 }
 
-const COLS: &str = "county_code, id, township_code, village_code, group_code, household_no, head_name, \
+/// The columns of an insert, in the order of [`HouseholdRow::args`].
+pub(crate) const COLS: &str = "county_code, id, township_code, village_code, group_code, household_no, head_name, \
      head_id_number, status, monitoring, monitor_type, exit_year, member_count, version, fields, created_at, updated_at";
 
 /// Inserts new households.
@@ -504,27 +506,30 @@ pub struct PeriodRow {
     pub members: i32,
 }
 
-const PERIOD_COLS: &str = "county_code, household_id, valid_from, valid_to, township_code, village_code, group_code, status, monitoring, members";
+impl PeriodRow {
+    /// The bind values in the order of the insert columns.
+    pub(crate) fn args(&self) -> Vec<Arg> {
+        vec![
+            self.county_code.clone().into(),
+            self.household_id.into(),
+            self.valid_from.clone().into(),
+            self.valid_to.clone().into(),
+            self.township_code.clone().into(),
+            self.village_code.clone().into(),
+            self.group_code.clone().into(),
+            self.status.clone().into(),
+            self.monitoring.clone().into(),
+            i64::from(self.members).into(),
+        ]
+    }
+}
+
+/// The columns of a period insert, in the order of [`PeriodRow::args`].
+pub(crate) const PERIOD_COLS: &str = "county_code, household_id, valid_from, valid_to, township_code, village_code, group_code, status, monitoring, members";
 
 /// Inserts periods.
 pub async fn insert_periods(conn: &mut AnyConnection, rows: &[PeriodRow]) -> Result<u64> {
-    let args: Vec<Vec<Arg>> = rows
-        .iter()
-        .map(|p| {
-            vec![
-                p.county_code.clone().into(),
-                p.household_id.into(),
-                p.valid_from.clone().into(),
-                p.valid_to.clone().into(),
-                p.township_code.clone().into(),
-                p.village_code.clone().into(),
-                p.group_code.clone().into(),
-                p.status.clone().into(),
-                p.monitoring.clone().into(),
-                i64::from(p.members).into(),
-            ]
-        })
-        .collect();
+    let args: Vec<Vec<Arg>> = rows.iter().map(PeriodRow::args).collect();
     insert_rows(
         conn,
         &format!("INSERT INTO household_periods ({PERIOD_COLS})"),

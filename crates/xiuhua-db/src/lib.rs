@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod bulk;
 pub mod codes;
 pub mod column_mappings;
 pub mod departments;
@@ -174,6 +175,10 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// PostgreSQL only: native connections for `COPY` ([`bulk`]), which `Any` cannot issue.
+    pg: Option<sqlx::PgPool>,
+    /// The URL it was opened with (for [`Db::dedicated`]).
+    url: Arc<str>,
     backend: Backend,
     gate: Arc<tokio::sync::Mutex<()>>,
 }
@@ -242,8 +247,21 @@ impl Db {
             .connect_with(opts)
             .await
             .map_err(ConnectError::Connect)?;
+        let pg = match backend {
+            // Connected when first used (the first bulk write).
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max_connections.clamp(1, 4))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&url)
+                    .map_err(ConnectError::Connect)?,
+            ),
+            Backend::Sqlite => None,
+        };
         Ok(Db {
             pool,
+            pg,
+            url: url.into(),
             backend,
             gate: Arc::default(),
         })
@@ -268,6 +286,23 @@ impl Db {
     /// The pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A handle on the same database whose pool has one connection of its own, sharing this
+    /// handle's write gate: a long series of write transactions (an import's chunks) then
+    /// always runs on the same connection. On SQLite that keeps its page cache warm between
+    /// chunks (a connection drops its whole cache when another connection wrote since its last
+    /// transaction, and the shared pool hands out its idle connections in turn). Close it
+    /// ([`Db::close`]) when done.
+    pub async fn dedicated(&self) -> Result<Db, ConnectError> {
+        let mut db = Db::connect(&self.url, 1).await?;
+        db.gate = Arc::clone(&self.gate);
+        Ok(db)
+    }
+
+    /// The native PostgreSQL pool (for `COPY`), `None` on SQLite.
+    pub(crate) fn pg_pool(&self) -> Option<&sqlx::PgPool> {
+        self.pg.as_ref()
     }
 
     /// Which backend.
@@ -325,6 +360,9 @@ impl Db {
 
     /// Closes the pool.
     pub async fn close(&self) {
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
         self.pool.close().await;
     }
 

@@ -57,27 +57,30 @@ impl MemberRow {
     }
 }
 
-const COLS: &str =
+impl MemberRow {
+    /// The bind values in the order of the insert columns.
+    pub(crate) fn args(&self) -> Vec<Arg> {
+        vec![
+            self.county_code.clone().into(),
+            self.id.into(),
+            self.household_id.into(),
+            self.id_number.clone().into(),
+            self.name.clone().into(),
+            self.sex.clone().into(),
+            self.birth_date.clone().into(),
+            self.relation.clone().into(),
+            self.data.clone().into(),
+        ]
+    }
+}
+
+/// The columns of an insert, in the order of [`MemberRow::args`].
+pub(crate) const COLS: &str =
     "county_code, id, household_id, id_number, name, sex, birth_date, relation, data";
 
 /// Inserts members.
 pub async fn insert_many(conn: &mut AnyConnection, rows: &[MemberRow]) -> Result<u64> {
-    let args: Vec<Vec<Arg>> = rows
-        .iter()
-        .map(|m| {
-            vec![
-                m.county_code.clone().into(),
-                m.id.into(),
-                m.household_id.into(),
-                m.id_number.clone().into(),
-                m.name.clone().into(),
-                m.sex.clone().into(),
-                m.birth_date.clone().into(),
-                m.relation.clone().into(),
-                m.data.clone().into(),
-            ]
-        })
-        .collect();
+    let args: Vec<Vec<Arg>> = rows.iter().map(MemberRow::args).collect();
     insert_rows(conn, &format!("INSERT INTO members ({COLS})"), "", args).await
 }
 

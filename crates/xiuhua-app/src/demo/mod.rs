@@ -313,17 +313,32 @@ async fn load_with(
     let total = spec.households as u64;
     let mut facts: Vec<(String, facts::DemoFacts)> = Vec::new();
     let mut id_numbers: Vec<String> = Vec::new();
+    // Keys the rows PostgreSQL stages for COPY (`xiuhua_db::bulk`); one load at a time.
+    let batch_key: i64 = rand::random();
     while let Some(batch) = receiver.recv().await {
         let b = batch.map_err(Error::Unexpected)?;
         let mut tx = s.db.begin().await?;
-        xiuhua_db::households::insert_many(&mut tx, &b.households).await?;
-        stats.members += xiuhua_db::members::insert_many(&mut tx, &b.members).await?;
-        stats.events += xiuhua_db::events::insert_many(&mut tx, &b.events).await?;
-        xiuhua_db::households::insert_periods(&mut tx, &b.periods).await?;
+        let rows = xiuhua_db::bulk::BulkRows {
+            households: b.households,
+            members: b.members,
+            events: b.events,
+            periods: b.periods,
+        };
+        let written = match xiuhua_db::bulk::insert_bulk(&s.db, &mut tx, batch_key, &rows).await {
+            Ok(w) => w,
+            Err(e) => {
+                drop(tx);
+                // Rows PostgreSQL staged for COPY before the failure.
+                let _ = xiuhua_db::bulk::discard_staged(&s.db, batch_key).await;
+                return Err(e.into());
+            }
+        };
         xiuhua_db::commit(tx).await?;
-        stats.households += b.households.len() as u64;
+        stats.members += written.members;
+        stats.events += written.events;
+        stats.households += written.households;
         facts.extend(b.facts);
-        id_numbers.extend(b.members.iter().step_by(40).map(|m| m.id_number.clone()));
+        id_numbers.extend(rows.members.iter().step_by(40).map(|m| m.id_number.clone()));
         progress(stats.households, total);
     }
     let next = producer.await.context("demo generator thread")?;

@@ -69,6 +69,10 @@ pub(super) async fn write_file(
         }
         Err(e) => {
             tracing::warn!(run = run_id, error = %e, "import failed while writing; undoing it");
+            // Rows PostgreSQL staged for COPY in the chunk that rolled back.
+            if let Err(e) = xiuhua_db::bulk::discard_staged(&s.db, run_id).await {
+                tracing::warn!(run = run_id, "discarding staged rows: {e}");
+            }
             undo::undo_run(s, run_id).await?;
             Err(e)
         }
@@ -137,6 +141,16 @@ async fn write_chunks(
         Mode::Write(run_id),
     );
     run.hold_back(hold_back);
+    // SQLite: the chunks run on one connection of their own (its page cache stays warm from one
+    // chunk to the next, see `Db::dedicated`); PostgreSQL has no such cache to lose.
+    let writer = match s.db.backend() {
+        Backend::Sqlite => {
+            s.db.dedicated()
+                .await
+                .map_err(|e| Error::Unexpected(anyhow::anyhow!("import connection: {e}")))?
+        }
+        Backend::Postgres => s.db.clone(),
+    };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(2);
     let path_buf = path.to_path_buf();
     let mapping = opts.mapping.clone();
@@ -155,7 +169,10 @@ async fn write_chunks(
                 if batches < per_chunk {
                     continue;
                 }
-                match run.write_chunk(run_id, std::mem::take(&mut pending)).await {
+                match run
+                    .write_chunk(&writer, run_id, std::mem::take(&mut pending))
+                    .await
+                {
                     Ok(held) => per_chunk = next_batches(batches, held, target),
                     Err(e) => {
                         failed = Some(e);
@@ -169,12 +186,15 @@ async fn write_chunks(
         }
     }
     if failed.is_none() && !pending.is_empty() {
-        match run.write_chunk(run_id, pending).await {
+        match run.write_chunk(&writer, run_id, pending).await {
             Ok(_) => progress(run.report().rows),
             Err(e) => failed = Some(e),
         }
     }
     drop(receiver); // a reader still running stops at its next send
+    if s.db.backend() == Backend::Sqlite {
+        writer.close().await;
+    }
     reader.await.context("ledger reader thread")?;
     if let Some(e) = failed {
         return Err(e);
@@ -199,14 +219,19 @@ impl Run<'_> {
     /// process did not take it back), the chunk's lookups against the current state, the
     /// households interpreted, checked and written, the derived tables updated, then commit.
     /// A problem (an edit made since the check) or a failed write ends the import.
-    async fn write_chunk(&mut self, run_id: i64, groups: Vec<Group>) -> Result<Duration> {
+    async fn write_chunk(
+        &mut self,
+        writer: &xiuhua_db::Db,
+        run_id: i64,
+        groups: Vec<Group>,
+    ) -> Result<Duration> {
         let first = groups.first().map_or(0, |g| g.rows[0].row);
         let last = groups
             .last()
             .and_then(|g| g.rows.last())
             .map_or(first, |r| r.row);
         let waited = std::time::Instant::now();
-        let mut tx = self.s.db.begin().await?;
+        let mut tx = writer.begin().await?;
         let held = std::time::Instant::now();
         if !import_runs::add_chunk(&mut tx, run_id).await? {
             return Err(undone_meanwhile());

@@ -625,3 +625,119 @@ async fn a_null_score_then_a_real_one_in_the_same_statement() {
     let got = rules::find_result(&mut c, 1, "1").await.unwrap().unwrap();
     assert_eq!(got.score, None);
 }
+
+/// The bulk path (`bulk::insert_bulk`: multi-row INSERTs on SQLite, COPY through the staging
+/// tables on PostgreSQL) stores every row exactly, text that COPY's format reserves and NULLs
+/// included, commits or rolls back with the caller's transaction, and leaves nothing staged.
+#[tokio::test]
+async fn bulk_rows_are_stored_exactly_and_roll_back_with_the_transaction() {
+    use xiuhua_db::bulk::{BulkRows, discard_staged, insert_bulk};
+    use xiuhua_db::events::EventRow;
+    let t = TestDb::new().await;
+    let event = |n: i64| EventRow {
+        county_code: COUNTY.into(),
+        id: id(n),
+        household_id: id(n),
+        kind: "created".into(),
+        actor: "导入\\用户".into(),
+        recorded_at: "2026-11-23T02:00:00.000Z".into(),
+        effective_date: "2026-11-01".into(),
+        reason: "第一行\n第二行\t制表\r回车 \\N 不是空".into(),
+        source: "import".into(),
+        source_ref: if n % 2 == 0 {
+            None
+        } else {
+            Some(format!("f.csv 行{n}"))
+        },
+        changes: "[]".into(),
+    };
+    let rows = |from: i64, to: i64| {
+        let mut b = BulkRows::default();
+        for n in from..=to {
+            let mut h = household(n, "451228101201", "poor", 1);
+            h.group_code = (n % 3 == 0).then(|| "451228101201001".to_string());
+            h.exit_year = (n % 2 == 0).then_some(2020);
+            b.households.push(h);
+            b.members.push(member(n, n, &format!("4512281990{n:08}")));
+            b.events.push(event(n));
+            b.periods.push(PeriodRow {
+                county_code: COUNTY.into(),
+                household_id: id(n),
+                valid_from: "2026-11-01".into(),
+                valid_to: None,
+                township_code: "451228101".into(),
+                village_code: "451228101201".into(),
+                group_code: None,
+                status: "poor".into(),
+                monitoring: "none".into(),
+                members: 1,
+            });
+        }
+        b
+    };
+    // 1,500 households: several statements on SQLite, several COPY buffers' worth of text.
+    let good = rows(1, 1500);
+    let mut tx = t.db.begin().await.unwrap();
+    let n = insert_bulk(&t.db, &mut tx, 42, &good).await.unwrap();
+    assert_eq!(
+        (n.households, n.members, n.events, n.periods),
+        (1500, 1500, 1500, 1500)
+    );
+    xiuhua_db::commit(tx).await.unwrap();
+    let mut c = t.db.acquire().await.unwrap();
+    for i in [0usize, 2, 1499] {
+        let h = &good.households[i];
+        assert_eq!(&xiuhua_db::households::get(&mut c, h.id).await.unwrap(), h);
+        let m = xiuhua_db::members::list_for_household(&mut c, h.id)
+            .await
+            .unwrap();
+        assert_eq!(m, vec![good.members[i].clone()]);
+    }
+    let stored: Vec<EventRow> = sqlx::query_as(
+        "SELECT county_code, id, household_id, kind, actor, recorded_at, effective_date, reason, source, source_ref, changes \
+         FROM events ORDER BY id",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .unwrap();
+    assert_eq!(stored, good.events);
+    let periods = xiuhua_db::households::counts_as_of(&mut c, COUNTY, "2026-11-30")
+        .await
+        .unwrap();
+    assert_eq!(periods.iter().map(|r| r.households).sum::<i64>(), 1500);
+
+    // A repeated identity number: the insert or the commit fails, nothing of the batch stays.
+    let mut bad = rows(2001, 2010);
+    bad.members[9].id_number = good.members[0].id_number.clone();
+    let mut tx = t.db.begin().await.unwrap();
+    let failed = match insert_bulk(&t.db, &mut tx, 43, &bad).await {
+        Err(_) => {
+            drop(tx); // rolled back; frees the write gate
+            true
+        }
+        Ok(_) => xiuhua_db::commit(tx).await.is_err(),
+    };
+    assert!(failed, "a duplicate identity number must be refused");
+    discard_staged(&t.db, 43).await.unwrap();
+    // A batch rolled back by its writer.
+    let mut tx = t.db.begin().await.unwrap();
+    insert_bulk(&t.db, &mut tx, 44, &rows(3001, 3010))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    discard_staged(&t.db, 44).await.unwrap();
+    assert_eq!(xiuhua_db::households::total(&mut c).await.unwrap(), 1500);
+    for table in [
+        "staged_households",
+        "staged_members",
+        "staged_events",
+        "staged_household_periods",
+    ] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+        assert_eq!(n, 0, "{table} keeps rows");
+    }
+}

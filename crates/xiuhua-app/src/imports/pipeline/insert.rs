@@ -2,8 +2,8 @@
 //! their rows inserted in bulk, queued while the next batch is interpreted.
 
 use xiuhua_db::AnyConnection;
+use xiuhua_db::bulk::BulkRows;
 use xiuhua_db::events::EventRow;
-use xiuhua_db::households::{HouseholdRow, PeriodRow};
 use xiuhua_db::members::MemberRow;
 use xiuhua_domain::HouseholdState;
 use xiuhua_domain::event::{self, Change, Event, EventKind, SourceKind};
@@ -19,15 +19,6 @@ pub(super) struct NewHousehold {
     pub(super) state: HouseholdState,
     pub(super) first_row: usize,
     pub(super) last_row: usize,
-}
-
-/// The rows of new households, to insert together.
-#[derive(Default)]
-struct NewRows {
-    households: Vec<HouseholdRow>,
-    members: Vec<MemberRow>,
-    events: Vec<EventRow>,
-    periods: Vec<PeriodRow>,
 }
 
 impl Run<'_> {
@@ -47,13 +38,15 @@ impl Run<'_> {
         let mid = self.ids.take(db, "member", member_count).await?;
         let eid = self.ids.take(db, "event", n).await?;
         let rows = self.new_rows(new, hid, mid, eid)?;
-        // Queued: the next batch is interpreted while these are stored.
+        let Mode::Write(run_id) = self.mode else {
+            return Ok(());
+        };
+        let store = self.s.db.clone();
+        // Queued: the next batch is interpreted while these are stored. The run's id keys the
+        // rows PostgreSQL stages for COPY (its chunks write one after the other).
         db.send(move |conn: &mut AnyConnection| -> ConnFuture<'_, ()> {
             Box::pin(async move {
-                xiuhua_db::households::insert_many(conn, &rows.households).await?;
-                xiuhua_db::members::insert_many(conn, &rows.members).await?;
-                xiuhua_db::events::insert_many(conn, &rows.events).await?;
-                xiuhua_db::households::insert_periods(conn, &rows.periods).await?;
+                xiuhua_db::bulk::insert_bulk(&store, conn, run_id, &rows).await?;
                 Ok(())
             })
         })
@@ -83,9 +76,9 @@ impl Run<'_> {
         mut hid: i64,
         mut mid: i64,
         mut eid: i64,
-    ) -> Result<NewRows> {
+    ) -> Result<BulkRows> {
         let county = self.opts.county.clone();
-        let mut out = NewRows::default();
+        let mut out = BulkRows::default();
         let now = xiuhua_db::events::format_ts(self.s.clock.now());
         for NewHousehold {
             mut state,
