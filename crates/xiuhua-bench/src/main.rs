@@ -54,6 +54,10 @@ enum Command {
         /// Write a CSV in GBK.
         #[arg(long)]
         gbk: bool,
+        /// The villages to spread households over, one per line as `township<TAB>village<TAB>code`
+        /// (e.g. a registry's villages, so its import finds them); default: the tests' two.
+        #[arg(long)]
+        villages: Option<PathBuf>,
     },
 }
 
@@ -64,6 +68,7 @@ fn ledger(
     seed: u64,
     out: &std::path::Path,
     gbk: bool,
+    villages: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     use xiuhua_ledgergen::{Config, Output, Shape, generate};
     let shape = Shape::named(shape)
@@ -77,7 +82,23 @@ fn ledger(
         (false, true) => Output::CsvGbk,
         (false, false) => Output::CsvBom,
     };
-    let v = generate(&Config::duan(households, seed, shape, output), out)?;
+    let mut cfg = Config::duan(households, seed, shape, output);
+    if let Some(path) = villages {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        cfg.villages = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match l.split('\t').collect::<Vec<_>>()[..] {
+                [t, v, c] => Ok((t.to_string(), v.to_string(), c.trim().to_string())),
+                _ => Err(anyhow::anyhow!(
+                    "{}: not township<TAB>village<TAB>code: {l:?}",
+                    path.display()
+                )),
+            })
+            .collect::<anyhow::Result<_>>()?;
+    }
+    let v = generate(&cfg, out)?;
     println!(
         "{}: {} households, {} member rows, {} problems, {} notices",
         out.display(),
@@ -103,7 +124,8 @@ fn main() -> ExitCode {
             seed,
             out,
             gbk,
-        } => ledger(shape, *households, *seed, out, *gbk),
+            villages,
+        } => ledger(shape, *households, *seed, out, *gbk, villages.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -302,7 +302,11 @@ async fn rows_that_are_not_households_are_listed_as_skipped_on_the_report() {
     file.push_str("合计,,,,,,,,\n填表人：韦某某,,,审核人：覃某,,,,,\n");
     let (_, r) = upload(&app, &admin, &file, true, &[]).await;
     assert!(r.body.contains("检查通过"), "{}", r.body);
-    let list = r.body.split("id=\"skipped-rows\"").nth(1).expect("the skipped rows");
+    let list = r
+        .body
+        .split("id=\"skipped-rows\"")
+        .nth(1)
+        .expect("the skipped rows");
     assert!(list.contains("（2）"), "{list}");
     assert!(list.contains("第4行是合计行"), "{list}");
     assert!(list.contains("第5行"), "{list}");
