@@ -1,6 +1,6 @@
 //! A county's own column names: headers its ledgers use that the field catalogue does not
 //! know, mapped to catalogue fields in the upload page's column dialog and saved for the county
-//! (`column_mappings`). Every later import of the county reads them ([`with_saved`]), from the
+//! (`column_mappings`). Every later import of the county reads them (`with_saved`), from the
 //! web and the CLI alike; a mapping given with the import itself (a mapping file, the dialog's
 //! choices) comes first.
 //!
