@@ -105,7 +105,7 @@ fn family() -> HouseholdState {
             birth_date: None,
             relation: "02".into(),
             work_months: Some(14),
-            is_dibao: true,
+            is_dibao: Some(true),
             ..Member::default()
         },
     ];
