@@ -322,7 +322,7 @@ pub async fn import_ledger(
     let sha = file_sha(path, opts)?;
     // Progress counts each row twice (checked, then written), reported halved: it ends at the
     // number of rows.
-    let run = check_file(s, user, path, opts, sha.clone(), &|rows| progress(rows / 2)).await?;
+    let mut run = check_file(s, user, path, opts, sha.clone(), &|rows| progress(rows / 2)).await?;
     // All or nothing, unless the valid part was asked for and every problem lies in a
     // household that can be held back.
     if run.has_problems() && !(opts.valid_only && run.problems_held_back()) {
@@ -330,28 +330,29 @@ pub async fn import_ledger(
         report.refused = true;
         return Ok(report);
     }
-    let hold_back = run.invalid_households();
-    let checked = if run.has_problems() {
+    let prepared = run.take_prepared();
+    let mut checked = if run.has_problems() {
         run.rejected()?
     } else {
         run.into_report()
     };
-    if opts.dry_run {
+    let Some(prepared) = prepared.filter(|_| !opts.dry_run) else {
         return Ok(checked);
-    }
-    if file_sha(path, opts)? != sha {
-        return Err(Error::conflict("file_changed", msg("import_file_changed")));
-    }
+    };
     let rows = checked.rows;
-    let mut report = write::write_file(s, user, path, opts, sha, hold_back, &|written| {
+    // The write stores what the check prepared: the file is not read again.
+    let written = write::write_file(s, user, opts, sha, prepared, &|written| {
         progress((rows + written) / 2)
     })
     .await?;
-    // The households held back, with their problems and error workbook, as the check found
-    // them (the write phase skipped them).
-    report.problems = checked.problems;
-    report.error_workbook = checked.error_workbook;
-    Ok(report)
+    // The check's report (counts of the file, the households held back with their problems
+    // and error workbook), with what was written.
+    checked.created = written.created;
+    checked.changed = written.changed;
+    checked.unchanged = written.unchanged;
+    checked.events = written.events;
+    checked.dry_run = false;
+    Ok(checked)
 }
 
 /// The file's SHA-256.
@@ -383,6 +384,9 @@ async fn check_file<'a>(
     let regions = Regions::load(&mut tx, &opts.county).await?;
     let closed_year = xiuhua_db::years::latest_closed(&mut tx, &opts.county).await?;
     let mut run = Run::new(s, user, opts, regions, closed_year, sha, Mode::Check);
+    if !opts.dry_run {
+        run.prepare()?;
+    }
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(4);
     let path_buf = path.to_path_buf();
     let mapping = opts.mapping.clone();

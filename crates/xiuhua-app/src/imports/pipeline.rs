@@ -22,6 +22,8 @@ use xiuhua_xlsx::write::RowProblem;
 use xiuhua_xlsx::{Field, SheetHeader};
 
 mod insert;
+mod prepared;
+mod replay;
 
 use super::diff::{HouseholdDiff, MAX_DIFFS};
 use super::ids::IdBlocks;
@@ -33,6 +35,8 @@ use super::{ImportCounts, ImportOptions, ImportProblem, ImportReport, MAX_PROBLE
 use crate::tx_task::{ConnFuture, Reply, TxTask};
 use crate::{CurrentUser, Error, Result, Services};
 use insert::NewHousehold;
+use prepared::PreparedOut;
+pub(super) use prepared::{Origin, Prepared, Spill};
 
 /// A compact key for a (valid, normalised) identity number: the 17 digits and the check
 /// character in one integer, so a million numbers take a few tens of megabytes.
@@ -77,6 +81,17 @@ impl Lookups {
                     .map(|id| id.as_str().to_string())
             })
             .collect();
+        Lookups::ask_for(db, county, nos, id_numbers).await
+    }
+
+    /// Queues the lookups for the households `nos` and the (valid) identity numbers
+    /// `id_numbers`.
+    pub(super) async fn ask_for(
+        db: &TxTask,
+        county: String,
+        nos: Vec<String>,
+        id_numbers: Vec<String>,
+    ) -> Result<Reply<Lookups>> {
         db.ask(move |conn: &mut AnyConnection| -> ConnFuture<'_, Lookups> {
             Box::pin(async move {
                 let mut out = Lookups::default();
@@ -155,18 +170,8 @@ impl Known {
             {
                 // A person moving between two households of the same file is refused
                 // too: moves go through `registry::move_member`, which records both sides.
-                let message = if user.can_see(other_village) {
-                    msg("import_identity_number_id_number_already")
-                        .arg("id_number", &m.id_number)
-                        .arg("other_no", other_no)
-                        .arg("name", &other.name)
-                        .arg("no", no)
-                } else if user.region_code.get(..6) == Some(other.county_code.as_str()) {
-                    msg("import_id_number_registered_elsewhere").arg("id_number", &m.id_number)
-                } else {
-                    msg("import_id_number_registered_in_another_county")
-                        .arg("id_number", &m.id_number)
-                };
+                let message =
+                    holder_message(user, &m.id_number, other, other_no, other_village, no);
                 p.row(*row, message);
             }
         }
@@ -185,6 +190,44 @@ impl Known {
             None => None,
         })
     }
+}
+
+/// The problem of an identity number already held by `other` (of household `other_no` in
+/// `other_village`) for household `no`. The holder's household and name are named only when it
+/// lies in `user`'s region; elsewhere the message says only that the number is registered
+/// elsewhere (no answers across scope).
+fn holder_message(
+    user: &CurrentUser,
+    id_number: &str,
+    other: &MemberRow,
+    other_no: &str,
+    other_village: &str,
+    no: &str,
+) -> Message {
+    if user.can_see(other_village) {
+        msg("import_identity_number_id_number_already")
+            .arg("id_number", id_number)
+            .arg("other_no", other_no)
+            .arg("name", &other.name)
+            .arg("no", no)
+    } else if user.region_code.get(..6) == Some(other.county_code.as_str()) {
+        msg("import_id_number_registered_elsewhere").arg("id_number", id_number)
+    } else {
+        msg("import_id_number_registered_in_another_county").arg("id_number", id_number)
+    }
+}
+
+/// What a check phase prepared for the write phase ([`Run::take_prepared`]).
+pub(super) struct Checked {
+    /// The valid households (at the time each was checked), in file order.
+    pub(super) spill: Spill,
+    /// Per household of the check, whether it has problems (a later household can make an
+    /// earlier one invalid): those are skipped.
+    pub(super) house_bad: Vec<bool>,
+    /// The sheet headers (by `Origin::sheet`).
+    pub(super) sheets: Vec<Arc<SheetHeader>>,
+    /// The 村民小组 the check created (stored by the first chunk).
+    pub(super) new_groups: Vec<xiuhua_db::regions::RegionRow>,
 }
 
 /// Which phase of an import a [`Run`] is.
@@ -219,14 +262,11 @@ pub(super) struct Run<'a> {
     house_bad: Vec<bool>,
     house_sheet: Vec<u16>,
     sheets: Vec<Arc<SheetHeader>>,
-    /// Households without a usable 户编号 or held back by a valid-only write (always invalid):
-    /// households, member rows.
+    /// Households without a usable 户编号 (always invalid): households, member rows.
     unnumbered: (usize, usize),
     /// Problems of the file as a whole (no household to hold back): they refuse a valid-only
     /// import too.
     file_problems: usize,
-    /// A valid-only write: the 户编号 of the households held back (skipped).
-    hold_back: HashSet<String>,
     /// Sheets already told that they have no status column.
     status_told: HashSet<String>,
     /// Rows of the error workbook added after their household was read (the earlier row of a
@@ -242,6 +282,9 @@ pub(super) struct Run<'a> {
     pub(super) ids: IdBlocks,
     /// The county's latest closed year (年度动态调整), read once at the start.
     closed_year: Option<i32>,
+    /// A check that a write will follow keeps each valid household here as it prepared it
+    /// (see [`prepared`]); `None`: nothing kept (a dry run, or the write phase).
+    prepared: Option<Spill>,
 }
 
 impl<'a> Run<'a> {
@@ -280,7 +323,6 @@ impl<'a> Run<'a> {
             sheets: Vec::new(),
             unnumbered: (0, 0),
             file_problems: 0,
-            hold_back: HashSet::new(),
             status_told: HashSet::new(),
             late_rows: Vec::new(),
             bad_rows: Vec::new(),
@@ -289,6 +331,7 @@ impl<'a> Run<'a> {
             counts: HashMap::new(),
             ids: IdBlocks::new(&opts.county),
             closed_year,
+            prepared: None,
         }
     }
 }
@@ -305,19 +348,23 @@ impl Run<'_> {
         self.file_problems == 0
     }
 
-    /// The 户编号 of the households with problems.
-    pub(super) fn invalid_households(&self) -> HashSet<String> {
-        self.household_nos
-            .iter()
-            .zip(&self.house_bad)
-            .filter(|(_, bad)| **bad)
-            .map(|(no, _)| no.clone())
-            .collect()
+    /// Makes this check keep every household it prepares for the write phase (a check that a
+    /// write may follow: not a dry run).
+    pub(super) fn prepare(&mut self) -> Result<()> {
+        self.prepared = Some(Spill::new()?);
+        Ok(())
     }
 
-    /// Makes this (write) run skip the households of `nos` (a valid-only import's invalid ones).
-    pub(super) fn hold_back(&mut self, nos: HashSet<String>) {
-        self.hold_back = nos;
+    /// What the check prepared for the write phase, if it kept it: the households, which of
+    /// them turned out to have problems, the sheets and the 村民小组 the check created.
+    pub(super) fn take_prepared(&mut self) -> Option<Checked> {
+        let spill = self.prepared.take()?;
+        Some(Checked {
+            spill,
+            house_bad: self.house_bad.clone(),
+            sheets: self.sheets.clone(),
+            new_groups: std::mem::take(&mut self.regions.new_groups),
+        })
     }
 
     /// The error workbook's rows whose cells are still to be read: (sheet, row).
@@ -493,16 +540,6 @@ impl Run<'_> {
         self.report.member_rows += member_rows;
         let first_row = g.rows[0].row;
         let last_row = g.rows.last().map(|r| r.row).unwrap_or(first_row);
-        if self.mode != Mode::Check && self.opts.valid_only {
-            let no = g.rows[0].get(Field::HOUSEHOLD_NO).map(text);
-            if no.as_ref().is_none_or(|n| self.hold_back.contains(n)) {
-                // Held back: its problems are in the check phase's report.
-                self.unnumbered.0 += 1;
-                self.unnumbered.1 += member_rows;
-                self.report.held_back.extend(no);
-                return Ok(());
-            }
-        }
         let mut p = Problems::new(g);
         let Some(no) = self.household_no(g, &mut p) else {
             self.unnumbered.0 += 1;
@@ -572,6 +609,23 @@ impl Run<'_> {
         if existing.is_none() {
             self.note_diff(|| HouseholdDiff::created(&no, &g.header.sheet, first_row, &state));
         }
+        let at = Origin {
+            this: this as u32,
+            sheet,
+            first_row: first_row as u32,
+            last_row: last_row as u32,
+            rows: g.rows.len() as u32,
+        };
+        if existing.is_none()
+            && let Some(spill) = self.prepared.as_mut()
+        {
+            let member_rows: Vec<u32> = merged.iter().map(|(r, _)| *r as u32).collect();
+            spill.push(&PreparedOut::New {
+                at,
+                member_rows: &member_rows,
+                state: &state,
+            })?;
+        }
         match (&existing, base_state) {
             (None, _) => new_households.push(NewHousehold {
                 state,
@@ -579,10 +633,8 @@ impl Run<'_> {
                 last_row,
             }),
             (Some(h), Some(base)) => {
-                self.update(
-                    db, g, this, h.id, h.version, &base, state, first_row, last_row,
-                )
-                .await?
+                self.update(db, g, at, h.id, h.version, &base, state)
+                    .await?
             }
             (Some(_), None) => {}
         }
@@ -768,17 +820,23 @@ impl Run<'_> {
         &mut self,
         db: &TxTask,
         g: &Group,
-        this: usize,
+        at: Origin,
         id: i64,
         version: i64,
         base: &HouseholdState,
         new: HouseholdState,
-        first_row: usize,
-        last_row: usize,
     ) -> Result<()> {
+        let (this, first_row, last_row) = (
+            at.this as usize,
+            at.first_row as usize,
+            at.last_row as usize,
+        );
         let (mut changes, status_change) = changes_between(base, &new);
         if changes.is_empty() {
             self.report.unchanged += 1;
+            if let Some(spill) = self.prepared.as_mut() {
+                spill.push(&PreparedOut::Unchanged { at })?;
+            }
             return Ok(());
         }
         let no = &new.fields.household_no;
@@ -810,6 +868,7 @@ impl Run<'_> {
         };
         let (s, user) = (self.s.clone(), self.user.clone());
         let check = self.mode == Mode::Check;
+        let kept = self.prepared.is_some().then(|| changes.clone());
         // The outcome is wanted here (a refused change becomes a problem of its rows), so the
         // write runs inside the job and its result comes back as a value.
         let outcome = db
@@ -845,6 +904,15 @@ impl Run<'_> {
                 },
             )
             .await?;
+        if let (Some(spill), Some(changes), Ok(())) = (self.prepared.as_mut(), kept, &outcome) {
+            spill.push(&PreparedOut::Update {
+                at,
+                id,
+                version,
+                kind,
+                changes: &changes,
+            })?;
+        }
         self.updated(g, this, first_row, outcome)
     }
 

@@ -1,20 +1,20 @@
-//! The write phase of an import: a recorded run (`import_runs`), the file read again and
-//! stored in chunks, each its own short write transaction that repeats the chunk's lookups and
-//! checks against the current state. A failure undoes the run ([`super::undo`]).
+//! The write phase of an import: a recorded run (`import_runs`), then the households the check
+//! phase prepared (`pipeline::Checked`, read back from its spill file: the ledger is not read
+//! again) stored in chunks, each its own short write transaction that re-checks only what can
+//! have changed since the check's snapshot (`pipeline/replay`). A failure undoes the run
+//! ([`super::undo`]).
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use xiuhua_db::events::format_ts;
 use xiuhua_db::import_runs::{self, ImportRunRow};
 use xiuhua_domain::message::msg;
+use xiuhua_xlsx::SheetHeader;
 
-use super::interpret::Group;
-use super::pipeline::{Lookups, Mode, Run};
-use super::reader::{Msg, read_groups};
+use super::pipeline::{Checked, Mode, Prepared, Run};
 use super::regions::Regions;
-use super::{ImportOptions, ImportReport, ledger_info, undo};
+use super::{ImportOptions, ImportReport, undo};
 use crate::tx_task::TxTask;
 use crate::{CurrentUser, Error, Result, Services};
 use std::time::Duration;
@@ -52,14 +52,13 @@ fn next_batches(batches: usize, held: Duration, target: Duration) -> usize {
 pub(super) async fn write_file(
     s: &Services,
     user: &CurrentUser,
-    path: &Path,
     opts: &ImportOptions,
     sha: String,
-    hold_back: HashSet<String>,
+    checked: Checked,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
     let run_id = start_run(s, user, opts, &sha).await?;
-    match write_chunks(s, user, path, opts, sha, hold_back, run_id, progress).await {
+    match write_chunks(s, user, opts, sha, checked, run_id, progress).await {
         Ok(report) => {
             // Best effort: a checkpoint that cannot run now (readers) runs later by itself.
             if let Err(e) = s.db.checkpoint().await {
@@ -114,16 +113,14 @@ async fn start_run(
     }
 }
 
-/// The chunks, then the run marked done (with the unused ids given back). The households
-/// of `hold_back` (a valid-only import's invalid ones) are skipped.
-#[expect(clippy::too_many_arguments, reason = "one import's write context")]
+/// The chunks, then the run marked done (with the unused ids given back). The households the
+/// check found invalid (a valid-only import's, held back) are skipped.
 async fn write_chunks(
     s: &Services,
     user: &CurrentUser,
-    path: &Path,
     opts: &ImportOptions,
     sha: String,
-    hold_back: HashSet<String>,
+    checked: Checked,
     run_id: i64,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<ImportReport> {
@@ -140,7 +137,13 @@ async fn write_chunks(
         sha,
         Mode::Write(run_id),
     );
-    run.hold_back(hold_back);
+    let Checked {
+        spill,
+        house_bad,
+        sheets,
+        new_groups,
+    } = checked;
+    run.adopt_groups(new_groups);
     // SQLite: the chunks run on one connection of their own (its page cache stays warm from one
     // chunk to the next, see `Db::dedicated`); PostgreSQL has no such cache to lose.
     let writer = match s.db.backend() {
@@ -151,42 +154,52 @@ async fn write_chunks(
         }
         Backend::Postgres => s.db.clone(),
     };
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Msg>(2);
-    let path_buf = path.to_path_buf();
-    let mapping = opts.mapping.clone();
-    let reader = tokio::task::spawn_blocking(move || {
-        read_groups(&path_buf, &mapping, CHUNK_HOUSEHOLDS, &sender)
+    // A thread reads the prepared households back (skipping those the check found invalid)
+    // while the chunks are written.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Prepared>>(2);
+    let reader = tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut input = spill.into_reader()?;
+        let mut batch = Vec::with_capacity(CHUNK_HOUSEHOLDS);
+        while let Some(p) = input.next_household()? {
+            if house_bad.get(p.origin().this as usize) == Some(&true) {
+                continue;
+            }
+            batch.push(p);
+            if batch.len() >= CHUNK_HOUSEHOLDS
+                && sender.blocking_send(std::mem::take(&mut batch)).is_err()
+            {
+                return Ok(()); // the write stopped
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sender.blocking_send(batch);
+        }
+        Ok(())
     });
-    let mut outline = None;
     let mut failed = None;
     let target = chunk_target(s.db.backend());
     let (mut per_chunk, mut pending, mut batches) = (1usize, Vec::new(), 0usize);
-    while let Some(m) = receiver.recv().await {
-        match m {
-            Msg::Groups(groups) => {
-                pending.extend(groups);
-                batches += 1;
-                if batches < per_chunk {
-                    continue;
-                }
-                match run
-                    .write_chunk(&writer, run_id, std::mem::take(&mut pending))
-                    .await
-                {
-                    Ok(held) => per_chunk = next_batches(batches, held, target),
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-                batches = 0;
-                progress(run.report().rows);
-            }
-            Msg::Done(r) => outline = Some(r),
+    while let Some(entries) = receiver.recv().await {
+        pending.extend(entries);
+        batches += 1;
+        if batches < per_chunk {
+            continue;
         }
+        match run
+            .write_chunk(&writer, run_id, std::mem::take(&mut pending), &sheets)
+            .await
+        {
+            Ok(held) => per_chunk = next_batches(batches, held, target),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        batches = 0;
+        progress(run.report().rows);
     }
     if failed.is_none() && !pending.is_empty() {
-        match run.write_chunk(&writer, run_id, pending).await {
+        match run.write_chunk(&writer, run_id, pending, &sheets).await {
             Ok(_) => progress(run.report().rows),
             Err(e) => failed = Some(e),
         }
@@ -195,12 +208,11 @@ async fn write_chunks(
     if s.db.backend() == Backend::Sqlite {
         writer.close().await;
     }
-    reader.await.context("ledger reader thread")?;
+    let read = reader.await.context("import spill reader thread")?;
     if let Some(e) = failed {
         return Err(e);
     }
-    let info = ledger_info(outline, opts)?;
-    run.add_outline(&info);
+    read?;
     let mut tx = s.db.begin().await?;
     run.ids.release(&mut tx).await?;
     if !import_runs::finish(&mut tx, run_id, "done", &format_ts(s.clock.now())).await? {
@@ -216,31 +228,30 @@ fn undone_meanwhile() -> Error {
 
 impl Run<'_> {
     /// One chunk in its own write transaction: the run is still `writing` (an undo from another
-    /// process did not take it back), the chunk's lookups against the current state, the
-    /// households interpreted, checked and written, the derived tables updated, then commit.
+    /// process did not take it back), the chunk's prepared households re-checked where the
+    /// registry can have changed since the check and written, the derived tables updated, then
+    /// commit.
     /// A problem (an edit made since the check) or a failed write ends the import.
     async fn write_chunk(
         &mut self,
         writer: &xiuhua_db::Db,
         run_id: i64,
-        groups: Vec<Group>,
+        entries: Vec<Prepared>,
+        sheets: &[Arc<SheetHeader>],
     ) -> Result<Duration> {
-        let first = groups.first().map_or(0, |g| g.rows[0].row);
-        let last = groups
+        let first = entries.first().map_or(0, |p| p.origin().first_row as usize);
+        let last = entries
             .last()
-            .and_then(|g| g.rows.last())
-            .map_or(first, |r| r.row);
+            .map_or(first, |p| p.origin().last_row as usize);
         let waited = std::time::Instant::now();
         let mut tx = writer.begin().await?;
         let held = std::time::Instant::now();
         if !import_runs::add_chunk(&mut tx, run_id).await? {
             return Err(undone_meanwhile());
         }
-        let county = self.opts.county.clone();
         let db = TxTask::spawn(tx);
         let worked = async {
-            let found = Lookups::ask(&db, &county, &groups).await?.get().await?;
-            self.chunk(&db, groups, found).await?;
+            self.replay(&db, entries, sheets).await?;
             if !self.has_problems() {
                 self.store_chunk(&db).await?;
             }
