@@ -289,3 +289,130 @@ async fn import_run_interrupted_by_a_crash_is_undone_when_the_database_is_opened
     assert_eq!(total_households(&reopened).await, 700);
     check_is_clean(&reopened).await;
 }
+
+/// Runs an import of `path` that calls `between` once, after the check phase and before the
+/// first chunk is written (the check's last progress report is half the file's rows).
+async fn import_with_a_write_between<F>(
+    c: &Ctx,
+    path: &Path,
+    rows: usize,
+    registered: i64,
+    between: F,
+) -> Result<xiuhua_app::imports::ImportReport, Error>
+where
+    F: Fn(Services) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Sync,
+{
+    let injected = AtomicBool::new(false);
+    let handle = tokio::runtime::Handle::current();
+    let s = c.s.clone();
+    let r = import_ledger(&c.s, &admin(), path, &opts(false), &|n| {
+        if n >= rows / 2 && !injected.swap(true, Ordering::SeqCst) {
+            // Nothing written yet: the check phase has just ended.
+            let written = tokio::task::block_in_place(|| {
+                handle.block_on(async {
+                    let mut conn = s.db.acquire().await.unwrap();
+                    let n = xiuhua_db::households::total(&mut conn).await.unwrap();
+                    drop(conn);
+                    between(s.clone()).await;
+                    n
+                })
+            });
+            assert_eq!(written, registered, "the write phase had begun");
+        }
+    })
+    .await;
+    assert!(injected.load(Ordering::SeqCst));
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_an_edit_made_between_the_check_and_the_write_refuses_the_change_it_conflicts_with()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (c, path, rows) = ledger_and_target(700, dir.path()).await;
+    let ledger = ledger_rows(&path);
+    let before = first_household_registered(&c, &ledger).await;
+    let id = before.id;
+    // The import changes the registered household; someone edits it after the check.
+    let r = import_with_a_write_between(&c, &path, rows, 1, move |s| {
+        Box::pin(async move {
+            let v = registry::household(&s, &admin(), id, None).await.unwrap();
+            let patch = [("phone".to_string(), serde_json::json!("13800000002"))].into();
+            registry::edit_household(&s, &admin(), id, v.version, patch, &meta(today()))
+                .await
+                .unwrap();
+        })
+    })
+    .await;
+    let e = r.unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Conflict {
+                code: "import_undone",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let text = e.message_zh();
+    assert!(
+        text.contains("导入已撤销，未写入任何数据") && text.contains("已被他人修改"),
+        "{text}"
+    );
+    // Nothing of the import stays; the edit does.
+    assert_eq!(total_households(&c).await, 1);
+    let after = registry::household(&c.s, &admin(), id, None).await.unwrap();
+    assert_eq!(after.version, before.version + 1);
+    assert_eq!(after.state.fields.phone.as_deref(), Some("13800000002"));
+    assert_eq!(runs_writing(&c).await, 0);
+    check_is_clean(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_a_household_number_registered_between_the_check_and_the_write_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, path, rows) = ledger_and_target(300, dir.path()).await;
+    let ledger = ledger_rows(&path);
+    // The file's last household is new at the check; someone registers its 户编号 meanwhile.
+    let no = ledger.last().unwrap()["户编号"].clone();
+    let taken = no.clone();
+    let r = import_with_a_write_between(&c, &path, rows, 0, move |s| {
+        let no = taken.clone();
+        Box::pin(async move {
+            let members = vec![Member {
+                name: "韦抢先".into(),
+                id_number: "451228199001011231".into(),
+                relation: "01".into(),
+                ..Member::default()
+            }];
+            registry::register_household(
+                &s,
+                &admin(),
+                fields(&no, &no[..12]),
+                members,
+                &meta(today()),
+            )
+            .await
+            .unwrap();
+        })
+    })
+    .await;
+    let e = r.unwrap_err();
+    let text = e.message_zh();
+    assert!(
+        matches!(
+            &e,
+            Error::Conflict {
+                code: "import_undone",
+                ..
+            }
+        ) && text.contains("导入已撤销，未写入任何数据")
+            && text.contains(&no),
+        "{e:?}"
+    );
+    // Only the household registered meanwhile.
+    assert_eq!(total_households(&c).await, 1);
+    assert_eq!(runs_writing(&c).await, 0);
+    check_is_clean(&c).await;
+}
