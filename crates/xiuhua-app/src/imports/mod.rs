@@ -8,16 +8,18 @@
 //! events for what changed, each with the file name, its SHA-256, the rows and the run as
 //! source.
 //!
-//! An import never locks the county out. It reads the file twice:
+//! An import never locks the county out. It reads the file once, in two phases:
 //! 1. **Check** (this module, `pipeline`): the whole file is interpreted and checked against the
 //!    registry on a *read* transaction (on SQLite a WAL snapshot, which never blocks a writer):
 //!    the same problems, report and error workbook as before. A dry run ends here and takes no
 //!    write lock at all.
-//! 2. **Write** (`write`): an `import_runs` row is recorded, then the file is read again and
-//!    stored in chunks of batches of `write::CHUNK_HOUSEHOLDS` households (as many batches as
-//!    fit about 250 ms on SQLite, 2 s on PostgreSQL), each chunk its own short write
-//!    transaction that repeats the chunk's lookups and checks against the current state (so an
-//!    edit made meanwhile is seen), writes, updates the derived tables and commits. Other
+//! 2. **Write** (`write`): an `import_runs` row is recorded, then the households the check
+//!    prepared (kept in a temporary file, `pipeline::Spill`) are stored in chunks of batches of
+//!    `write::CHUNK_HOUSEHOLDS` households (as many batches as fit about 250 ms on SQLite, 2 s
+//!    on PostgreSQL), each chunk its own short write transaction that re-checks what can have
+//!    changed since the check (户编号 and identity numbers registered meanwhile; changed
+//!    households written with the version they were checked against, so an edit made
+//!    meanwhile refuses them), writes, updates the derived tables and commits. Other
 //!    writers get the database between chunks (`xiuhua_db::Db`'s write gate).
 //!    If a chunk fails, or the process dies, the run is undone (`undo`): its events deleted,
 //!    the households it created deleted, the ones it changed re-derived from their remaining
