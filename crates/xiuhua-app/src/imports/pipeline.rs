@@ -841,17 +841,13 @@ impl Run<'_> {
         }
         let no = &new.fields.household_no;
         self.note_diff(|| HouseholdDiff::changed(no, &g.header.sheet, first_row, base, &new));
-        // New members need ids in this county (when checking, ids no stored member has).
+        // New members get placeholder ids no stored member has (real ones when written:
+        // `replay`).
         let mut placeholder = 0;
         for c in changes.iter_mut() {
             if let Change::AddMember { member, .. } = c {
-                member.id = match self.mode {
-                    Mode::Write(_) => self.ids.take(db, "member", 1).await?,
-                    Mode::Check => {
-                        placeholder -= 1;
-                        placeholder
-                    }
-                };
+                placeholder -= 1;
+                member.id = placeholder;
             }
         }
         let kind = if status_change {
@@ -867,28 +863,15 @@ impl Run<'_> {
             correction: false,
         };
         let (s, user) = (self.s.clone(), self.user.clone());
-        let check = self.mode == Mode::Check;
         let kept = self.prepared.is_some().then(|| changes.clone());
         // The outcome is wanted here (a refused change becomes a problem of its rows), so the
-        // write runs inside the job and its result comes back as a value.
+        // check runs inside the job and its result comes back as a value. (The write phase
+        // writes the prepared changes: `replay`.)
         let outcome = db
             .run(
                 move |conn: &mut AnyConnection| -> ConnFuture<'_, Result<()>> {
                     Box::pin(async move {
-                        if check {
-                            return Ok(crate::registry::check_event(
-                                &s,
-                                conn,
-                                &user,
-                                id,
-                                Some(version),
-                                kind,
-                                changes,
-                                &meta,
-                            )
-                            .await);
-                        }
-                        Ok(crate::registry::write_event(
+                        Ok(crate::registry::check_event(
                             &s,
                             conn,
                             &user,
@@ -898,8 +881,7 @@ impl Run<'_> {
                             changes,
                             &meta,
                         )
-                        .await
-                        .map(|_| ()))
+                        .await)
                     })
                 },
             )
