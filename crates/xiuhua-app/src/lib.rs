@@ -23,6 +23,7 @@ pub mod regions;
 pub mod registry;
 pub mod rules;
 pub mod setup;
+pub mod survey;
 pub mod tx_task;
 pub mod users;
 

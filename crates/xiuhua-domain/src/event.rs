@@ -6,6 +6,8 @@
 //! (effective date, id) order, so a backdated correction changes exactly the fields it names
 //! from its effective date on.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -35,11 +37,13 @@ pub enum EventKind {
     MemberMovedOut,
     /// 更正: an explicit correction of a closed year, with a reason.
     Correction,
+    /// 入户核查 / 信息采集: facts the rule sets read recorded ([`Change::SetFacts`]).
+    Survey,
 }
 
 impl EventKind {
     /// All kinds.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::Created,
         EventKind::Edited,
         EventKind::StatusChanged,
@@ -49,6 +53,7 @@ impl EventKind {
         EventKind::MemberMovedIn,
         EventKind::MemberMovedOut,
         EventKind::Correction,
+        EventKind::Survey,
     ];
 
     /// Storage form.
@@ -63,6 +68,7 @@ impl EventKind {
             EventKind::MemberMovedIn => "member_moved_in",
             EventKind::MemberMovedOut => "member_moved_out",
             EventKind::Correction => "correction",
+            EventKind::Survey => "survey",
         }
     }
 
@@ -83,6 +89,7 @@ impl EventKind {
             EventKind::MemberMovedIn => "成员迁入",
             EventKind::MemberMovedOut => "成员迁出",
             EventKind::Correction => "更正",
+            EventKind::Survey => "入户核查",
         }
     }
 
@@ -98,6 +105,7 @@ impl EventKind {
             EventKind::MemberMovedIn => "member moved in",
             EventKind::MemberMovedOut => "member moved out",
             EventKind::Correction => "correction",
+            EventKind::Survey => "survey",
         }
     }
 }
@@ -116,16 +124,22 @@ pub enum SourceKind {
     Workflow,
     /// The synthetic demo generator.
     Demo,
+    /// 入户核查: seen at the household by a village operator or task-force member.
+    Survey,
+    /// 命令行: given on the command line by an operator of the server.
+    Cli,
 }
 
 impl SourceKind {
     /// All kinds.
-    pub const ALL: [SourceKind; 5] = [
+    pub const ALL: [SourceKind; 7] = [
         SourceKind::Manual,
         SourceKind::Import,
         SourceKind::Department,
         SourceKind::Workflow,
         SourceKind::Demo,
+        SourceKind::Survey,
+        SourceKind::Cli,
     ];
 
     /// Storage form.
@@ -136,6 +150,8 @@ impl SourceKind {
             SourceKind::Department => "department",
             SourceKind::Workflow => "workflow",
             SourceKind::Demo => "demo",
+            SourceKind::Survey => "survey",
+            SourceKind::Cli => "cli",
         }
     }
 
@@ -152,6 +168,8 @@ impl SourceKind {
             SourceKind::Department => "部门数据",
             SourceKind::Workflow => "业务流程",
             SourceKind::Demo => "演示数据",
+            SourceKind::Survey => "入户核查",
+            SourceKind::Cli => "命令行",
         }
     }
 }
@@ -193,6 +211,11 @@ pub enum Change {
         /// 人员变更 reason code (死亡, 嫁出, 其他转出 …).
         reason_code: Option<String>,
     },
+    /// 入户核查: facts the rule sets read are set (input name → value; `null` forgets one).
+    SetFacts {
+        /// Input name → new value.
+        facts: BTreeMap<String, serde_json::Value>,
+    },
 }
 
 impl Change {
@@ -208,7 +231,7 @@ impl Change {
                 crate::household::mask_patch(patch)
             }
             Change::AddMember { member, .. } => member.mask_personal_data(),
-            Change::RemoveMember { .. } => {}
+            Change::RemoveMember { .. } | Change::SetFacts { .. } => {}
         }
     }
 }
@@ -297,6 +320,16 @@ pub fn apply(
                 },
             )?;
             *m = patch_struct(m, patch, event_id)?;
+            Ok(s)
+        }
+        (Some(mut s), Change::SetFacts { facts }) => {
+            for (k, v) in facts {
+                if v.is_null() {
+                    s.fields.facts.remove(k);
+                } else {
+                    s.fields.facts.insert(k.clone(), v.clone());
+                }
+            }
             Ok(s)
         }
         (Some(mut s), Change::RemoveMember { member_id, .. }) => {

@@ -19,6 +19,17 @@ fn value_in(record: &serde_json::Map<String, Value>, key: &str) -> Value {
 /// The old values of the keys a change patches, read from the state before it (empty for a
 /// change that patches nothing, or a member the state does not hold).
 fn old_values(state: Option<&HouseholdState>, change: &Change) -> FieldPatch {
+    if let (Some(s), Change::SetFacts { facts }) = (state, change) {
+        return facts
+            .keys()
+            .map(|k| {
+                (
+                    k.clone(),
+                    s.fields.facts.get(k).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+    }
     let (record, patch) = match (state, change) {
         (Some(s), Change::SetFields { patch }) => (serde_json::to_value(&s.fields).ok(), patch),
         (Some(s), Change::UpdateMember { member_id, patch }) => (

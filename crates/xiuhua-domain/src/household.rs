@@ -275,6 +275,11 @@ pub struct HouseholdFields {
     /// Catalogue fields without a typed slot, by name ([`crate::fields`]).
     #[serde(skip_serializing_if = "crate::compact::empty_map")]
     pub extra: BTreeMap<String, FieldValue>,
+    /// 核查事实 (入户核查 / 信息采集): values of the inputs the rule sets declare that no registry
+    /// field holds (两不愁, 刚性支出, 上年度收入 …), by input name, as recorded by survey events
+    /// ([`crate::event::Change::SetFacts`]). The rules read them; the registry's own checks do not.
+    #[serde(skip_serializing_if = "crate::compact::empty_map")]
+    pub facts: BTreeMap<String, serde_json::Value>,
 }
 
 /// A member (家庭成员) of a household.

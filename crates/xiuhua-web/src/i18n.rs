@@ -601,6 +601,48 @@ const TEXT: &[(&str, &str, &str)] = &[
         "显示完整证件号码，已记入访问日志",
         "Full ID numbers shown; recorded in the access log",
     ),
+    // survey: 入户核查 (facts the rule sets read)
+    ("survey", "入户核查", "Household survey"),
+    (
+        "survey_registry_fields",
+        "规则同时读取的登记信息",
+        "Registry fields the rules also read",
+    ),
+    (
+        "survey_edit_registry",
+        "修改登记信息",
+        "Edit registry fields",
+    ),
+    ("survey_unknown", "未知", "unknown"),
+    ("survey_save", "保存核查结果", "Save the survey"),
+    ("survey_history", "核查记录", "Survey records"),
+    (
+        "survey_read_only",
+        "只读：您可以查看核查事实，不能修改。",
+        "Read only: you may see the recorded facts, not change them.",
+    ),
+    (
+        "survey_live",
+        "填写时，下方的政策标准核查结论随之更新（尚未保存）。",
+        "The policy checks below update as you fill in the form (not saved yet).",
+    ),
+    (
+        "survey_refused",
+        "核查结果未保存，请按字段旁的提示修改。",
+        "The survey was not saved: see the reasons beside the fields.",
+    ),
+    (
+        "survey_none",
+        "本户适用的政策标准没有需要入户核查的事实。",
+        "The rule sets for this household ask for no survey facts.",
+    ),
+    ("survey_facts_count", "项事实", "facts"),
+    ("yuan", "元", "yuan"),
+    (
+        "medical_insured",
+        "参加基本医疗保险",
+        "Basic medical insurance",
+    ),
 ];
 
 impl T {

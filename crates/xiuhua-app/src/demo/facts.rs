@@ -1,7 +1,8 @@
 //! Facts the shipped rule sets ask for that the registry does not hold (入户核实: 两不愁, TV
 //! signal, rigid expenses, last year's income, sudden hardship, the 2015 scorecard's
-//! belongings), generated with each household from the same model as its registry data, and
-//! given to the demo's stored rule runs as their inputs.
+//! belongings), generated with each household from the same model as its registry data and
+//! recorded in its history as a 入户核查 event ([`DemoFacts::recorded`]), where the checklists and
+//! the demo's stored rule runs read them.
 
 use std::collections::BTreeMap;
 
@@ -37,47 +38,84 @@ pub struct DemoFacts {
     pub livestock_head: i64,
 }
 
+/// The names of the facts [`DemoFacts`] records (every household input of the shipped sets).
+pub const RECORDED: [&str; 23] = [
+    "no_worry_food_clothing",
+    "has_tv_signal",
+    "rigid_expense",
+    "income_last_year",
+    "sudden_hardship",
+    "owns_motorcycle",
+    "owns_color_tv",
+    "owns_washing_machine",
+    "owns_fridge",
+    "owns_car",
+    "owns_town_house",
+    "livestock_head",
+    "owns_farm_machinery",
+    "has_state_salaried_member",
+    "has_registered_business",
+    "is_village_cadre_family",
+    "owns_large_machinery",
+    "owns_shop",
+    "self_funded_study_abroad",
+    "has_commercial_pension",
+    "is_split_or_nominal",
+    "employs_long_term_labour",
+    "is_registered_not_resident",
+];
+
 impl DemoFacts {
+    /// The value of one fact by input name (none for a name these facts do not know, or last
+    /// year's income of a household with no year before).
+    pub fn value_of(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "no_worry_food_clothing" => self.no_worry_food_clothing.into(),
+            "has_tv_signal" => self.has_tv_signal.into(),
+            "rigid_expense" => self.rigid_expense.into(),
+            "income_last_year" => self.income_last_year?.into(),
+            "sudden_hardship" => self.sudden_hardship.into(),
+            "owns_motorcycle" => self.owns_motorcycle.into(),
+            "owns_color_tv" => self.owns_color_tv.into(),
+            "owns_washing_machine" => self.owns_washing_machine.into(),
+            "owns_fridge" => self.owns_fridge.into(),
+            "owns_car" => self.owns_car.into(),
+            "owns_town_house" => self.owns_town_house.into(),
+            "livestock_head" => self.livestock_head.into(),
+            // The 2015 scorecard's other exclusions (state salary, business, cadre family,
+            // machinery, shop, study abroad, commercial pension, nominal split, long-term
+            // hired labour, registered but absent) apply to none of the demo's households.
+            "owns_farm_machinery"
+            | "has_state_salaried_member"
+            | "has_registered_business"
+            | "is_village_cadre_family"
+            | "owns_large_machinery"
+            | "owns_shop"
+            | "self_funded_study_abroad"
+            | "has_commercial_pension"
+            | "is_split_or_nominal"
+            | "employs_long_term_labour"
+            | "is_registered_not_resident" => false.into(),
+            _ => return None,
+        })
+    }
+
+    /// The facts as a 入户核查 records them (input name → value), for the household's survey
+    /// event.
+    pub fn recorded(&self) -> BTreeMap<String, Value> {
+        RECORDED
+            .iter()
+            .filter_map(|n| Some((n.to_string(), self.value_of(n)?)))
+            .collect()
+    }
+
     /// The values of the inputs `set` declares that these facts know (the others stay
     /// unknown, as they would in a county that never recorded them).
     pub fn inputs_for(&self, set: &RuleSet) -> BTreeMap<String, Value> {
-        let mut out = BTreeMap::new();
-        for (name, _) in &set.input_types {
-            let v: Value = match name.as_str() {
-                "no_worry_food_clothing" => self.no_worry_food_clothing.into(),
-                "has_tv_signal" => self.has_tv_signal.into(),
-                "rigid_expense" => self.rigid_expense.into(),
-                "income_last_year" => match self.income_last_year {
-                    Some(v) => v.into(),
-                    None => continue,
-                },
-                "sudden_hardship" => self.sudden_hardship.into(),
-                "owns_motorcycle" => self.owns_motorcycle.into(),
-                "owns_color_tv" => self.owns_color_tv.into(),
-                "owns_washing_machine" => self.owns_washing_machine.into(),
-                "owns_fridge" => self.owns_fridge.into(),
-                "owns_car" => self.owns_car.into(),
-                "owns_town_house" => self.owns_town_house.into(),
-                "livestock_head" => self.livestock_head.into(),
-                // The 2015 scorecard's other exclusions (state salary, business, cadre family,
-                // machinery, shop, study abroad, commercial pension, nominal split, long-term
-                // hired labour, registered but absent) apply to none of the demo's households.
-                "owns_farm_machinery"
-                | "has_state_salaried_member"
-                | "has_registered_business"
-                | "is_village_cadre_family"
-                | "owns_large_machinery"
-                | "owns_shop"
-                | "self_funded_study_abroad"
-                | "has_commercial_pension"
-                | "is_split_or_nominal"
-                | "employs_long_term_labour"
-                | "is_registered_not_resident" => false.into(),
-                _ => continue,
-            };
-            out.insert(name.clone(), v);
-        }
-        out
+        set.input_types
+            .iter()
+            .filter_map(|(name, _)| Some((name.clone(), self.value_of(name)?)))
+            .collect()
     }
 }
 

@@ -166,7 +166,8 @@ pub async fn finish(
     );
 
     // A stored run of each shipped rule set that covers the county, as of the end of its last
-    // year (today for sets still in force), with the households' facts as inputs.
+    // year (today for sets still in force): household sets read the recorded facts, village and
+    // county sets are given the areas' survey figures.
     for set in s.rules().current() {
         let region = &set.def.region;
         if !region.is_empty() && !county.starts_with(region.as_str()) {
@@ -178,15 +179,9 @@ pub async fn finish(
         } else {
             NaiveDate::from_ymd_opt(last_year, 12, 31).unwrap_or(today)
         };
+        // Households' facts are in their histories (入户核查 events); the runs read them there.
         let mut inputs = UnitInputs::new();
-        if set.def.level == Level::Household && !set.input_types.is_empty() {
-            for (no, f) in facts {
-                let i = f.inputs_for(&set);
-                if !i.is_empty() {
-                    inputs.insert(no.clone(), i);
-                }
-            }
-        } else if !set.input_types.is_empty() {
+        if set.def.level != Level::Household && !set.input_types.is_empty() {
             for b in area_bases(s, county, set.def.level, as_of, facts).await? {
                 inputs.insert(b.code.clone(), super::facts::area_inputs(&set, &b));
             }

@@ -262,6 +262,22 @@ impl Generator {
         }
     }
 
+    /// The household's 入户核查 (信息采集) at registration: its facts outside the registry,
+    /// recorded with source 入户核查 on the day it was registered, before any evaluation.
+    fn survey_event(&mut self, hid: i64, on: NaiveDate, facts: &DemoFacts) -> Event {
+        let mut e = self.event(
+            hid,
+            on,
+            EventKind::Survey,
+            "入户核查：信息采集表",
+            vec![Change::SetFacts {
+                facts: facts.recorded(),
+            }],
+        );
+        e.source = SourceKind::Survey;
+        e
+    }
+
     fn household(&mut self, b: &mut Batch) -> anyhow::Result<()> {
         let hid = self.next_household;
         self.next_household += 1;
@@ -322,6 +338,7 @@ impl Generator {
         self.income_updates(hid, &econ, created, &life.sizes, &mut events, &mut incomes);
         self.correction(hid, created, &fields, &mut events);
         let facts = self.facts(&econ, &incomes, &life.sizes, poor);
+        events.push(self.survey_event(hid, created, &facts));
         b.facts.push((fields.household_no.clone(), facts));
         self.push_rows(b, hid, events)?;
         if let Some(split) = life.split {
@@ -609,6 +626,7 @@ impl Generator {
         }
         self.income_updates(hid, &econ, split.on, &sizes, &mut events, &mut incomes);
         let facts = self.facts(&econ, &incomes, &sizes, false);
+        events.push(self.survey_event(hid, split.on, &facts));
         b.facts.push((fields.household_no.clone(), facts));
         self.push_rows(b, hid, events)
     }

@@ -132,7 +132,9 @@ pub fn checklist(
 }
 
 /// The checklists of every household-level rule set that applies to a household (its region and
-/// the year of `as_of`, default today). `inputs` gives values for declared inputs by name.
+/// the year of `as_of`, default today), reading the facts recorded for it as of that date.
+/// `inputs` gives values for declared inputs by name, over the recorded ones (what-if); a name
+/// no household rule set declares, or a value of the wrong type, is refused.
 pub async fn household_checklists(
     s: &Services,
     user: &CurrentUser,
@@ -140,12 +142,14 @@ pub async fn household_checklists(
     as_of: Option<NaiveDate>,
     inputs: &BTreeMap<String, serde_json::Value>,
 ) -> Result<Vec<Checklist>> {
+    crate::survey::check_facts(s, Level::Household, inputs)?;
     let view = crate::registry::household(s, user, id, as_of).await?;
     Ok(checklists_of(s, &view, inputs))
 }
 
 /// The checklists of a household already read (and scope-checked) by `registry::household`:
-/// pure evaluation, no database access.
+/// pure evaluation, no database access. The household's recorded facts (入户核查) as of the
+/// view's date are its inputs; `inputs` override them by name.
 pub fn checklists_of(
     s: &Services,
     view: &crate::registry::HouseholdView,
@@ -156,6 +160,8 @@ pub fn checklists_of(
     // Rules read the real data; explanations, which quote values, the state as shown.
     let facts = Facts::household(view.real_state(), on);
     let shown = (!view.full_personal_data).then(|| Facts::household(&view.state, on));
+    // The facts recorded by 入户核查 as of the date, overridden by the inputs given.
+    let inputs_in = super::with_recorded(&view.real_state().fields.facts, Some(inputs));
     let mut out = Vec::new();
     for set in s.rules().current() {
         if set.def.level != Level::Household
@@ -164,7 +170,7 @@ pub fn checklists_of(
             continue;
         }
         let params = set.params_for(on.year(), &BTreeMap::new());
-        let inp = set.inputs_from(inputs);
+        let inp = set.inputs_from(&inputs_in);
         let r = set.evaluate(&facts, &params, &inp);
         let explained = shown.as_ref().unwrap_or(&facts);
         out.push(checklist(&set, explained, &params, &inp, &r, on, &codes));

@@ -73,6 +73,24 @@ impl Tally {
 /// input name → value.
 pub type UnitInputs = BTreeMap<String, BTreeMap<String, serde_json::Value>>;
 
+/// A unit's inputs: its recorded facts (入户核查, as of the evaluation date), with the inputs
+/// given by name (what-if, a facts file) taking precedence.
+pub fn with_recorded<'a>(
+    recorded: &'a BTreeMap<String, serde_json::Value>,
+    given: Option<&'a BTreeMap<String, serde_json::Value>>,
+) -> std::borrow::Cow<'a, BTreeMap<String, serde_json::Value>> {
+    use std::borrow::Cow;
+    match given {
+        None => Cow::Borrowed(recorded),
+        Some(g) if recorded.is_empty() => Cow::Borrowed(g),
+        Some(g) => {
+            let mut m = recorded.clone();
+            m.extend(g.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Cow::Owned(m)
+        }
+    }
+}
+
 /// The stored form of item outcomes: one letter per item (P, F, U), in file order.
 fn item_chars(o: &SetOutcome) -> String {
     o.items

@@ -56,7 +56,7 @@ pub struct RunSummary {
 }
 
 /// Refuses inputs the rule set does not declare (a typo would otherwise be silently unknown).
-fn check_inputs(set: &RuleSet, inputs: &UnitInputs) -> Result<()> {
+fn check_inputs(s: &Services, set: &RuleSet, inputs: &UnitInputs) -> Result<()> {
     let mut unknown: Vec<&str> = inputs
         .values()
         .flat_map(|m| m.keys())
@@ -66,6 +66,10 @@ fn check_inputs(set: &RuleSet, inputs: &UnitInputs) -> Result<()> {
     unknown.sort_unstable();
     unknown.dedup();
     if unknown.is_empty() {
+        // Every value of its declared type (a wrong one is refused naming the fact).
+        for m in inputs.values() {
+            crate::survey::check_facts(s, set.def.level, m)?;
+        }
         return Ok(());
     }
     let declared: Vec<&str> = set.input_types.iter().map(|(n, _)| n.as_str()).collect();
@@ -80,7 +84,8 @@ fn check_inputs(set: &RuleSet, inputs: &UnitInputs) -> Result<()> {
     ))
 }
 
-/// Evaluates households in parallel on the machine's cores; results keep the input order.
+/// Evaluates households in parallel on the machine's cores; results keep the input order. Each
+/// household's inputs are its recorded facts (入户核查) with `inputs` (by 户编号) over them.
 pub fn evaluate_many(
     set: &RuleSet,
     params: &xiuhua_rules::ParamValues,
@@ -98,10 +103,13 @@ pub fn evaluate_many(
             .iter()
             .map(|(_, st)| {
                 let facts = Facts::household(st, on);
-                match inputs.get(&st.fields.household_no) {
-                    Some(given) => set.evaluate(&facts, params, &set.inputs_from(given)),
-                    None => set.evaluate(&facts, params, &no_inputs),
+                let given = inputs.get(&st.fields.household_no);
+                if given.is_none() && st.fields.facts.is_empty() {
+                    return set.evaluate(&facts, params, &no_inputs);
                 }
+                // The facts recorded by 入户核查, overridden by the inputs given.
+                let merged = super::with_recorded(&st.fields.facts, given);
+                set.evaluate(&facts, params, &set.inputs_from(&merged))
             })
             .collect()
     };
@@ -225,7 +233,7 @@ pub async fn run(
     let started = std::time::Instant::now();
     let started_at = xiuhua_db::events::format_ts(s.clock.now());
     let set = find_set(s, set_id, None)?;
-    check_inputs(&set, inputs)?;
+    check_inputs(s, &set, inputs)?;
     let region = user.narrow(region)?;
     if store {
         user.require_write()?;

@@ -102,6 +102,11 @@ impl Compare<'_> {
     fn flip(&self, id: i64, st: &HouseholdState, x: &SetOutcome, y: &SetOutcome) -> Flip {
         let (set, on) = (self.set, self.on);
         let facts = Facts::household(st, on);
+        let recorded = if st.fields.facts.is_empty() {
+            self.no_inputs.to_vec()
+        } else {
+            set.inputs_from(&st.fields.facts)
+        };
         let reason = x
             .items
             .iter()
@@ -111,7 +116,7 @@ impl Compare<'_> {
                 format!(
                     "{}：{}",
                     set.items[i].def.label,
-                    set.explain(i, &facts, self.modified, self.no_inputs, Some(self.codes))
+                    set.explain(i, &facts, self.modified, &recorded, Some(self.codes))
                 )
             })
             .unwrap_or_default();

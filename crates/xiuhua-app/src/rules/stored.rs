@@ -48,7 +48,9 @@ pub async fn explain_stored(
         .as_deref()
         .and_then(|j| serde_json::from_str(j).ok())
         .unwrap_or_default();
-    let inputs = set.inputs_from(&given);
+    // The facts recorded as of the run's date and known when it started, with the inputs the
+    // run was given over them.
+    let inputs = set.inputs_from(&super::with_recorded(&state.fields.facts, Some(&given)));
     let mut out = set.evaluate(&facts, &params, &inputs);
     let same = if set.quota().is_some() {
         // A quota decision depends on the whole run's ranking: the items must match, and the

@@ -17,6 +17,7 @@ mod registry;
 mod rules;
 mod scope;
 mod support;
+mod survey;
 mod users;
 mod webimport;
 mod years;

@@ -210,6 +210,10 @@ pub struct Input {
     pub ty: String,
     /// Chinese label.
     pub label: String,
+    /// The 信息采集表 group the survey form shows it in (one of
+    /// [`INPUT_GROUPS`](crate::ruleset::INPUT_GROUPS); default: the shipped table, else 其他).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// One item as written in the file.

@@ -274,6 +274,19 @@ fn input_types(file: &str, def: &RuleSetDef) -> Result<Vec<(String, Ty)>, LoadEr
                 ));
             }
         };
+        if let Some(g) = &i.group
+            && !super::INPUT_GROUPS.contains(&g.as_str())
+        {
+            return Err(fail(
+                file,
+                None,
+                None,
+                msg("rule_input_group_unknown")
+                    .arg("name", name)
+                    .arg("group", g)
+                    .arg("groups", super::INPUT_GROUPS.join("、")),
+            ));
+        }
         if def.level.vars().iter().any(|v| v.name == name) || def.params.contains_key(name) {
             return Err(fail(
                 file,

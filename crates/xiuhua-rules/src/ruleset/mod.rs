@@ -9,6 +9,7 @@
 mod evaluate;
 mod explain;
 mod format;
+mod groups;
 mod load;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use crate::value::Val;
 
 pub use evaluate::{ItemOutcome, SetOutcome};
 pub use format::{Input, ItemDef, Kind, Param, ParamValue, Purpose, RuleSetDef, Scoring};
+pub use groups::{INPUT_GROUPS, OTHER_GROUP, default_group, group_rank};
 pub use load::LoadError;
 
 /// A compiled item.
@@ -90,6 +92,14 @@ impl RuleSet {
                 })
                 .collect(),
         )
+    }
+
+    /// The 信息采集表 group of a declared input: its own `group`, else the shipped table's.
+    pub fn input_group(&self, name: &str) -> &str {
+        match self.def.inputs.get(name).and_then(|i| i.group.as_deref()) {
+            Some(g) => g,
+            None => default_group(name),
+        }
     }
 
     /// Every declared input unknown (nothing given).

@@ -156,6 +156,9 @@ pub struct HouseholdFieldsDto {
     pub exit_year: Option<i32>,
     /// Catalogue fields without a typed slot, by name.
     pub extra: BTreeMap<String, ExtraValueDto>,
+    /// 核查事实 (入户核查): recorded values of the inputs the rule sets declare, by input name.
+    #[schema(value_type = BTreeMap<String, Object>)]
+    pub facts: BTreeMap<String, serde_json::Value>,
     /// 耕地面积 (亩).
     pub farmland_mu: Option<f64>,
     /// 林地面积 (亩).
@@ -227,6 +230,7 @@ impl HouseholdFieldsDto {
             exit_batch: f.exit_batch.clone(),
             exit_year: f.exit_year,
             extra: extra_dto(&f.extra),
+            facts: f.facts.clone(),
             farmland_mu: f.farmland_mu,
             forest_mu: f.forest_mu,
             fuel_type: f.fuel_type.clone(),
@@ -598,6 +602,9 @@ mod tests {
                 business_cost: Fen(1_000),
             },
             extra: extra(),
+            facts: [("no_worry_food_clothing".to_string(), true.into())]
+                .into_iter()
+                .collect(),
         }
     }
 

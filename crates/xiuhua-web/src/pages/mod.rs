@@ -12,6 +12,7 @@ pub mod imports;
 pub mod regions;
 pub mod rules;
 pub mod sessions;
+pub mod survey;
 pub mod tokens;
 pub mod users;
 pub mod years;
@@ -67,6 +68,12 @@ pub fn router() -> Router<AppState> {
             "/households/{id}/status",
             post(household_changes::change_status),
         )
+        // 入户核查: the survey form, its save and the live checklists.
+        .route(
+            "/households/{id}/survey",
+            get(survey::show).post(survey::save),
+        )
+        .route("/households/{id}/survey/preview", post(survey::preview))
         // The upload streams to a file under its own limit (`WebConfig::max_upload_bytes`),
         // after the session, the role and the CSRF token were checked.
         .route(

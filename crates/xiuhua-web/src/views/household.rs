@@ -190,6 +190,13 @@ fn describe_changes(
                 name_of(member_id),
                 member_reason(t, codes, reason_code.as_deref())
             )),
+            Change::SetFacts { facts } => out.extend(facts.iter().map(|(k, v)| {
+                let before = old.and_then(|o| o.get(k)).filter(|o| !o.is_null());
+                match before {
+                    Some(b) => format!("{k}: {} → {}", fact_text(t, b), fact_text(t, v)),
+                    None => format!("{k} → {}", fact_text(t, v)),
+                }
+            })),
         }
     }
     out
@@ -258,6 +265,20 @@ fn source_label(t: &T, s: xiuhua_domain::event::SourceKind) -> &'static str {
         K::Department => "department data",
         K::Workflow => "workflow",
         K::Demo => "demo data",
+        K::Survey => "household survey",
+        K::Cli => "command line",
+    }
+}
+
+/// A recorded fact's value in words (是/否, numbers as written, 未知 for a forgotten one).
+fn fact_text(t: &T, v: &Value) -> String {
+    let zh = t.lang == Lang::Zh;
+    match v {
+        Value::Bool(true) => if zh { "是" } else { "yes" }.into(),
+        Value::Bool(false) => if zh { "否" } else { "no" }.into(),
+        Value::Null => if zh { "未知" } else { "unknown" }.into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod imports;
 pub mod regions;
 pub mod rules;
 pub mod sessions;
+pub mod survey;
 
 use askama::Template;
 use axum::response::Html;
